@@ -1,0 +1,132 @@
+"""The `conda shared` / `conda-shared` command line: one parser, a table of verbs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..errors import SharedError
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+SUMMARY = "Manage shared, multi-user conda installations."
+
+#: verb -> one-line summary; each verb is the module conda_shared.cli.<verb>.
+VERBS: dict[str, str] = {
+    "status": "Show the shared root: pointers, installations, kernels, recent activity.",
+    "inventory": "List every environment of an installation; write the inventory file.",
+    "export": "Write every environment's specs (lock, pinned, loose, manifest) to ROOT/specs.",
+    "sample": "Write a sample shared root (two installations, a dozen environments).",
+}
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="the shared root (default: plugins.shared_root, CONDA_SHARED_ROOT, or the "
+        "running installation's root)",
+    )
+    common.add_argument("--json", action="store_true", help="print the result as JSON")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
+    for name, summary in VERBS.items():
+        module = importlib.import_module(f"{__name__}.{name}")
+        verb_parser = verbs.add_parser(name, help=summary, description=summary, parents=[common])
+        module.configure_parser(verb_parser)
+        verb_parser.set_defaults(_execute=module.execute)
+
+
+def build_parser(prog: str = "conda-shared") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=SUMMARY)
+    parser.add_argument("--version", action="version", version=f"conda-shared {__version__}")
+    configure_parser(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone `conda-shared`, for installations where the plugin cannot load."""
+    from ..settings import from_environment
+
+    return _run(
+        build_parser(),
+        sys.argv[1:] if argv is None else argv,
+        settings=lambda: from_environment(Path(sys.prefix)),
+        running_prefix=Path(sys.prefix),
+        under_conda=False,
+    )
+
+
+def main_in_conda(argv: Sequence[str]) -> int:
+    """`conda shared ...`: conda hands over the raw arguments; settings come from its context."""
+    from conda.base.context import context
+
+    from ..settings import from_conda_context
+
+    return _run(
+        build_parser("conda shared"),
+        argv,
+        settings=lambda: from_conda_context(context),
+        running_prefix=Path(context.root_prefix),
+        under_conda=True,
+    )
+
+
+def _run(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str],
+    *,
+    settings: Callable[[], Settings],
+    running_prefix: Path,
+    under_conda: bool,
+) -> int:
+    args = parser.parse_args(list(argv))
+    if getattr(args, "_execute", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        args.settings = settings()
+        args.running_prefix = running_prefix
+        return int(args._execute(args))
+    except SharedError as error:
+        if under_conda:
+            raise as_conda_error(error) from None
+        from .render import print_error
+
+        print_error(error, as_json=bool(getattr(args, "json", False)))
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("conda-shared: interrupted; nothing was left half-written.", file=sys.stderr)
+        return 130
+
+
+def as_conda_error(error: SharedError) -> Exception:
+    """A CondaError subclass named like ours, so conda prints it (and its --json) natively."""
+    from conda.exceptions import CondaError
+
+    error_type = type(
+        type(error).__name__,
+        (CondaError,),
+        # Older CondaError.__str__ %-formats the message; ours may hold '%' (URLs).
+        {"return_code": error.exit_code, "__str__": lambda self: str(self.message)},
+    )
+    return error_type(str(error))  # type: ignore[no-any-return]
+
+
+def root_of(args: Any) -> Path:
+    """The shared root for this invocation: --root, the setting, or the running installation."""
+    from ..layout import discover_root
+
+    return discover_root(
+        explicit=args.root,
+        configured=args.settings.shared_root,
+        running_prefix=args.running_prefix,
+    )

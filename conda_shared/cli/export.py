@@ -1,0 +1,68 @@
+"""`conda shared export`: write every environment's specs (lock, pinned, loose, manifest)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..export import ExportResult, export_envs
+from . import root_of
+from .render import emit, progress_printer
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "envs",
+        nargs="*",
+        metavar="ENV",
+        help="environment names or absolute paths (default: every environment but base)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="INSTALLATION",
+        help="installation to export: current (default), qa, previous, a folder name or a path",
+    )
+    parser.add_argument(
+        "--inventory",
+        type=Path,
+        metavar="FILE",
+        help="export the environments this inventory marks REPLICATE or export",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write (default ROOT/specs/<installation>)"
+    )
+
+
+def execute(args: Any) -> int:
+    result = export_envs(
+        root=root_of(args),
+        installation=args.source,
+        names=args.envs,
+        inventory=args.inventory,
+        out=args.out,
+        progress=progress_printer(args),
+    )
+    emit(args, result, render, ok=result.ok)
+    return 0 if result.ok else 1
+
+
+def render(result: ExportResult) -> str:
+    lines = []
+    for env in result.envs:
+        if not env.ok:
+            lines.append(f"FAILED  {env.name}: {env.error}")
+            continue
+        key = (env.content_key or "")[:19]
+        lines.append(
+            f"ok      {env.name}: {env.conda_packages} conda, {env.pip_packages} pip, {key}"
+        )
+        lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
+    good = sum(1 for e in result.envs if e.ok)
+    lines.append(
+        f"exported {good} of {len(result.envs)} environments from {result.installation} "
+        f"to {result.out_dir}"
+    )
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""`conda shared inventory`: list every environment of an installation; write the inventory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..inventory import ACTIONS, Inventory, default_inventory_path, take_inventory
+from ..layout import open_root
+from . import root_of
+from .render import emit, human_size, progress_printer, table
+
+_DEFAULT = Path("<default>")
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="INSTALLATION",
+        help="installation to list: current (default), qa, previous, a folder name or a path",
+    )
+    parser.add_argument(
+        "--write",
+        nargs="?",
+        const=_DEFAULT,
+        type=Path,
+        metavar="FILE",
+        help="create or extend the inventory file (default ROOT/specs/<installation>/"
+        "inventory.ini); existing comments and choices are kept",
+    )
+    parser.add_argument(
+        "--no-sizes", action="store_true", help="skip measuring disk usage (faster)"
+    )
+
+
+def execute(args: Any) -> int:
+    root = root_of(args)
+    write = args.write
+    if write == _DEFAULT:
+        shared = open_root(root)
+        write = default_inventory_path(shared.path, shared.installation(args.source).name)
+    result = take_inventory(
+        root=root,
+        installation=args.source,
+        write=write,
+        sizes=not args.no_sizes,
+        progress=progress_printer(args) if not args.no_sizes else None,
+    )
+    emit(args, result, render)
+    return 0
+
+
+def render(inventory: Inventory) -> str:
+    rows = [
+        [
+            env.key,
+            ACTIONS[env.action],
+            str(env.packages),
+            human_size(env.size_bytes),
+            env.last_change or "-",
+            env.owner or "-",
+            ", ".join(env.kernels) or "-",
+            f"!! {env.problem}" if env.problem else "",
+        ]
+        for env in inventory.envs
+    ]
+    header = ["ENV", "ACTION", "PACKAGES", "SIZE", "LAST CHANGE", "OWNER", "KERNEL", ""]
+    lines = [f"{len(inventory.envs)} environments in {inventory.installation}", table(rows, header)]
+    if inventory.written is not None:
+        lines.append(
+            f"wrote {inventory.written}: {len(inventory.added)} added, "
+            f"{len(inventory.gone)} marked gone"
+        )
+        lines.append(
+            f"next: edit the actions, then conda shared export --inventory {inventory.written}"
+        )
+    return "\n".join(lines)

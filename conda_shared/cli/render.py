@@ -1,0 +1,87 @@
+"""Turn core results into text or JSON for the terminal; the only place verbs print from."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import SharedError
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses to dicts, paths to strings, tuples to lists, recursively."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def emit(args: Any, result: Any, text: Callable[[Any], str], **extra: Any) -> None:
+    """Print `result` as JSON under --json (plus `extra` keys), else as `text(result)`."""
+    if getattr(args, "json", False):
+        payload = to_jsonable(result)
+        if extra and isinstance(payload, dict):
+            payload.update(to_jsonable(extra))
+        print(json.dumps(payload, indent=2, sort_keys=False))
+    else:
+        print(text(result))
+
+
+def progress_printer(args: Any) -> Callable[[str], None] | None:
+    """Progress lines go to stderr in text mode; JSON mode stays quiet."""
+    if getattr(args, "json", False):
+        return None
+
+    def show(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    return show
+
+
+def print_error(error: SharedError, *, as_json: bool) -> None:
+    """Print an error like conda does: one line on stderr, or a JSON object on stdout."""
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "error": f"{type(error).__name__}: {error}",
+                    "exception_name": type(error).__name__,
+                    "message": error.message,
+                    "next_step": error.next_step,
+                    "return_code": error.exit_code,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"conda-shared: error: {error}", file=sys.stderr)
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain left-aligned table; the last column is never padded."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths[:-1])] + [str(row[-1])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

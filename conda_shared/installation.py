@@ -1,0 +1,222 @@
+"""Read one conda installation from disk: versions, platform, its own condarc, its environments."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .condarc import CondaConfig, installation_condarc_files, read_config
+from .errors import InputError, SharedError
+from .history import read_history
+from .prefix import is_environment, site_packages_dirs
+
+_VERSIONED_RECORD = r"^{name}-(\d[^-]*)-[^-]+\.json$"
+_ENV_NAME = re.compile(r"^[^/\\\x00]+$")
+
+
+@dataclass(frozen=True)
+class EnvLocation:
+    """Where one environment of an installation lives and how it was found."""
+
+    name: str
+    prefix: Path
+    found_in: str  # "base" | an envs dir | "environments.txt"
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A complete conda installation (its base env) and the environments it serves."""
+
+    path: Path
+    name: str
+    conda_version: str | None
+    python_version: str | None
+    platform: str | None
+    conda_shared_version: str | None
+    config: CondaConfig
+    envs_dirs: tuple[Path, ...]
+    envs: tuple[EnvLocation, ...]
+
+    def find_env(self, name: str) -> EnvLocation | None:
+        """The environment conda would pick for `-n name`: the first envs dir wins."""
+        return next((env for env in self.envs if env.name == name), None)
+
+
+def validate_env_name(name: str) -> str:
+    """An environment name must be a plain directory name, never a path."""
+    if not _ENV_NAME.match(name) or name in (".", "..") or name.startswith("-"):
+        raise InputError(
+            f"{name!r} is not a valid environment name (no path separators, '.' or '..')",
+            "Give a name listed by `conda shared inventory`, or an absolute path",
+        )
+    return name
+
+
+def is_installation(path: Path) -> bool:
+    return is_environment(path)
+
+
+def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Installation:
+    """Read an installation; `registered` are environments.txt files whose envs may belong."""
+    if not path.exists():
+        raise SharedError(
+            f"installation {path} does not exist",
+            "Run `conda shared status` to see the installations of this root",
+        )
+    if not is_installation(path):
+        raise SharedError(
+            f"{path} is not a conda installation: it has no conda-meta/ directory",
+            "Point at the directory that holds bin/conda and conda-meta/ (its base environment)",
+        )
+    real = path.resolve()
+    config = read_config(installation_condarc_files(real))
+    envs_dirs = tuple(dict.fromkeys([real / "envs", *(Path(p) for p in config.envs_dirs)]))
+    envs = [EnvLocation(name="base", prefix=real, found_in="base")]
+    seen = {real}
+    for envs_dir in envs_dirs:
+        for prefix in _envs_in(envs_dir):
+            if prefix.resolve() not in seen:
+                seen.add(prefix.resolve())
+                envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in=str(envs_dir)))
+    for prefix in _registered_envs(registered, real):
+        if prefix.resolve() not in seen:
+            seen.add(prefix.resolve())
+            envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in="environments.txt"))
+    return Installation(
+        path=real,
+        name=real.name,
+        conda_version=package_version(real, "conda"),
+        python_version=package_version(real, "python") or _venv_python_version(real),
+        platform=_platform(real),
+        conda_shared_version=package_version(real, "conda-shared"),
+        config=config,
+        envs_dirs=envs_dirs,
+        envs=tuple(envs),
+    )
+
+
+def package_version(prefix: Path, name: str) -> str | None:
+    """Version of a package in a prefix: its conda record, or a pip-installed dist-info."""
+    pattern = re.compile(_VERSIONED_RECORD.format(name=re.escape(name)))
+    try:
+        for entry in os.scandir(prefix / "conda-meta"):
+            match = pattern.match(entry.name)
+            if match:
+                return match.group(1)
+    except OSError:
+        pass
+    dist_name = re.escape(name.replace("-", "_"))
+    dist_pattern = re.compile(rf"^{dist_name}-(\d[^-]*)\.dist-info$", re.IGNORECASE)
+    for site in site_packages_dirs(prefix):
+        try:
+            for entry in os.scandir(site):
+                match = dist_pattern.match(entry.name)
+                if match:
+                    return match.group(1)
+        except OSError:
+            continue
+    return None
+
+
+def _venv_python_version(prefix: Path) -> str | None:
+    try:
+        for line in (prefix / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("version", "version_info"):
+                return value.strip()
+    except OSError:
+        pass
+    found = sorted(prefix.glob("lib/python3.*/site-packages"))
+    return found[-1].parent.name.removeprefix("python") if found else None
+
+
+def _platform(prefix: Path) -> str | None:
+    """The subdir of the installation's own packages (conda's, else any non-noarch one)."""
+    try:
+        names = sorted(
+            e.name for e in os.scandir(prefix / "conda-meta") if e.name.endswith(".json")
+        )
+    except OSError:
+        return None
+    names.sort(key=lambda n: not n.startswith(("python-", "conda-")))
+    for name in names[:20]:
+        try:
+            data = json.loads((prefix / "conda-meta" / name).read_bytes())
+        except (OSError, ValueError):
+            continue
+        subdir = data.get("subdir") if isinstance(data, dict) else None
+        if subdir and subdir != "noarch":
+            return str(subdir)
+    return None
+
+
+def _envs_in(envs_dir: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(envs_dir), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(".") and entry.is_dir() and is_environment(Path(entry.path)):
+            yield Path(entry.path)
+
+
+def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path]:
+    """Envs listed in environments.txt files that this installation's conda created."""
+    for listing in files:
+        try:
+            lines = listing.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            prefix = Path(line.strip())
+            if line.strip() and is_environment(prefix) and _created_by(prefix, installation):
+                yield prefix
+
+
+def _created_by(prefix: Path, installation: Path) -> bool:
+    history = read_history(prefix / "conda-meta" / "history")
+    for revision in history.revisions:
+        if revision.command:
+            executable = Path(os.path.realpath(revision.command[0]))
+            return installation == executable or installation in executable.parents
+    return False
+
+
+def user_environment_lists() -> list[Path]:
+    """environments.txt files this user can read: their own and their neighbours' homes."""
+    home = Path.home()
+    own = home / ".conda" / "environments.txt"
+    try:
+        neighbours = sorted(home.parent.glob("*/.conda/environments.txt"))
+    except OSError:
+        neighbours = []
+    return list(dict.fromkeys([own, *neighbours]))
+
+
+def disk_usage(prefix: Path, *, seen: set[tuple[int, int]] | None = None) -> int:
+    """Bytes used under prefix, counting hard-linked files once (across calls sharing `seen`)."""
+    seen = set() if seen is None else seen
+    total = 0
+    stack = [prefix]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            key = (stat.st_dev, stat.st_ino)
+            if key not in seen:
+                seen.add(key)
+                total += stat.st_blocks * 512 if hasattr(stat, "st_blocks") else stat.st_size
+    return total

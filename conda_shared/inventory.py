@@ -1,0 +1,246 @@
+"""Inventory of an installation's environments, and the inventory file admins annotate.
+
+The file format is the one ISRDI keeps by hand: `NAME = ACTION` lines, `#` comments, no section
+header; actions REPLICATE, export and skip, in any case.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from . import fs
+from .errors import InputError
+from .history import read_history
+from .installation import EnvLocation, disk_usage, read_installation, validate_env_name
+from .kernels import read_kernels
+from .layout import open_root
+
+ACTIONS = {"replicate": "REPLICATE", "export": "export", "skip": "skip"}
+
+
+@dataclass(frozen=True)
+class InventoryLine:
+    """One `NAME = ACTION` line of an inventory file."""
+
+    name: str
+    action: str  # replicate | export | skip
+    line: int
+
+
+@dataclass(frozen=True)
+class InventoryFile:
+    """A parsed inventory file."""
+
+    path: Path
+    entries: tuple[InventoryLine, ...]
+
+    def action_of(self, name: str) -> str | None:
+        return next((e.action for e in self.entries if e.name == name), None)
+
+
+@dataclass(frozen=True)
+class EnvSummary:
+    """One environment as the inventory shows it."""
+
+    name: str
+    key: str  # the name, or the full path when the name is not unique
+    prefix: Path
+    found_in: str
+    action: str
+    packages: int
+    size_bytes: int | None
+    last_change: str | None
+    owner: str | None
+    kernels: tuple[str, ...]
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every environment of an installation, and what was written."""
+
+    installation: Path
+    envs: tuple[EnvSummary, ...]
+    written: Path | None
+    added: tuple[str, ...]
+    gone: tuple[str, ...]
+
+
+def parse_inventory(text: str, *, source: str) -> tuple[InventoryLine, ...]:
+    """Parse inventory text; every problem names the file and line."""
+    entries: list[InventoryLine] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, action = (part.strip() for part in line.partition("="))
+        where = f"{source}:{number}"
+        if not sep or not name or not action:
+            raise InputError(
+                f"{where}: expected `NAME = ACTION`, found {raw.strip()!r}",
+                "Fix that line (actions: REPLICATE, export, skip)",
+            )
+        if action.lower() not in ACTIONS:
+            raise InputError(
+                f"{where}: unknown action {action!r} for {name}",
+                "Use REPLICATE, export or skip (any case)",
+            )
+        if not os.path.isabs(name):
+            try:
+                validate_env_name(name)
+            except InputError as error:
+                raise InputError(f"{where}: {error.message}", error.next_step) from None
+        if name in seen:
+            raise InputError(
+                f"{where}: {name} is listed twice (first on line {seen[name]})",
+                "Keep one line per environment",
+            )
+        seen[name] = number
+        entries.append(InventoryLine(name=name, action=action.lower(), line=number))
+    return tuple(entries)
+
+
+def read_inventory(path: Path) -> InventoryFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            f"inventory file {path} does not exist",
+            "Create it with `conda shared inventory --write FILE`",
+        ) from None
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}", "Check the path") from None
+    return InventoryFile(path=path, entries=parse_inventory(text, source=str(path)))
+
+
+def default_inventory_path(root: Path, installation_name: str) -> Path:
+    return root / "specs" / installation_name / "inventory.ini"
+
+
+def take_inventory(
+    *,
+    root: Path,
+    installation: str | None = None,
+    write: Path | None = None,
+    sizes: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Inventory:
+    """Describe every environment; with `write`, create or extend the inventory file."""
+    shared = open_root(root)
+    source = read_installation(shared.installation(installation), registered=_environment_lists())
+    existing = read_inventory(write) if write is not None and write.exists() else None
+    kernels = read_kernels(
+        shared.path / "share" / "jupyter" / "kernels" if shared.single else shared.kernels_dir
+    )
+    envs = [e for e in source.envs if e.found_in != "base"]
+    name_counts: dict[str, int] = {}
+    for env in envs:
+        name_counts[env.name] = name_counts.get(env.name, 0) + 1
+    summaries = []
+    for env in envs:
+        if progress:
+            progress(f"measuring {env.name}")
+        key = env.name if name_counts[env.name] == 1 else str(env.prefix)
+        env_kernels = tuple(
+            k.name for k in kernels if k.env_prefix and k.env_prefix == env.prefix.resolve()
+        )
+        chosen = existing.action_of(key) if existing else None
+        action = chosen or ("replicate" if env_kernels else "export")
+        summaries.append(_summary(env, key, action, env_kernels, sizes))
+    written: Path | None = None
+    added: tuple[str, ...] = ()
+    gone: tuple[str, ...] = ()
+    if write is not None:
+        added, gone = _write(write, source.name, summaries, existing)
+        written = write
+    return Inventory(
+        installation=source.path,
+        envs=tuple(summaries),
+        written=written,
+        added=added,
+        gone=gone,
+    )
+
+
+def _environment_lists() -> list[Path]:
+    from .installation import user_environment_lists
+
+    return user_environment_lists()
+
+
+def _summary(
+    env: EnvLocation, key: str, action: str, kernels: tuple[str, ...], sizes: bool
+) -> EnvSummary:
+    meta = env.prefix / "conda-meta"
+    try:
+        packages = sum(1 for e in os.scandir(meta) if e.name.endswith(".json"))
+        owner = _owner(env.prefix)
+        problem = None
+    except OSError as error:
+        packages, owner, problem = 0, None, f"unreadable: {error.strerror}"
+    return EnvSummary(
+        name=env.name,
+        key=key,
+        prefix=env.prefix,
+        found_in=env.found_in,
+        action=action,
+        packages=packages,
+        size_bytes=disk_usage(env.prefix) if sizes and problem is None else None,
+        last_change=read_history(meta / "history").last_change if problem is None else None,
+        owner=owner,
+        kernels=kernels,
+        problem=problem,
+    )
+
+
+def _owner(path: Path) -> str:
+    uid = path.stat().st_uid
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
+def _line(summary: EnvSummary) -> str:
+    note = f"  # kernel: {', '.join(summary.kernels)}" if summary.kernels else ""
+    return f"{summary.key} = {ACTIONS[summary.action]}{note}"
+
+
+def _write(
+    path: Path,
+    installation_name: str,
+    summaries: Iterable[EnvSummary],
+    existing: InventoryFile | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Create the file, or keep every line of it and append what is new; returns (added, gone)."""
+    today = date.today().isoformat()
+    summaries = list(summaries)
+    if existing is None:
+        lines = [
+            f"# {installation_name} environments as of {today}, written by conda shared inventory",
+            "# NAME = REPLICATE (rebuild in the new installation) | export (specs only) | skip",
+            *(_line(s) for s in summaries),
+        ]
+        fs.make_dirs(path.parent)
+        fs.atomic_write(path, "\n".join(lines) + "\n")
+        return tuple(s.key for s in summaries), ()
+    present = {s.key for s in summaries}
+    listed = {e.name: e.line for e in existing.entries}
+    gone_lines = {line: name for name, line in listed.items() if name not in present}
+    text = path.read_text(encoding="utf-8").splitlines()
+    kept = [
+        f"# gone {today}: {raw}" if number in gone_lines else raw
+        for number, raw in enumerate(text, start=1)
+    ]
+    new = [s for s in summaries if s.key not in listed]
+    if new:
+        kept += ["", f"# added {today} by conda shared inventory", *(_line(s) for s in new)]
+    fs.atomic_write(path, "\n".join(kept) + "\n")
+    return tuple(s.key for s in new), tuple(gone_lines.values())

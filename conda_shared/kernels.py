@@ -1,0 +1,58 @@
+"""Jupyter kernelspecs of a shared root: where each points and whether it still resolves."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernelspec: its interpreter, the environment that owns it, and any problem."""
+
+    name: str
+    spec_path: Path
+    display_name: str
+    executable: str | None
+    env_prefix: Path | None
+    problem: str | None
+
+
+def read_kernels(kernels_dir: Path) -> tuple[Kernel, ...]:
+    """Every `*/kernel.json` under a kernels folder; a missing folder has none."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(kernels_dir) if entry.is_dir())
+    except OSError:
+        return ()
+    return tuple(_read_kernel(kernels_dir / name) for name in names)
+
+
+def _read_kernel(folder: Path) -> Kernel:
+    spec_path = folder / "kernel.json"
+    try:
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        argv = spec.get("argv") or []
+        executable = str(argv[0]) if argv else None
+        display = str(spec.get("display_name") or folder.name)
+    except (OSError, ValueError, AttributeError) as error:
+        return Kernel(folder.name, spec_path, folder.name, None, None, f"unreadable: {error}")
+    if not executable:
+        return Kernel(folder.name, spec_path, display, None, None, "kernel.json has no argv")
+    if not os.path.isabs(executable):
+        return Kernel(folder.name, spec_path, display, executable, None, None)
+    resolved = Path(os.path.realpath(executable))
+    if not resolved.exists():
+        return Kernel(
+            folder.name, spec_path, display, executable, None, f"{executable} does not exist"
+        )
+    return Kernel(folder.name, spec_path, display, executable, _env_of(resolved), None)
+
+
+def _env_of(executable: Path) -> Path | None:
+    """The environment an interpreter belongs to: the first parent with conda-meta/."""
+    for parent in executable.parents:
+        if (parent / "conda-meta").is_dir():
+            return parent
+    return None

@@ -1,0 +1,172 @@
+"""The shape of a shared root: where it is, its pointers, its installations, its folders."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .installation import is_installation
+
+POINTERS = ("current", "qa", "previous")
+ENVS_POINTER = "envs"
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """A symlink such as `current -> v26.7/`, and what is wrong with it, if anything."""
+
+    name: str
+    link: str | None
+    target: Path | None
+    problem: str | None  # None when it is fine or simply not set
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and self.target is not None
+
+    @property
+    def unset(self) -> bool:
+        return self.link is None and self.problem is None
+
+
+@dataclass(frozen=True)
+class SharedRoot:
+    """A directory of side-by-side installations with pointers, or one plain installation."""
+
+    path: Path
+    single: bool
+    pointers: tuple[Pointer, ...]
+    installations: tuple[Path, ...]
+
+    @property
+    def specs_dir(self) -> Path:
+        return self.path / "specs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path / "reports"
+
+    @property
+    def kernels_dir(self) -> Path:
+        return self.path / "kernels"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log" / "shared.log"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / "log" / ".shared.lock"
+
+    def pointer(self, name: str) -> Pointer | None:
+        return next((p for p in self.pointers if p.name == name), None)
+
+    def installation(self, which: str | None = None) -> Path:
+        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path."""
+        which = which or "current"
+        if self.single and which in ("current", self.path.name, str(self.path)):
+            return self.path
+        pointer = self.pointer(which)
+        if pointer is not None:
+            if not pointer.ok or pointer.target is None:
+                raise InputError(
+                    f"{self.path / which} cannot be used: {pointer.problem}",
+                    "Run `conda shared status` to see the pointers, then name an installation",
+                )
+            return pointer.target
+        candidate = Path(which).expanduser()
+        if not candidate.is_absolute() and os.sep not in which:
+            candidate = self.path / which
+        if not candidate.exists():
+            known = ", ".join(p.name for p in self.installations) or "none"
+            raise InputError(
+                f"no installation {which!r} in {self.path} (installations: {known})",
+                "Name one of them, a pointer (current, qa, previous) or a path",
+            )
+        if not is_installation(candidate):
+            raise InputError(
+                f"{candidate} is not a conda installation: it has no conda-meta/ directory",
+                "Point at the directory that holds bin/conda and conda-meta/",
+            )
+        return candidate.resolve()
+
+
+def open_root(path: Path) -> SharedRoot:
+    """Validate and describe a shared root; every problem is a one-line InputError."""
+    path = path.expanduser()
+    if not path.exists() and not path.is_symlink():
+        raise InputError(
+            f"shared root {path} does not exist",
+            "Pass --root with an existing directory, or try the sample: "
+            f"`conda shared sample {path}`",
+        )
+    if not path.is_dir():
+        raise InputError(
+            f"shared root {path} is not a directory",
+            "Pass --root with the directory that holds current/ or conda-meta/",
+        )
+    try:
+        names = sorted(os.listdir(path))
+    except PermissionError:
+        raise InputError(
+            f"cannot read shared root {path}: permission denied",
+            "Run as a user who can read it, or ask its admin for read access",
+        ) from None
+    real = path.resolve()
+    if is_installation(real):
+        return SharedRoot(path=real, single=True, pointers=(), installations=(real,))
+    pointers = tuple(_pointer(real, name) for name in (*POINTERS, ENVS_POINTER))
+    installations = tuple(
+        real / name
+        for name in names
+        if name not in (*POINTERS, ENVS_POINTER)
+        and not (real / name).is_symlink()
+        and is_installation(real / name)
+    )
+    if not installations and all(p.link is None for p in pointers):
+        raise InputError(
+            f"{path} is not a shared root: it has no current pointer and no installation "
+            "(a folder with conda-meta/) inside",
+            "Pass --root with the directory that holds current -> vX/, or an installation's "
+            "own folder",
+        )
+    return SharedRoot(path=real, single=False, pointers=pointers, installations=installations)
+
+
+def _pointer(root: Path, name: str) -> Pointer:
+    link_path = root / name
+    if not link_path.is_symlink():
+        if link_path.exists():
+            return Pointer(name, None, None, "is a real directory, not a symlink pointer")
+        return Pointer(name, None, None, None)
+    link = os.readlink(link_path)
+    target = link_path.resolve()
+    if not target.exists():
+        return Pointer(name, link, None, f"dangling: {link} does not exist")
+    if name != ENVS_POINTER and not is_installation(target):
+        return Pointer(name, link, target, f"{link} is not a conda installation (no conda-meta/)")
+    return Pointer(name, link, target, None)
+
+
+def discover_root(
+    *, explicit: Path | None, configured: Path | None, running_prefix: Path | None
+) -> Path:
+    """The root to work on: --root, then the setting, then the running installation's own."""
+    if explicit is not None:
+        return explicit
+    if configured is not None:
+        return configured
+    if running_prefix is not None and is_installation(running_prefix):
+        real = running_prefix.resolve()
+        parent = real.parent
+        for name in POINTERS:
+            link = parent / name
+            if link.is_symlink() and link.resolve() == real:
+                return parent
+        return real
+    raise InputError(
+        "no shared root given",
+        "Pass --root DIR, set CONDA_SHARED_ROOT, or set `plugins: {shared_root: DIR}` in a condarc",
+    )

@@ -1,0 +1,128 @@
+"""conda-shared's settings: one table, read from conda's context or, standalone, from disk."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+CHANNEL_POLICIES = ("error", "warn", "off")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One `plugins.<name>` key: its type and default, and what it is for."""
+
+    name: str
+    kind: type
+    default: Any
+    description: str
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "shared_root",
+        str,
+        "",
+        "Directory of the shared conda root (holding current -> vX/). Empty: the running "
+        "installation's parent if it holds a pointer to it, else the installation itself.",
+    ),
+    SettingSpec(
+        "shared_channel_policy",
+        str,
+        "warn",
+        "What to do when -c/--channel adds channels without --override-channels: "
+        "error (stop and suggest channel::pkg), warn, or off.",
+    ),
+    SettingSpec(
+        "shared_shadow_warnings",
+        bool,
+        True,
+        "Warn when shared envs_dirs or pkgs_dirs may shadow what a user asked for.",
+    ),
+    SettingSpec(
+        "shared_overlays_dir",
+        str,
+        "~/.conda/overlays",
+        "Where users' own overlays live (admin overlays live in ROOT/overlays).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings, whichever way they were supplied."""
+
+    shared_root: Path | None = None
+    channel_policy: str = "warn"
+    shadow_warnings: bool = True
+    overlays_dir: Path = field(default_factory=lambda: Path("~/.conda/overlays").expanduser())
+
+
+def from_values(values: Mapping[str, Any]) -> Settings:
+    """Build Settings from a `plugins`-style mapping, validating each value."""
+    root = str(values.get("shared_root") or "").strip()
+    policy = str(values.get("shared_channel_policy") or "warn").strip().lower()
+    if policy not in CHANNEL_POLICIES:
+        raise InputError(
+            f"plugins.shared_channel_policy is {policy!r}, not one of "
+            f"{', '.join(CHANNEL_POLICIES)}",
+            "Set it to error, warn or off in your condarc (or CONDA_PLUGINS_SHARED_CHANNEL_POLICY)",
+        )
+    overlays = str(values.get("shared_overlays_dir") or "~/.conda/overlays")
+    return Settings(
+        shared_root=_path(root) if root else None,
+        channel_policy=policy,
+        shadow_warnings=_boolean(values.get("shared_shadow_warnings", True)),
+        overlays_dir=_path(overlays),
+    )
+
+
+def from_conda_context(context: Any) -> Settings:
+    """Settings as conda resolved them (condarc `plugins:` maps and CONDA_PLUGINS_* vars)."""
+    try:
+        values = {spec.name: getattr(context.plugins, spec.name) for spec in SETTINGS}
+    except AttributeError:
+        # conda < 25.1: reset_context() can leave a stale cached `context.plugins`.
+        with contextlib.suppress(AttributeError):
+            del context.plugins
+        plugins = getattr(context, "plugins", None)
+        values = {spec.name: getattr(plugins, spec.name, spec.default) for spec in SETTINGS}
+    return from_values(values)
+
+
+def from_environment(running_prefix: Path | None) -> Settings:
+    """Standalone: condarc `plugins:` maps, then CONDA_PLUGINS_* vars, then CONDA_SHARED_ROOT."""
+    from .condarc import read_config, user_search_path
+
+    values: dict[str, Any] = dict(read_config(user_search_path(running_prefix)).plugins)
+    for spec in SETTINGS:
+        env_value = os.environ.get(f"CONDA_PLUGINS_{spec.name.upper()}")
+        if env_value is not None:
+            values[spec.name] = env_value
+    if os.environ.get("CONDA_SHARED_ROOT"):
+        values["shared_root"] = os.environ["CONDA_SHARED_ROOT"]
+    return from_values(values)
+
+
+def _path(value: str) -> Path:
+    return Path(os.path.expandvars(value)).expanduser()
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise InputError(
+        f"plugins.shared_shadow_warnings is {value!r}, not true or false",
+        "Set it to true or false in your condarc (or CONDA_PLUGINS_SHARED_SHADOW_WARNINGS)",
+    )

@@ -1,0 +1,96 @@
+"""What a shared root looks like right now: pointers, installations, kernels, recent activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import audit
+from .errors import SharedError
+from .installation import disk_usage, read_installation
+from .kernels import Kernel, read_kernels
+from .layout import Pointer, open_root
+
+
+@dataclass(frozen=True)
+class InstallationSummary:
+    """One installation as status shows it."""
+
+    name: str
+    path: Path
+    pointers: tuple[str, ...]
+    conda_version: str | None
+    python_version: str | None
+    platform: str | None
+    conda_shared_version: str | None
+    env_count: int
+    size_bytes: int | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """The whole picture of a shared root."""
+
+    root: Path
+    single: bool
+    pointers: tuple[Pointer, ...]
+    installations: tuple[InstallationSummary, ...]
+    kernels: tuple[Kernel, ...]
+    recent: tuple[audit.AuditEntry, ...]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Problems that make the root unusable for users right now."""
+        current = next((p for p in self.pointers if p.name == "current"), None)
+        if self.single or current is None or current.ok:
+            return ()
+        return (f"current: {current.problem or 'not set'}",)
+
+
+def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> Status:
+    shared = open_root(root)
+    pointed: dict[Path, list[str]] = {}
+    for pointer in shared.pointers:
+        if pointer.ok and pointer.target is not None and pointer.name != "envs":
+            pointed.setdefault(pointer.target, []).append(pointer.name)
+    if shared.single:
+        pointed[shared.path] = ["current"]
+    paths = list(dict.fromkeys([*shared.installations, *pointed]))
+    seen_inodes: set[tuple[int, int]] = set()
+    summaries = tuple(
+        _summary(path, tuple(pointed.get(path, ())), sizes, seen_inodes) for path in paths
+    )
+    kernel_dir = shared.kernels_dir if not shared.single else root / "share" / "jupyter" / "kernels"
+    return Status(
+        root=shared.path,
+        single=shared.single,
+        pointers=shared.pointers,
+        installations=summaries,
+        kernels=read_kernels(kernel_dir),
+        recent=audit.tail(shared.log_path, log_entries),
+    )
+
+
+def _summary(
+    path: Path, pointers: tuple[str, ...], sizes: bool, seen: set[tuple[int, int]]
+) -> InstallationSummary:
+    try:
+        inst = read_installation(path)
+    except SharedError as error:
+        return InstallationSummary(
+            path.name, path, pointers, None, None, None, None, 0, None, error.message
+        )
+    size = sum(disk_usage(env.prefix, seen=seen) for env in inst.envs) if sizes else None
+    return InstallationSummary(
+        name=inst.name,
+        path=inst.path,
+        pointers=pointers,
+        conda_version=inst.conda_version,
+        python_version=inst.python_version,
+        platform=inst.platform,
+        conda_shared_version=inst.conda_shared_version,
+        env_count=len(inst.envs) - 1,
+        size_bytes=size,
+        problem=None if inst.conda_version else "no conda package found in its base",
+    )
