@@ -81,6 +81,7 @@ def export_envs(
     names: Sequence[str] = (),
     inventory: Path | None = None,
     out: Path | None = None,
+    lock_hash: str = "sha256",
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Write NAME.yml, NAME.lock, NAME.history.yml and NAME.json per environment.
@@ -103,7 +104,7 @@ def export_envs(
     for index, (name, location) in enumerate(selected, start=1):
         if progress:
             progress(f"[{index}/{len(selected)}] {name}")
-        results.append(_export_one(name, location, info, kernels, out_dir))
+        results.append(_export_one(name, location, info, kernels, out_dir, lock_hash))
     exported = ExportResult(
         installation=source.path, out_dir=out_dir, envs=tuple(results), notes=()
     )
@@ -116,12 +117,13 @@ def _export_one(
     source: SourceInfo,
     kernels: Sequence[Kernel],
     out_dir: Path,
+    lock_hash: str,
 ) -> EnvExport:
     if location is None:
         return _failed(name, None, f"no environment named {name!r} in {source.path}")
     try:
         env = read_env(location.prefix, name=location.name, config=source.config)
-        specs = build_specs(env, source=source, kernels=kernels)
+        specs = build_specs(env, source=source, kernels=kernels, lock_hash=lock_hash)
         files = tuple(
             out_dir / f"{location.name}{suffix}"
             for suffix in (".yml", ".lock", ".history.yml", ".json")

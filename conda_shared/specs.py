@@ -51,8 +51,20 @@ class SourceInfo:
     config: CondaConfig
 
 
-def build_specs(env: EnvState, *, source: SourceInfo, kernels: Sequence[Kernel] = ()) -> EnvSpecs:
-    """All spec levels of `env`; channels are interpreted with the source's own config."""
+LOCK_HASHES = ("sha256", "md5")
+
+
+def build_specs(
+    env: EnvState,
+    *,
+    source: SourceInfo,
+    kernels: Sequence[Kernel] = (),
+    lock_hash: str = "sha256",
+) -> EnvSpecs:
+    """All spec levels of `env`; channels are interpreted with the source's own config.
+
+    `lock_hash` md5 serves targets older than conda 24.9, which cannot read `#sha256` URLs.
+    """
     records = _dependency_order(env.records)
     channels = _pinned_channels(records, source.config)
     risks = tuple(_risks(env))
@@ -60,7 +72,7 @@ def build_specs(env: EnvState, *, source: SourceInfo, kernels: Sequence[Kernel] 
     env_kernels = [k for k in kernels if k.env_prefix and k.env_prefix == env.path.resolve()]
     return EnvSpecs(
         name=env.name,
-        lock=_lock_text(env, records, key, source),
+        lock=_lock_text(env, records, key, source, lock_hash),
         pinned=_yaml(
             {
                 "name": env.name,
@@ -117,7 +129,11 @@ def _dependency_order(records: Sequence[PackageRecord]) -> list[PackageRecord]:
 
 
 def _lock_text(
-    env: EnvState, records: Sequence[PackageRecord], key: str, source: SourceInfo
+    env: EnvState,
+    records: Sequence[PackageRecord],
+    key: str,
+    source: SourceInfo,
+    lock_hash: str,
 ) -> str:
     lines = [
         "# This file may be used to create an environment using:",
@@ -132,7 +148,7 @@ def _lock_text(
         if not record.url or record.channel.name == "<unknown>":
             lines.append(f"# no URL for: {record.fn}")
             continue
-        digest = record.sha256 or record.md5
+        digest = (record.md5 or record.sha256) if lock_hash == "md5" else (record.sha256 or record.md5)
         lines.append(f"{record.url}#{digest}" if digest else record.url)
     return "\n".join(lines) + "\n"
 

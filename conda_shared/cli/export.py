@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..export import ExportResult, export_envs
+from ..specs import LOCK_HASHES
 from . import root_of
 from .render import emit, progress_printer
 
@@ -33,6 +34,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="where to write (default ROOT/specs/<installation>)"
     )
+    parser.add_argument(
+        "--lock-hash",
+        choices=LOCK_HASHES,
+        default="sha256",
+        help="hash in NAME.lock URLs (md5 for target conda older than 24.9; default sha256)",
+    )
 
 
 def execute(args: Any) -> int:
@@ -42,6 +49,7 @@ def execute(args: Any) -> int:
         names=args.envs,
         inventory=args.inventory,
         out=args.out,
+        lock_hash=args.lock_hash,
         progress=progress_printer(args),
     )
     emit(args, result, render, ok=result.ok)

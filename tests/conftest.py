@@ -1,0 +1,77 @@
+"""Test gating and shared fixtures: tier 2 (real conda) runs only where `import conda` works."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+
+import pytest
+
+from tests.support.channel import Channel
+from tests.support.conda_runner import CondaRunner
+
+try:
+    # A real import, not find_spec: a conda that is present but broken must count as absent.
+    # Side effect: conda sets CONDA_ROOT in os.environ (to sys.prefix) when it is unset.
+    import conda
+
+    CONDA_VERSION: str | None = str(conda.__version__)
+except ImportError:
+    CONDA_VERSION = None
+
+HAVE_CONDA = CONDA_VERSION is not None
+_NO_CONDA = (
+    f"conda is not importable in this Python ({sys.executable}); "
+    "run the tests from a Python where `import conda` works"
+)
+_TIER2_COUNT = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)  # after `-m`/`-k` deselection, so the count is what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tier2 = [item for item in items if item.get_closest_marker("tier2")]
+    config.stash[_TIER2_COUNT] = len(tier2)
+    if not HAVE_CONDA:
+        for item in tier2:
+            item.add_marker(pytest.mark.skip(reason=_NO_CONDA))
+
+
+# The outermost wrapper, so the line comes after pytest's short summary, just above the totals.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> Generator[None, None, None]:
+    yield
+    count = config.stash.get(_TIER2_COUNT, 0)
+    if HAVE_CONDA:
+        terminalreporter.write_line(f"tier 2: ran on conda {CONDA_VERSION} ({count} tests)")
+    else:
+        terminalreporter.write_line(f"tier 2: skipped ({count} tests): {_NO_CONDA}")
+
+
+@pytest.fixture(scope="session")
+def local_channel(tmp_path_factory: pytest.TempPathFactory) -> Channel:
+    """A file:// channel built once per session; treat it as read-only (build your own
+    `Channel(tmp_path / "channel")` to add packages). It holds:
+
+    - python (the running interpreter's version, venv-style) and pip (noarch, from ensurepip),
+    - tidy-util 1.0 and 1.1: noarch python dists (module `tidy_util`, INSTALLER=conda),
+    - libdata 2.0: a host-subdir package with one data file, share/libdata/data.txt.
+    """
+    channel = Channel(tmp_path_factory.mktemp("local-channel"))
+    channel.add_python()
+    channel.add_pip()
+    channel.add_python_dist("tidy-util", "1.0")
+    channel.add_python_dist("tidy-util", "1.1")
+    channel.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
+    channel.index()
+    return channel
+
+
+@pytest.fixture(scope="session")
+def conda_run(local_channel: Channel, tmp_path_factory: pytest.TempPathFactory) -> CondaRunner:
+    """Real conda (`python -m conda`) offline on `local_channel`, in a session sandbox whose
+    pkgs cache is shared by the tests; create environments under tmp_path."""
+    if not HAVE_CONDA:
+        pytest.skip(_NO_CONDA)
+    return CondaRunner.in_sandbox(tmp_path_factory.mktemp("conda-sandbox"), [local_channel.url])

@@ -1,0 +1,89 @@
+"""layout.py: finding and validating a shared root; every bad root is one clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conda_shared.errors import InputError
+from conda_shared.layout import discover_root, open_root
+from tests.roots import make_installation, make_sample
+
+
+def test_pointer_root(tmp_path: Path) -> None:
+    root = open_root(make_sample(tmp_path))
+    assert not root.single
+    assert [p.name for p in root.installations] == ["v24.11", "v26.7"]
+    current = root.pointer("current")
+    assert current is not None and current.ok and current.link == "v24.11"
+    previous = root.pointer("previous")
+    assert previous is not None and previous.unset
+    assert root.installation("qa").name == "v26.7"
+    assert root.installation("v24.11") == root.path / "v24.11"
+    assert root.installation(None).name == "v24.11"
+
+
+def test_single_installation_is_a_root(tmp_path: Path) -> None:
+    inst = make_installation(tmp_path / "anaconda3_linux")
+    root = open_root(inst)
+    assert root.single
+    assert root.installation("current") == inst.resolve()
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda p: p / "missing", "does not exist"),
+        (lambda p: (p / "file").write_text("x") and p / "file", "is not a directory"),
+        (lambda p: p, "is not a shared root"),
+    ],
+)
+def test_bad_roots(tmp_path: Path, build, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError) as caught:
+        open_root(build(tmp_path))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_unreadable_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conda_shared import layout
+
+    monkeypatch.setattr(
+        layout.os, "listdir", lambda _p: (_ for _ in ()).throw(PermissionError(13, "x"))
+    )
+    with pytest.raises(InputError, match="permission denied"):
+        open_root(tmp_path)
+
+
+def test_dangling_and_wrong_pointers_are_reported_not_raised(tmp_path: Path) -> None:
+    make_installation(tmp_path / "v24.11")
+    (tmp_path / "current").symlink_to("v26.9")
+    (tmp_path / "qa").symlink_to("notes")
+    (tmp_path / "notes").mkdir()
+    root = open_root(tmp_path)
+    current, qa = root.pointer("current"), root.pointer("qa")
+    assert current is not None and current.problem == "dangling: v26.9 does not exist"
+    assert qa is not None and "not a conda installation" in (qa.problem or "")
+    with pytest.raises(InputError, match="cannot be used: dangling"):
+        root.installation("current")
+
+
+def test_unknown_installation_lists_the_known_ones(tmp_path: Path) -> None:
+    root = open_root(make_sample(tmp_path))
+    with pytest.raises(InputError, match=r"no installation 'v9' .*v24.11, v26.7"):
+        root.installation("v9")
+
+
+def test_discovery_order(tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    running = root / "v24.11"
+    assert discover_root(
+        explicit=Path("/x"), configured=Path("/y"), running_prefix=running
+    ) == Path("/x")
+    assert discover_root(explicit=None, configured=Path("/y"), running_prefix=running) == Path("/y")
+    assert discover_root(explicit=None, configured=None, running_prefix=running) == root
+    lone = make_installation(tmp_path / "lone")
+    assert discover_root(explicit=None, configured=None, running_prefix=lone) == lone.resolve()
+    with pytest.raises(InputError, match="no shared root given"):
+        discover_root(explicit=None, configured=None, running_prefix=tmp_path)

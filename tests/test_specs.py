@@ -1,0 +1,151 @@
+"""specs.py: the four spec levels and the risks, built from the sample's environments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from conda_shared.installation import read_installation
+from conda_shared.kernels import read_kernels
+from conda_shared.prefix import EnvState, read_env
+from conda_shared.specs import EnvSpecs, SourceInfo, build_specs, content_key
+from tests.roots import make_sample
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sample(tmp_path_factory.mktemp("specs"))
+
+
+def specs_for(root: Path, name: str) -> tuple[EnvState, EnvSpecs]:
+    inst = read_installation(root / "current")
+    location = inst.find_env(name)
+    assert location is not None
+    env = read_env(location.prefix, name=name, config=inst.config)
+    source = SourceInfo(path=inst.path, conda_version=inst.conda_version, config=inst.config)
+    return env, build_specs(env, source=source, kernels=read_kernels(root / "kernels"))
+
+
+def load(text: str) -> dict:  # type: ignore[type-arg]
+    return YAML(typ="safe").load(text)
+
+
+def codes(specs: EnvSpecs) -> set[str]:
+    return {r.code for r in specs.risks}
+
+
+def test_pinned_yaml_is_the_no_builds_form_with_pip(sample: Path) -> None:
+    _, specs = specs_for(sample, "nhis_reformat")
+    doc = load(specs.pinned)
+    assert doc["name"] == "nhis_reformat"
+    assert "prefix" not in doc
+    assert doc["channels"][0] == "defaults"
+    assert doc["dependencies"][:4] == ["numpy=1.26.4", "pandas=1.5.3", "pip=24.2", "python=3.9.20"]
+    assert doc["dependencies"][4] == {"pip": ["pyreadstat==1.2.7", "tqdm==4.66.1"]}
+    assert codes(specs) == set()
+
+
+def test_lock_is_explicit_with_hashes_and_no_tokens(sample: Path) -> None:
+    env, specs = specs_for(sample, "mirror_env")
+    lines = specs.lock.splitlines()
+    assert "# platform: linux-64" in lines
+    assert f"# content-key: {specs.content_key}" in lines
+    urls = lines[lines.index("@EXPLICIT") + 1 :]
+    assert len(urls) == len(env.records)
+    for url in urls:
+        base, digest = url.split("#")
+        assert len(digest) == 64 and base.endswith(".tar.bz2")
+    assert not any("/t/" in line for line in lines)
+    assert any(line.startswith("https://conda-mirror.example.org/conda-forge/") for line in urls)
+    assert "https://conda-mirror.example.org/conda-forge" in load(specs.pinned)["channels"]
+    assert "isrdi-private" in load(specs.pinned)["channels"]
+
+
+def test_old_records_lock_with_md5(sample: Path) -> None:
+    _, specs = specs_for(sample, "old_not_used")
+    urls = specs.lock.split("@EXPLICIT\n")[1].splitlines()
+    assert all(u.startswith("https://repo.continuum.io/pkgs/free/linux-64/") for u in urls)
+    assert all(len(u.split("#")[1]) == 32 for u in urls)
+
+
+def test_loose_yaml_follows_history_and_command_channels(sample: Path) -> None:
+    _, specs = specs_for(sample, "with_removals")
+    assert load(specs.loose)["dependencies"] == ["numpy", "pandas=2.2", "python=3.10"]
+    _, isis = specs_for(sample, "isis3.6.0")
+    loose = load(isis.loose)
+    assert loose["channels"][:2] == ["usgs-astrogeology", "conda-forge"]
+    assert loose["dependencies"] == ["isis=3.6.0", "python=3.6"]
+
+
+def test_pip_provenance_in_pinned_and_loose(sample: Path) -> None:
+    _, git = specs_for(sample, "gitdev")
+    pip_pinned = load(git.pinned)["dependencies"][-1]["pip"]
+    assert pip_pinned == [
+        "ipumspy @ git+https://github.com/ipums/ipumspy.git@3f1c2e9a7b5d4c6e8f0a1b2c3d4e5f6a7b8c9d0e"
+    ]
+    assert load(git.loose)["dependencies"][-1]["pip"] == [
+        "ipumspy @ git+https://github.com/ipums/ipumspy.git@main"
+    ]
+    assert codes(git) == {"pip-vcs"}
+    _, editable = specs_for(sample, "editable_dev")
+    assert load(editable.pinned)["dependencies"][-1]["pip"] == [
+        "-e /home/alice/src/hhtool",
+        "-e /home/bob/src/census_utils",
+    ]
+    assert codes(editable) == {"pip-editable"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ("mixed_numpy", {"conda-and-pip"}),
+        ("legacy_mpc", {"legacy-noarch", "custom-channel", "noarch-in-pip"}),
+        ("mirror_env", {"custom-channel"}),
+        ("isis4.3.0", set()),
+    ],
+)
+def test_risks_predict_replication_failures(sample: Path, env: str, expected: set[str]) -> None:
+    assert codes(specs_for(sample, env)[1]) == expected
+
+
+def test_channel_gone_when_local_channel_lost_the_package(sample: Path, tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    (root / "mpc" / "noarch" / "repodata.json").write_text('{"packages": {}}')
+    assert "channel-gone" in codes(specs_for(root, "legacy_mpc")[1])
+
+
+def test_manifest_tells_everything(sample: Path) -> None:
+    env, specs = specs_for(sample, "super_important_jupyter_kernel")
+    manifest = json.loads(specs.manifest)
+    assert manifest["schema"] == "conda-shared/manifest/1"
+    assert manifest["content_key"] == specs.content_key == content_key(env)
+    assert manifest["kernels"][0]["name"] == "super_important_jupyter_kernel"
+    assert manifest["made_by_conda"] == "24.11.3"
+    assert {p["name"] for p in manifest["conda"]} == {r.name for r in env.records}
+    assert manifest["files"] == {
+        "lock": "super_important_jupyter_kernel.lock",
+        "pinned": "super_important_jupyter_kernel.yml",
+        "loose": "super_important_jupyter_kernel.history.yml",
+    }
+    _, legacy = specs_for(sample, "legacy_mpc")
+    pip = json.loads(legacy.manifest)["pip"][0]
+    assert (pip["name"], pip["installer"], pip["source"]["kind"]) == (
+        "ipums-core",
+        "conda",
+        "unknown",
+    )
+
+
+def test_content_key_changes_with_the_package_set(sample: Path, tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    before, _ = specs_for(root, "isis4.3.0")
+    record = next((root / "current/envs/isis4.3.0/conda-meta").glob("numpy-*.json"))
+    data = json.loads(record.read_text())
+    data["sha256"] = "f" * 64
+    record.write_text(json.dumps(data))
+    after, _ = specs_for(root, "isis4.3.0")
+    assert content_key(before) != content_key(after)
+    assert content_key(before) == content_key(specs_for(sample, "isis4.3.0")[0])
