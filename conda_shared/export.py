@@ -104,7 +104,11 @@ def export_envs(
     for index, (name, location) in enumerate(selected, start=1):
         if progress:
             progress(f"[{index}/{len(selected)}] {name}")
-        results.append(_export_one(name, location, info, kernels, out_dir, lock_hash))
+        results.append(
+            _export_one(
+                name, location, source=info, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash
+            )
+        )
     exported = ExportResult(
         installation=source.path, out_dir=out_dir, envs=tuple(results), notes=()
     )
@@ -114,6 +118,7 @@ def export_envs(
 def _export_one(
     name: str,
     location: EnvLocation | None,
+    *,
     source: SourceInfo,
     kernels: Sequence[Kernel],
     out_dir: Path,

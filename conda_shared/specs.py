@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,7 +149,10 @@ def _lock_text(
         if not record.url or record.channel.name == "<unknown>":
             lines.append(f"# no URL for: {record.fn}")
             continue
-        digest = (record.md5 or record.sha256) if lock_hash == "md5" else (record.sha256 or record.md5)
+        preferred = (
+            (record.md5, record.sha256) if lock_hash == "md5" else (record.sha256, record.md5)
+        )
+        digest = preferred[0] or preferred[1]
         lines.append(f"{record.url}#{digest}" if digest else record.url)
     return "\n".join(lines) + "\n"
 
@@ -401,16 +405,34 @@ def _manifest(
     }
 
 
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=<>!,*+~/-]*$")
+
+
 def _yaml(document: dict[str, Any]) -> str:
-    import io
+    """YAML for our fixed-shape env files (`name`, `channels`, `dependencies` with `pip:`).
 
-    from ruamel.yaml import YAML
+    Written by hand: ruamel's pure-Python emitter was a third of an export's time. Scalars
+    that are not plainly safe are JSON-quoted, which YAML reads as double-quoted strings.
+    """
+    lines: list[str] = []
+    for key, value in document.items():
+        if isinstance(value, list):
+            lines.append(f"{key}:")
+            for item in value:
+                if isinstance(item, dict):
+                    for sub_key, sub_items in item.items():
+                        lines.append(f"  - {sub_key}:")
+                        lines += [f"      - {_scalar(sub)}" for sub in sub_items]
+                else:
+                    lines.append(f"  - {_scalar(item)}")
+        else:
+            lines.append(f"{key}: {_scalar(value)}")
+    return "\n".join(lines) + "\n"
 
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
-    yaml.width = 4096  # never fold a pip URL onto two lines
-    yaml.indent(mapping=2, sequence=4, offset=2)  # the layout `conda env export` writes
-    stream = io.StringIO()
-    yaml.dump(document, stream)
-    return stream.getvalue()
+
+def _scalar(value: object) -> str:
+    text = str(value)
+    return text if _PLAIN.match(text) and text.lower() not in _YAML_WORDS else json.dumps(text)
+
+
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"})

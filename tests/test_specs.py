@@ -149,3 +149,25 @@ def test_content_key_changes_with_the_package_set(sample: Path, tmp_path: Path) 
     after, _ = specs_for(root, "isis4.3.0")
     assert content_key(before) != content_key(after)
     assert content_key(before) == content_key(specs_for(sample, "isis4.3.0")[0])
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"name": "x", "channels": ["defaults", "file:///srv/chan"], "dependencies": ["a=1"]},
+        {
+            "name": "yes",
+            "channels": ["https://mirror.example.org/conda-forge", "user/label/dev"],
+            "dependencies": [
+                "numpy>=1.2,<2",
+                "conda-forge::pandas=2.2",
+                "weird name: with # signs",
+                {"pip": ["-e /home/a b/src", "x @ git+https://h/r.git@abc", "on", "'quoted'"]},
+            ],
+        },
+    ],
+)
+def test_yaml_emitter_round_trips(document: dict) -> None:  # type: ignore[type-arg]
+    from conda_shared.specs import _yaml
+
+    assert YAML(typ="safe").load(_yaml(document)) == document
