@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -106,6 +107,10 @@ def _run(
     except KeyboardInterrupt:
         print("conda-shared: interrupted; nothing was left half-written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): silence the rest of the output, as CLI tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def as_conda_error(error: SharedError) -> Exception:

@@ -129,3 +129,14 @@ def test_root_from_environment_variable(
     root = make_sample(tmp_path)
     monkeypatch.setenv("CONDA_SHARED_ROOT", str(root))
     assert run_cli(capsys, "status").code == 0
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    command = [sys.executable, "-m", "conda_shared", "inventory", "--root", str(root), "--no-sizes"]
+    reader_gone = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader_gone.stdout is not None and reader_gone.stderr is not None
+    reader_gone.stdout.close()  # like `| head` exiting before the first line is written
+    code = reader_gone.wait()
+    assert b"Traceback" not in reader_gone.stderr.read()
+    assert code == 141
