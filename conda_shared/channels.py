@@ -88,7 +88,7 @@ def spec_channel(base_url: str, config: CondaConfig) -> str:
     everything else (mirrors, custom channel_alias, file:// channels) stays a full URL, so a
     spec never resolves to a public namespace by accident.
     """
-    base = base_url.rstrip("/")
+    base = strip_secrets(base_url).rstrip("/")
     if "://" not in base:
         return _named_channel(base, config)
     if base in STOCK_DEFAULT_CHANNELS and not config.default_channels:
@@ -114,6 +114,9 @@ def _named_channel(name: str, config: CondaConfig) -> str:
 
 def resolve_channel(url: str | None, channel: str | None, config: CondaConfig) -> ChannelRef:
     """The channel of a conda-meta record, preferring its download URL over its channel field."""
+    if channel == "<unknown>":  # installed from a tarball on disk: its URL is no channel
+        subdir = split_package_url(url)[1] if url else None
+        return ChannelRef(name="<unknown>", base_url="<unknown>", subdir=subdir)
     if url and "/" in url:
         base, subdir, _ = split_package_url(url)
     elif channel:

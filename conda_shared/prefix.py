@@ -130,8 +130,10 @@ def read_env(path: Path, *, name: str, config: CondaConfig) -> EnvState:
         if not entry.name.endswith(".json") or entry.name.startswith("."):
             continue
         data = _load_record(Path(entry.path))
+        # conda-build's legacy noarch_python link script lists what it installed here
+        legacy_files = (_read_text(Path(entry.path).with_suffix(".files")) or "").splitlines()
         records.append(_record(data, Path(entry.path), config))
-        _collect_owned_metadata(data.get("files"), owned)
+        _collect_owned_metadata([*(data.get("files") or ()), *legacy_files], owned)
     records.sort(key=lambda r: r.name)
     python_version = next((r.version for r in records if r.name == "python"), None)
     return EnvState(
@@ -190,7 +192,9 @@ def _record(data: dict[str, Any], path: Path, config: CondaConfig) -> PackageRec
         md5=data.get("md5") or None,
         sha256=data.get("sha256") or None,
         noarch=str(noarch) if noarch else None,
-        legacy_noarch=bool(data.get("noarch_python")),
+        # conda-build's old `noarch_python: True` packages: in the noarch subdir, but without a
+        # noarch type (every noarch package built since says python or generic)
+        legacy_noarch=subdir == "noarch" and not noarch,
         requested_spec=_requested_spec(data),
         depends=tuple(str(d) for d in data.get("depends") or ()),
         private="/t/" in (url or channel_field or ""),
@@ -246,6 +250,8 @@ def _read_dists(prefix: Path, owned: set[str]) -> list[PythonDist]:
                 dist = _read_metadata_dir(Path(entry.path), location, location in owned)
             elif entry.name.endswith(".egg-link"):
                 dist = _read_egg_link(Path(entry.path), location, location in owned)
+            elif entry.name.endswith(".egg") and entry.is_dir():
+                dist = _read_egg_dir(Path(entry.path), location, location in owned)
             else:
                 continue
             if dist is not None:
@@ -279,10 +285,29 @@ def _read_metadata_dir(path: Path, location: str, owned: bool) -> PythonDist | N
     )
 
 
+def _read_egg_dir(path: Path, location: str, owned: bool) -> PythonDist | None:
+    """An easy_install egg directory (`setup.py install`): metadata in EGG-INFO/PKG-INFO."""
+    headers = _metadata_headers(path / "EGG-INFO" / "PKG-INFO")
+    name, version = headers.get("name"), headers.get("version")
+    if not name or not version:
+        return None
+    return PythonDist(
+        name=name,
+        normalized=normalize_name(name),
+        version=version,
+        installer=None,
+        location=location,
+        conda_owned=owned,
+        source=PipSource(kind="unknown"),
+    )
+
+
 def _read_egg_link(path: Path, location: str, owned: bool) -> PythonDist | None:
     target = (_read_text(path) or "").splitlines()
-    source_dir = target[0].strip() if target else ""
+    source_dir = target[0].strip() if target else ""  # the egg base: src/ in a src layout
     egg_infos = sorted(Path(source_dir).glob("*.egg-info")) if source_dir else []
+    if source_dir and len(target) > 1 and target[1].strip():
+        source_dir = os.path.normpath(os.path.join(source_dir, target[1].strip()))
     headers = _metadata_headers(egg_infos[0] / "PKG-INFO") if egg_infos else {}
     name = headers.get("name") or path.name[: -len(".egg-link")]
     return PythonDist(

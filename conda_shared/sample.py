@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -531,25 +532,36 @@ class _Writer:
                     fs.write_file(prefix / relative, content)
             requested = next((s for s in _all_specs(env) if _name(s) == package.name), None)
             record = _record(package, files, env.era, pkgs_dir, requested)
-            text = json.dumps(record, indent=2, sort_keys=env.era in ("4.3", "4.8"))
-            fs.write_file(meta / f"{package.name}-{package.version}-{package.build}.json", text)
+            stem = f"{package.name}-{package.version}-{package.build}"
+            # conda 23.x and older sort the keys of every record; 25.7+ writes field order.
+            text = json.dumps(record, indent=2, sort_keys=env.era != "26")
+            fs.write_file(meta / f"{stem}.json", text)
+            if package.legacy_noarch:  # conda-build's noarch_python link script lists its files
+                fs.write_file(meta / f"{stem}.files", "\n".join(files) + "\n")
         fs.write_file(meta / "history", self._text(_history(env)))
-        if env.era == "26":
-            fs.write_file(meta / "created_at", env.requests[0].date + "\n")
+        if env.era == "26":  # str(POSIX timestamp), read back with float()
+            fs.write_file(meta / "created_at", str(_timestamp(env.requests[0].date)))
         for pip in env.pip:
             self._pip(prefix, env.python or "3", pip)
 
     def _pip(self, prefix: Path, python: str, pip: PipInstall) -> None:
         site = prefix / "lib" / f"python{python}" / "site-packages"
-        if pip.egg_link:
-            fs.write_file(site / f"{pip.name}.egg-link", f"{pip.egg_link}\n.\n")
+        if pip.egg_link:  # `setup.py develop`: an egg-link and a line in easy-install.pth
+            fs.write_file(site / f"{pip.name}.egg-link", f"{pip.egg_link}\n.")
+            fs.write_file(site / "easy-install.pth", f"{pip.egg_link}\n")
             return
         dist = site / f"{pip.name.replace('-', '_')}-{pip.version}.dist-info"
         fs.write_file(dist / "METADATA", _metadata(pip.name, pip.version))
         fs.write_file(dist / "INSTALLER", f"{pip.installer}\n")
         fs.write_file(dist / "RECORD", f"{dist.name}/METADATA,,\n")
+        if pip.installer == "pip":
+            fs.write_file(dist / "REQUESTED", "")
         if pip.direct_url is not None:
-            fs.write_file(dist / "direct_url.json", json.dumps(pip.direct_url))
+            fs.write_file(dist / "direct_url.json", json.dumps(pip.direct_url, sort_keys=True))
+            if pip.direct_url.get("dir_info") == {"editable": True}:  # PEP 660
+                source = str(pip.direct_url["url"]).removeprefix("file://")
+                fs.write_file(site / f"__editable__.{dist.name[:-10]}.pth", f"{source}\n")
+                return
         module = pip.name.replace("-", "_")
         fs.write_file(site / module / "__init__.py", f'__version__ = "{pip.version}"\n')
 
@@ -607,6 +619,13 @@ def _metadata(name: str, version: str) -> str:
     return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: sample\n\nSample.\n"
 
 
+def _timestamp(date: str) -> float:
+    from datetime import datetime, timezone
+
+    moment = datetime.strptime(date, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 def _package_files(package: Package, python: str | None) -> dict[str, str]:
     if package.name == "python":
         short = ".".join(package.version.split(".")[:2])
@@ -618,67 +637,102 @@ def _package_files(package: Package, python: str | None) -> dict[str, str]:
         }
     if package.python_dist and python:
         site = f"lib/python{python}/site-packages"
-        dist = f"{site}/{package.python_dist}-{package.version}.dist-info"
         module = package.python_dist.replace(".", "_").lower()
+        if package.legacy_noarch:  # setuptools-built: an egg-info, no INSTALLER
+            egg = f"{site}/{package.python_dist}-{package.version}-py{python}.egg-info"
+            return {
+                f"{site}/{module}/__init__.py": f'__version__ = "{package.version}"\n',
+                f"{egg}/PKG-INFO": _metadata(package.name, package.version),
+            }
+        dist = f"{site}/{package.python_dist}-{package.version}.dist-info"
         return {
             f"{site}/{module}/__init__.py": f'__version__ = "{package.version}"\n',
             f"{dist}/METADATA": _metadata(package.name, package.version),
-            f"{dist}/INSTALLER": "conda\n",
+            f"{dist}/INSTALLER": "conda",
         }
     return {f"share/{package.name}/README": f"{package.name} {package.version}\n"}
 
 
-def _paths_data(files: dict[str, str], era: str) -> dict[str, object]:
+def _paths_data(package: Package, files: dict[str, str], era: str) -> dict[str, object]:
     paths: list[dict[str, object]] = []
     for relative, content in files.items():
-        digest = hashlib.sha256(content.encode()).hexdigest()
+        # noarch: python files keep their in-package path here; `files` has the target path.
+        in_package = (
+            "site-packages/" + relative.split("/site-packages/", 1)[1]
+            if package.noarch == "python" and "/site-packages/" in relative
+            else relative
+        )
         if content.startswith(_SYMLINK):
-            paths.append({"_path": relative, "path_type": "softlink"})
+            target = files.get(str(Path(relative).parent / content[len(_SYMLINK) :]), "")
+            paths.append(
+                {
+                    "_path": in_package,
+                    "path_type": "softlink",
+                    "sha256": hashlib.sha256(target.encode()).hexdigest(),
+                    "size_in_bytes": len(target.encode()),
+                }
+            )
             continue
-        entry: dict[str, object] = {
-            "_path": relative,
-            "path_type": "hardlink",
-            "sha256": digest,
-            "size_in_bytes": len(content.encode()),
-        }
-        if era in ("23", "24", "26"):
-            entry["sha256_in_prefix"] = digest
-        paths.append(entry)
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        paths.append(
+            {
+                "_path": in_package,
+                "path_type": "hardlink",
+                "sha256": digest,
+                "sha256_in_prefix": digest,
+                "size_in_bytes": len(content.encode()),
+            }
+        )
     return {"paths_version": 1, "paths": paths}
+
+
+def _canonical(channel: str) -> str:
+    """The channel's canonical name, as records and history name it (tokens never)."""
+    from .channels import spec_channel
+    from .condarc import CondaConfig
+
+    return spec_channel(channel, CondaConfig())
 
 
 def _record(
     package: Package, files: dict[str, str], era: str, pkgs_dir: Path, requested: str | None
 ) -> dict[str, object]:
     url = package.url.replace("file://ROOT", f"file://{pkgs_dir.parent.parent}")
+    if era in ("24", "26"):  # conda 24.7+ masks anaconda.org tokens in the recorded URL
+        url = re.sub(r"/t/[^/]+/", "/t/<TOKEN>/", url)
     channel_url = url.rsplit("/", 1)[0]
     extracted = str(pkgs_dir / package.fn[: -len(".tar.bz2")])
     md5 = _fake_digest(url, "md5")
+    noarch = None if package.legacy_noarch else package.noarch
     if era == "4.3":
-        record: dict[str, object] = {
-            "arch": "x86_64",
+        native = package.subdir != "noarch"
+        return {
+            "arch": "x86_64" if native else None,
+            "auth": None,
             "build": package.build,
             "build_number": 0,
             "channel": channel_url,
             "date": "2017-08-01",
             "depends": list(package.depends),
-            "files": list(files),
+            "files": [] if package.legacy_noarch else list(files),
             "fn": package.fn,
             "license": "BSD",
             "link": {"source": extracted, "type": 1},
             "md5": md5,
             "name": package.name,
-            "platform": "linux",
+            "noarch": noarch,
+            "platform": "linux" if native else None,
+            "preferred_env": None,
+            "priority": 1,
             "requires": [],
-            "schannel": "defaults" if package.channel == FREE else package.channel,
+            "schannel": _canonical(package.channel),
             "size": 1024,
+            "subdir": package.subdir,
             "url": url,
             "version": package.version,
+            "with_features_depends": {},
         }
-        if package.legacy_noarch:
-            record["noarch_python"] = True
-        return record
-    record = {
+    record: dict[str, object] = {
         "name": package.name,
         "version": package.version,
         "build": package.build,
@@ -691,31 +745,30 @@ def _record(
         "sha256": _fake_digest(url, "sha256"),
         "depends": list(package.depends),
         "constrains": [],
-        "license": "BSD-3-Clause",
-        "timestamp": 1700000000000,
-        "size": 1024,
     }
-    if package.noarch:
-        record["noarch"] = package.noarch
-    if package.legacy_noarch:
-        record["noarch_python"] = True
+    if noarch:
+        record["noarch"] = noarch
+    record["license"] = "BSD-3-Clause"
+    if noarch:
+        record["package_type"] = f"noarch_{noarch}"
+    record.update({"timestamp": 1700000000000, "size": 1024})
     if era != "26":
         record["requested_spec"] = requested or "None"  # conda < 26.3 writes "None" for deps
     elif requested:
         record["requested_spec"] = requested
+    else:
+        record["_requested_specs"] = []  # 26.3+: dependencies
     record.update(
         {
             "package_tarball_full_path": str(pkgs_dir / package.fn),
             "extracted_package_dir": extracted,
-            "files": list(files),
-            "paths_data": _paths_data(files, era),
+            "files": [] if package.legacy_noarch else list(files),
+            "paths_data": _paths_data(package, files, era),
             "link": {"source": extracted, "type": 1},
         }
     )
-    if era == "26":  # 26.3+: requested packages list their specs; dependencies an empty list
-        record["requested_specs" if requested else "_requested_specs"] = (
-            [requested] if requested else []
-        )
+    if era == "26" and requested:
+        record["requested_specs"] = [requested]
     return record
 
 
@@ -727,13 +780,13 @@ def _history(env: SampleEnv) -> str:
         if env.era != "4.3":
             lines.append(f"# conda version: {conda}")
         linked = _initial_packages(env) if index == 0 else request.link
-        lines += sorted(
-            [f"-{_dist_str(p, env.era)}" for p in request.unlink]
-            + [f"+{_dist_str(p, env.era)}" for p in linked]
-        )
-        if env.era == "4.3":
+        lines += sorted(f"-{_dist_str(p, env.era)}" for p in request.unlink)
+        lines += sorted(f"+{_dist_str(p, env.era)}" for p in linked)
+        if env.era == "4.3":  # `# <command> specs:` with conda 4.3's normalised, comma-joined specs
+            verb = request.command.split()[1]
             if request.update:
-                lines.append(f"# install specs: {','.join(request.update)}")
+                joined = ",".join(_spec_43(spec) for spec in request.update)
+                lines.append(f"# {verb} specs: {joined}")
             if request.remove:
                 lines.append(f"# remove specs: {','.join(request.remove)}")
         else:
@@ -745,6 +798,12 @@ def _history(env: SampleEnv) -> str:
     return "\n".join(blocks) + "\n"
 
 
+def _spec_43(spec: str) -> str:
+    """conda 4.3 wrote `python=3.6` as `python 3.6*`."""
+    name, sep, version = spec.partition("=")
+    return f"{name} {version}*" if sep and version and "=" not in version else spec
+
+
 def _initial_packages(env: SampleEnv) -> tuple[Package, ...]:
     """What the first command linked: today's packages, minus later links, plus later unlinks."""
     later_links = {p.name for r in env.requests[1:] for p in r.link}
@@ -753,11 +812,7 @@ def _initial_packages(env: SampleEnv) -> tuple[Package, ...]:
 
 
 def _dist_str(package: Package, era: str) -> str:
-    from .channels import spec_channel
-    from .condarc import CondaConfig
-
-    channel = spec_channel(package.channel, CondaConfig())
+    channel = _canonical(package.channel)
     if era == "4.3":
-        prefix = "" if channel == "defaults" else f"{channel}::"
-        return f"{prefix}{package.name}-{package.version}-{package.build}"
+        return f"{channel}::{package.name}-{package.version}-{package.build}"
     return f"{channel}/{package.subdir}::{package.name}-{package.version}-{package.build}"

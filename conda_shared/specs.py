@@ -146,7 +146,7 @@ def _lock_text(
         "@EXPLICIT",
     ]
     for record in records:
-        if not record.url or record.channel.name == "<unknown>":
+        if not record.url:
             lines.append(f"# no URL for: {record.fn}")
             continue
         preferred = (
@@ -208,7 +208,7 @@ def _loose(env: EnvState, config: CondaConfig) -> dict[str, Any]:
     if not requested:  # nothing recorded at all: the packages nothing else depends on
         needed = {spec_name(d) for r in env.records for d in r.depends}
         requested = {r.name: r.name for r in env.records if r.name not in needed}
-    specs = [spec for name, spec in requested.items() if name in installed]
+    specs = [_without_unknown_channel(s) for name, s in requested.items() if name in installed]
     asked_from = [spec_channel(c, config) for c in _command_channels(env)]
     asked_from += [c for c in (history_spec_channel(s) for s in specs) if c]
     configured = [spec_channel(c, config) for c in config.channels]
@@ -219,6 +219,13 @@ def _loose(env: EnvState, config: CondaConfig) -> dict[str, Any]:
         "dependencies": sorted(specs, key=str.lower)
         + _pip_section([_loose_pip(d) for d in env.pip_dists]),
     }
+
+
+def _without_unknown_channel(spec: str) -> str:
+    """26.x records a tarball installed from disk as `<unknown>/subdir::name==version=build`."""
+    if (history_spec_channel(spec) or "").startswith("<unknown>"):
+        return spec.rsplit("::", 1)[1]
+    return spec
 
 
 def _command_channels(env: EnvState) -> list[str]:
@@ -241,17 +248,26 @@ def _risks(env: EnvState) -> Iterable[Risk]:
             yield Risk(
                 "legacy-noarch",
                 record.name,
-                f"{record.name} {record.version} is a legacy noarch_python package; newer conda "
+                f"{record.name} {record.version} is a legacy noarch package (noarch_python); newer conda "
                 "may refuse it: rebuild it as noarch: python",
             )
         if record.channel.name == "<unknown>" or not record.url:
             yield Risk(
                 "unknown-channel",
                 record.name,
-                f"{record.name} {record.version} has no channel URL (installed from a file?); "
-                "the lock cannot fetch it",
+                f"{record.name} {record.version} was installed from a file, not a channel; "
+                + (
+                    f"the lock needs {record.url} to still exist"
+                    if record.url
+                    else "the lock cannot fetch it"
+                ),
             )
-        if record.url and record.url.startswith("file://") and not _file_channel_has(record):
+        if (
+            record.url
+            and record.url.startswith("file://")
+            and record.channel.name != "<unknown>"
+            and not _file_channel_has(record)
+        ):
             yield Risk(
                 "channel-gone",
                 record.name,

@@ -29,7 +29,8 @@ def test_records_follow_their_era(tmp_path: Path) -> None:
     root = build_sample(destination=tmp_path / "root").root
     envs = root / "v24.11" / "envs"
     old = json.loads(next((envs / "old_not_used/conda-meta").glob("numpy-*.json")).read_text())
-    assert {"schannel", "platform", "arch"} <= set(old) and "subdir" not in old
+    assert {"schannel", "platform", "arch", "priority"} <= set(old)
+    assert old["schannel"] == "defaults"
     modern = json.loads(next((envs / "nhis_reformat/conda-meta").glob("numpy-*.json")).read_text())
     assert modern["requested_spec"] == "None"  # a dependency, as conda < 26.3 writes it
     assert "sha256_in_prefix" in modern["paths_data"]["paths"][0]
