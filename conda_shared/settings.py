@@ -5,17 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 from .errors import InputError
 
 CHANNEL_POLICIES = ("error", "warn", "off")
 
 
-@dataclass(frozen=True)
-class SettingSpec:
+# NamedTuples, not dataclasses: conda imports this module inside its settings hook, and
+# creating a dataclass costs about a millisecond there.
+class SettingSpec(NamedTuple):
     """One `plugins.<name>` key: its type and default, and what it is for."""
 
     name: str
@@ -54,14 +54,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Resolved settings, whichever way they were supplied."""
 
-    shared_root: Path | None = None
+    shared_root: Optional[Path] = None
     channel_policy: str = "warn"
     shadow_warnings: bool = True
-    overlays_dir: Path = field(default_factory=lambda: Path("~/.conda/overlays").expanduser())
+    overlays_dir: Path = Path("~/.conda/overlays")
 
 
 def from_values(values: Mapping[str, Any]) -> Settings:
