@@ -392,7 +392,11 @@ def _qa_environments() -> tuple[SampleEnv, ...]:
             "smoke",
             "26",
             "3.13",
-            (_py("3.13.9", build="h2b335a9_100_cp313"), _pylib("pip", "25.3", noarch=True)),
+            (
+                _py("3.13.9", build="h2b335a9_100_cp313"),
+                _pylib("pip", "25.3", noarch=True),
+                _pylib("packaging", "25.0", noarch=True),
+            ),
             (
                 Request(
                     "2026-11-01 09:00:00",
