@@ -5,10 +5,23 @@ conda imports this module for every command, so it imports nothing but conda's p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from conda.plugins import hookimpl
-from conda.plugins.types import CondaSetting, CondaSubcommand
+from conda.plugins.types import (
+    CondaHealthCheck,
+    CondaPostSolve,
+    CondaPreCommand,
+    CondaSetting,
+    CondaSubcommand,
+)
+
+#: conda's names (24.3-26.7) for the commands that solve into, create or remove an environment:
+#: `env create` is "create" from 26.7, `env remove` is "remove" from 24.9.
+POLICED_COMMANDS = frozenset(
+    {"install", "create", "update", "remove", "env_create", "env_update", "env_remove"}
+)
 
 
 def _run_shared(argv: tuple[str, ...]) -> int:
@@ -40,3 +53,57 @@ def conda_settings() -> Iterable[CondaSetting]:
             description=spec.description,
             parameter=PrimitiveParameter(spec.default, element_type=spec.kind),
         )
+
+
+def _before_command(command: str) -> None:
+    from .hooks import before_command
+
+    before_command(command)
+
+
+def _after_solve(repodata_fn: str, unlink_precs: Any, link_precs: Any) -> None:
+    from .hooks import after_solve
+
+    after_solve(repodata_fn, unlink_precs, link_precs)
+
+
+def _health_check(prefix: str, verbose: bool) -> None:
+    from .hooks import health_check
+
+    health_check(prefix, verbose)
+
+
+def _fix_health(prefix: str, args: Any, confirm: Callable[[str], None]) -> int:
+    from .hooks import fix_health
+
+    return fix_health(prefix, args, confirm)
+
+
+def _fields(plugin_type: type) -> frozenset[str]:
+    # NamedTuple up to conda 25.5, dataclass from 25.7.
+    fields: Any = getattr(plugin_type, "__dataclass_fields__", None)
+    return frozenset(str(field) for field in fields or getattr(plugin_type, "_fields", ()))
+
+
+@hookimpl
+def conda_pre_commands() -> Iterable[CondaPreCommand]:
+    yield CondaPreCommand(
+        name="conda-shared-policy", action=_before_command, run_for=set(POLICED_COMMANDS)
+    )
+
+
+@hookimpl
+def conda_post_solves() -> Iterable[CondaPostSolve]:
+    yield CondaPostSolve(name="conda-shared-shadowing", action=_after_solve)
+
+
+@hookimpl
+def conda_health_checks() -> Iterable[CondaHealthCheck]:
+    fixer: dict[str, Any] = {}
+    if "fixer" in _fields(CondaHealthCheck):  # conda >= 26.1
+        fixer = {
+            "fixer": _fix_health,
+            "summary": "Shared root: env permissions, pointers, kernels, policy config",
+            "fix": "Remove group/other write permission from shared environments",
+        }
+    yield CondaHealthCheck(name="conda-shared", action=_health_check, **fixer)

@@ -248,8 +248,8 @@ def _risks(env: EnvState) -> Iterable[Risk]:
             yield Risk(
                 "legacy-noarch",
                 record.name,
-                f"{record.name} {record.version} is a legacy noarch package (noarch_python); newer conda "
-                "may refuse it: rebuild it as noarch: python",
+                f"{record.name} {record.version} is a legacy noarch package (noarch_python); "
+                "newer conda may refuse it: rebuild it as noarch: python",
             )
         if record.channel.name == "<unknown>" or not record.url:
             yield Risk(

@@ -24,6 +24,7 @@ VERBS: dict[str, str] = {
     "inventory": "List every environment of an installation; write the inventory file.",
     "export": "Write every environment's specs (lock, pinned, loose, manifest) to ROOT/specs.",
     "sample": "Write a sample shared root (two installations, a dozen environments).",
+    "doctor": "Check a shared root: env permissions, pointers, kernels, policy-defeating config.",
 }
 
 
@@ -124,6 +125,16 @@ def as_conda_error(error: SharedError) -> Exception:
         {"return_code": error.exit_code, "__str__": lambda self: str(self.message)},
     )
     return error_type(str(error))  # type: ignore[no-any-return]
+
+
+def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:
+    """`--from INSTALLATION`: which installation of the root a verb reads."""
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="INSTALLATION",
+        help=f"installation to {verb}: current (default), qa, previous, a folder name or a path",
+    )
 
 
 def root_of(args: Any) -> Path:

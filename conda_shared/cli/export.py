@@ -8,7 +8,7 @@ from typing import Any
 
 from ..export import ExportResult, export_envs
 from ..specs import LOCK_HASHES
-from . import root_of
+from . import add_source_option, root_of
 from .render import emit, progress_printer
 
 
@@ -19,12 +19,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="ENV",
         help="environment names or absolute paths (default: every environment but base)",
     )
-    parser.add_argument(
-        "--from",
-        dest="source",
-        metavar="INSTALLATION",
-        help="installation to export: current (default), qa, previous, a folder name or a path",
-    )
+    add_source_option(parser, verb="export")
     parser.add_argument(
         "--inventory",
         type=Path,

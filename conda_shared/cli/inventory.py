@@ -8,19 +8,14 @@ from typing import Any
 
 from ..inventory import ACTIONS, Inventory, default_inventory_path, take_inventory
 from ..layout import open_root
-from . import root_of
+from . import add_source_option, root_of
 from .render import emit, human_size, progress_printer, table
 
 _DEFAULT = Path("<default>")
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--from",
-        dest="source",
-        metavar="INSTALLATION",
-        help="installation to list: current (default), qa, previous, a folder name or a path",
-    )
+    add_source_option(parser, verb="list")
     parser.add_argument(
         "--write",
         nargs="?",

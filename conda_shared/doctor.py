@@ -1,0 +1,343 @@
+"""Health of a shared root: shared-env permissions, pointers, kernels, policy-defeating config."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import fs
+from .condarc import installation_condarc_files
+from .errors import SharedError
+from .installation import Installation, read_installation
+from .kernels import read_kernels
+from .layout import SharedRoot, open_root
+
+PROBLEM = "problem"
+NOTE = "note"
+#: admin-owned condarc locations conda reads before the user's (Linux and macOS)
+SYSTEM_CONFIG_DIRS = (Path("/etc/conda"), Path("/var/lib/conda"))
+NOT_CHECKED = (
+    "overlays whose environment changed: conda-shared has no overlays yet, so there is "
+    "nothing to compare",
+)
+
+_WRITE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
+_PINNED_KEYS = ("no_plugins", "override_channels_enabled", "shared_channel_policy")
+#: `key: value  #!final` on one line: conda's marker that later (user) files cannot override
+_SETTING_LINE = re.compile(
+    r"^(?P<indent>\s*)(?P<key>\w+)\s*:\s*(?P<value>[^#\s]*)\s*(?P<final>#!final)?"
+)
+_FALSE = ("false", "no", "off", "0", "n")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong (problem: doctor exits 1) or worth knowing (note) about the root."""
+
+    check: str  # pointers | installations | permissions | kernels | config | plugin
+    severity: str
+    subject: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class WritableDir:
+    """A directory of a shared environment that users other than its owner can write."""
+
+    path: Path
+    mode: int  # permission bits as found
+
+
+@dataclass(frozen=True)
+class PluginInstall:
+    """Whether conda-shared is installed in an installation's base, and which version."""
+
+    installation: str
+    path: Path
+    pointers: tuple[str, ...]
+    conda_shared_version: str | None
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Everything `conda shared doctor` and the `conda doctor` check found."""
+
+    root: Path
+    findings: tuple[Finding, ...]
+    installations: tuple[PluginInstall, ...]
+    writable: tuple[WritableDir, ...]
+    not_checked: tuple[str, ...]
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == PROBLEM)
+
+    @property
+    def notes(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == NOTE)
+
+
+@dataclass(frozen=True)
+class PermissionFix:
+    """What `fix_permissions` changed, and what it could not."""
+
+    fixed: tuple[Path, ...]
+    failed: tuple[tuple[Path, str], ...]
+
+
+@dataclass(frozen=True)
+class _Pinned:
+    value: str
+    final: bool
+
+
+def check_root(
+    *, root: Path, system_config_dirs: Sequence[Path] = SYSTEM_CONFIG_DIRS
+) -> DoctorReport:
+    """Check a shared root; reads it (listing installations, envs and kernels), never writes."""
+    shared = open_root(root)
+    pointed = _pointers_by_target(shared)
+    findings = list(_pointer_findings(shared))
+    installs: list[PluginInstall] = []
+    writable: list[WritableDir] = []
+    config: list[Finding] = []
+    plugin: list[Finding] = []
+    for path in dict.fromkeys([*shared.installations, *pointed]):
+        pointers = pointed.get(path, ())
+        try:
+            inst = read_installation(path)
+        except SharedError as error:
+            findings.append(
+                Finding("installations", PROBLEM, path.name, error.message, error.next_step)
+            )
+            continue
+        installs.append(PluginInstall(inst.name, inst.path, pointers, inst.conda_shared_version))
+        writable += _writable_dirs(inst, shared.path)
+        plugin += _plugin_findings(inst, pointers, single=shared.single)
+        if inst.conda_shared_version is not None:
+            config += _config_findings(inst, system_config_dirs)
+    findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
+    findings += _kernel_findings(shared)
+    findings += config + plugin
+    return DoctorReport(
+        root=shared.path,
+        findings=tuple(findings),
+        installations=tuple(installs),
+        writable=tuple(dict.fromkeys(writable)),
+        not_checked=NOT_CHECKED,
+    )
+
+
+def fix_permissions(*, dirs: Sequence[WritableDir]) -> PermissionFix:
+    """Take group and other write permission off each directory (the doctor's fixer)."""
+    fixed: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    for found in dirs:
+        try:
+            fs.set_mode(found.path, found.mode & ~_WRITE_BY_OTHERS)
+        except OSError as error:
+            failed.append((found.path, error.strerror or str(error)))
+        else:
+            fixed.append(found.path)
+    return PermissionFix(tuple(fixed), tuple(failed))
+
+
+def _pointers_by_target(shared: SharedRoot) -> dict[Path, tuple[str, ...]]:
+    if shared.single:
+        return {shared.path: ("current",)}
+    pointed: dict[Path, list[str]] = {}
+    for pointer in shared.pointers:
+        if pointer.ok and pointer.target is not None and pointer.name != "envs":
+            pointed.setdefault(pointer.target, []).append(pointer.name)
+    return {path: tuple(names) for path, names in pointed.items()}
+
+
+def _pointer_findings(shared: SharedRoot) -> Iterator[Finding]:
+    if shared.single:
+        return
+    for pointer in shared.pointers:
+        link = shared.path / pointer.name
+        if pointer.problem:
+            yield Finding(
+                "pointers",
+                PROBLEM,
+                str(link),
+                f"{link}: {pointer.problem}",
+                f"Point it at an installation of the root (ln -sfn vX {link}) or remove it",
+            )
+        elif pointer.name == "current" and pointer.unset:
+            yield Finding(
+                "pointers",
+                PROBLEM,
+                str(link),
+                f"{link} is not set: users of this root get no installation",
+                f"Point it at an installation: ln -s vX {link}",
+            )
+
+
+def _writable_dirs(inst: Installation, root: Path) -> Iterator[WritableDir]:
+    """Envs dirs and the top directories of each environment inside the root."""
+    candidates = [d for d in inst.envs_dirs if _inside(d, root)]
+    for env in inst.envs:
+        if _inside(env.prefix, root):
+            candidates += [env.prefix, env.prefix / "conda-meta", env.prefix / "bin"]
+    for path in candidates:
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_mode & _WRITE_BY_OTHERS:
+            yield WritableDir(path, stat.S_IMODE(info.st_mode))
+
+
+def _writable_finding(found: WritableDir) -> Finding:
+    who = " and ".join(
+        name
+        for name, bit in (("group", stat.S_IWGRP), ("others", stat.S_IWOTH))
+        if found.mode & bit
+    )
+    return Finding(
+        "permissions",
+        PROBLEM,
+        str(found.path),
+        f"{found.path} is writable by {who} (mode {found.mode:o}): users other than its "
+        "admins can change a shared environment",
+        f"chmod go-w {found.path} (or `conda doctor conda-shared --fix` on conda >= 26.1)",
+    )
+
+
+def _kernel_findings(shared: SharedRoot) -> Iterator[Finding]:
+    kernels_dir = (
+        shared.path / "share" / "jupyter" / "kernels" if shared.single else shared.kernels_dir
+    )
+    current = shared.path / "current"
+    for kernel in read_kernels(kernels_dir):
+        if kernel.problem:
+            yield Finding(
+                "kernels",
+                PROBLEM,
+                kernel.name,
+                f"kernel {kernel.name}: {kernel.problem}",
+                f"Fix argv in {kernel.spec_path}, or remove {kernel.spec_path.parent}",
+            )
+        elif (
+            not shared.single
+            and kernel.executable
+            and _inside(Path(kernel.executable), shared.path)
+            and not _inside(Path(kernel.executable), current)
+        ):
+            yield Finding(
+                "kernels",
+                NOTE,
+                kernel.name,
+                f"kernel {kernel.name} runs {kernel.executable} directly, not through "
+                f"{current}, so it will not follow a cutover",
+                f"Write its argv[0] as {current}/envs/<env>/bin/python in {kernel.spec_path}",
+            )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Lexically inside `root` (no symlinks resolved: `current/...` must stay `current/...`)."""
+    return path == root or root in path.parents
+
+
+def _plugin_findings(
+    inst: Installation, pointers: tuple[str, ...], *, single: bool
+) -> list[Finding]:
+    if inst.conda_shared_version is not None:
+        return []
+    serves_users = single or "current" in pointers
+    return [
+        Finding(
+            "plugin",
+            PROBLEM if serves_users else NOTE,
+            inst.name,
+            f"conda-shared is not installed in the base of {inst.name}"
+            + (f" ({', '.join(pointers)})" if pointers else "")
+            + ": its users get no channel policy, no shadowing warnings and no `conda shared`",
+            f"Install it from your site channel: {inst.path}/bin/conda install -p {inst.path} "
+            "conda-shared" + ("" if serves_users else " (before it becomes current)"),
+        )
+    ]
+
+
+def _config_findings(inst: Installation, system_config_dirs: Sequence[Path]) -> list[Finding]:
+    """Settings in admin-owned condarc files that let users step around the hooks."""
+    files = [f for d in system_config_dirs for f in installation_condarc_files(d)]
+    files += installation_condarc_files(inst.path)
+    pinned = _pinned_settings(files)
+    policy = pinned["shared_channel_policy"].value if "shared_channel_policy" in pinned else "warn"
+    if policy == "off":
+        return []
+    severity = PROBLEM if policy == "error" else NOTE
+    condarc = inst.path / ".condarc"
+    findings = []
+    if not _pinned_false(pinned.get("no_plugins")):
+        findings.append(
+            Finding(
+                "config",
+                severity,
+                inst.name,
+                f"{inst.name}: users can switch conda-shared off (--no-plugins or "
+                "CONDA_NO_PLUGINS=true): no_plugins is not pinned",
+                f"Add `no_plugins: false  #!final` to {condarc}",
+            )
+        )
+    if not _pinned_false(pinned.get("override_channels_enabled")):
+        findings.append(
+            Finding(
+                "config",
+                severity,
+                inst.name,
+                f"{inst.name}: users can step around the channel policy with "
+                "--override-channels -c X (override_channels_enabled is not pinned false)",
+                f"Add `override_channels_enabled: false  #!final` to {condarc} (this also "
+                "refuses deliberate --override-channels)",
+            )
+        )
+    if not pinned.get("shared_channel_policy", _Pinned(policy, False)).final:
+        findings.append(
+            Finding(
+                "config",
+                severity,
+                inst.name,
+                f"{inst.name}: users can set plugins.shared_channel_policy to off in their own "
+                "condarc",
+                f"Pin it under `plugins:` in {condarc}: `shared_channel_policy: {policy}  #!final`",
+            )
+        )
+    return findings
+
+
+def _pinned_settings(files: Iterable[Path]) -> dict[str, _Pinned]:
+    """The watched keys as conda merges them: later files win unless an earlier one is final.
+
+    Read line by line because the `#!final` marker is a YAML comment; `shared_channel_policy`
+    only counts nested (under `plugins:`), the others only at the top level.
+    """
+    found: dict[str, _Pinned] = {}
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            match = _SETTING_LINE.match(line)
+            if match is None or match["key"] not in _PINNED_KEYS:
+                continue
+            nested = bool(match["indent"])
+            if nested != (match["key"] == "shared_channel_policy"):
+                continue
+            if match["key"] in found and found[match["key"]].final:
+                continue
+            value = match["value"].strip("'\"").lower()
+            found[match["key"]] = _Pinned(value, match["final"] is not None)
+    return found
+
+
+def _pinned_false(setting: _Pinned | None) -> bool:
+    return setting is not None and setting.final and setting.value in _FALSE
