@@ -274,6 +274,20 @@ def _read_metadata_dir(path: Path, location: str, owned: bool) -> PythonDist | N
     source = _direct_url_source(path / "direct_url.json") if is_dir else None
     if source is None:
         source = PipSource(kind="index" if installer and installer != "conda" else "unknown")
+    return _python_dist(
+        name, version, installer=installer, location=location, owned=owned, source=source
+    )
+
+
+def _python_dist(
+    name: str,
+    version: str,
+    *,
+    installer: str | None,
+    location: str,
+    owned: bool,
+    source: PipSource,
+) -> PythonDist:
     return PythonDist(
         name=name,
         normalized=normalize_name(name),
@@ -291,14 +305,8 @@ def _read_egg_dir(path: Path, location: str, owned: bool) -> PythonDist | None:
     name, version = headers.get("name"), headers.get("version")
     if not name or not version:
         return None
-    return PythonDist(
-        name=name,
-        normalized=normalize_name(name),
-        version=version,
-        installer=None,
-        location=location,
-        conda_owned=owned,
-        source=PipSource(kind="unknown"),
+    return _python_dist(
+        name, version, installer=None, location=location, owned=owned, source=PipSource("unknown")
     )
 
 
@@ -309,15 +317,14 @@ def _read_egg_link(path: Path, location: str, owned: bool) -> PythonDist | None:
     if source_dir and len(target) > 1 and target[1].strip():
         source_dir = os.path.normpath(os.path.join(source_dir, target[1].strip()))
     headers = _metadata_headers(egg_infos[0] / "PKG-INFO") if egg_infos else {}
-    name = headers.get("name") or path.name[: -len(".egg-link")]
-    return PythonDist(
-        name=name,
-        normalized=normalize_name(name),
-        version=headers.get("version") or "0+unknown",
+    source = PipSource(kind="editable", url=Path(source_dir).as_uri() if source_dir else None)
+    return _python_dist(
+        headers.get("name") or path.name[: -len(".egg-link")],
+        headers.get("version") or "0+unknown",
         installer=None,
         location=location,
-        conda_owned=owned,
-        source=PipSource(kind="editable", url=Path(source_dir).as_uri() if source_dir else None),
+        owned=owned,
+        source=source,
     )
 
 
