@@ -52,7 +52,13 @@ class Stats:
 
 @dataclass(frozen=True)
 class ProcessSample:
-    """One finished child process: wall and CPU time, and its own peak resident memory."""
+    """One finished child process: wall and CPU time, and peak resident memory.
+
+    peak_rss_kib is wait4's ru_maxrss. On Linux that also covers the moment before exec, when
+    the child was still a copy of this process, so it is at least this process's own size:
+    compare it between commands started from the same parent; for a child's own absolute
+    peak, have it report /proc/self/status VmHWM (as export_speed.py does).
+    """
 
     wall_s: float
     cpu_s: float

@@ -127,7 +127,7 @@ def _export_one(
     if location is None:
         return _failed(name, None, f"no environment named {name!r} in {source.path}")
     try:
-        env = read_env(location.prefix, name=location.name, config=source.config)
+        env = read_env(location.prefix, name=location.name, config=source.config, owned_dists=False)
         specs = build_specs(env, source=source, kernels=kernels, lock_hash=lock_hash)
         files = tuple(
             out_dir / f"{location.name}{suffix}"

@@ -104,8 +104,12 @@ def is_environment(path: Path) -> bool:
     return (path / "conda-meta").is_dir()
 
 
-def read_env(path: Path, *, name: str, config: CondaConfig) -> EnvState:
-    """Read an environment; raise SharedError if it is not one or a record is unreadable."""
+def read_env(path: Path, *, name: str, config: CondaConfig, owned_dists: bool = True) -> EnvState:
+    """Read an environment; raise SharedError if it is not one or a record is unreadable.
+
+    `owned_dists=False` skips the dist-infos conda records own (most of site-packages): their
+    package is already known from its record, and reading them is most of the metadata I/O.
+    """
     meta = path / "conda-meta"
     try:
         entries = sorted(os.scandir(meta), key=lambda e: e.name)
@@ -126,21 +130,26 @@ def read_env(path: Path, *, name: str, config: CondaConfig) -> EnvState:
         ) from None
     records: list[PackageRecord] = []
     owned: set[str] = set()
+    names = {entry.name for entry in entries}
     for entry in entries:
         if not entry.name.endswith(".json") or entry.name.startswith("."):
             continue
-        data = _load_record(Path(entry.path))
+        record_path = Path(entry.path)
+        data = _load_record(record_path)
+        files = data.get("files") or ()
         # conda-build's legacy noarch_python link script lists what it installed here
-        legacy_files = (_read_text(Path(entry.path).with_suffix(".files")) or "").splitlines()
-        records.append(_record(data, Path(entry.path), config))
-        _collect_owned_metadata([*(data.get("files") or ()), *legacy_files], owned)
+        legacy = entry.name[: -len(".json")] + ".files"
+        if legacy in names:
+            files = [*files, *(_read_text(meta / legacy) or "").splitlines()]
+        records.append(_record(data, record_path, config))
+        _collect_owned_metadata(files, owned)
     records.sort(key=lambda r: r.name)
     python_version = next((r.version for r in records if r.name == "python"), None)
     return EnvState(
         name=name,
         path=path,
         records=tuple(records),
-        dists=tuple(_read_dists(path, owned)),
+        dists=tuple(_read_dists(path, owned, include_owned=owned_dists)),
         history=read_history(meta / "history"),
         python_version=python_version,
         platform=next((r.subdir for r in records if r.subdir and r.subdir != "noarch"), None),
@@ -220,6 +229,9 @@ def _collect_owned_metadata(files: Any, owned: set[str]) -> None:
         return
     for item in files:
         path = item if isinstance(item, str) else ""
+        # most paths are libraries, headers and modules: one substring test rules them out
+        if "-info" not in path and not path.endswith(".egg-link"):
+            continue
         for marker in (".dist-info/", ".egg-info/"):
             cut = path.find(marker)
             if cut != -1:
@@ -236,7 +248,7 @@ def site_packages_dirs(prefix: Path) -> list[Path]:
     return [*found, windows] if windows.is_dir() else found
 
 
-def _read_dists(prefix: Path, owned: set[str]) -> list[PythonDist]:
+def _read_dists(prefix: Path, owned: set[str], *, include_owned: bool) -> list[PythonDist]:
     dists: list[PythonDist] = []
     for site in site_packages_dirs(prefix):
         try:
@@ -246,6 +258,8 @@ def _read_dists(prefix: Path, owned: set[str]) -> list[PythonDist]:
         relative_site = site.relative_to(prefix).as_posix()
         for entry in entries:
             location = f"{relative_site}/{entry.name}"
+            if not include_owned and location in owned:
+                continue
             if entry.name.endswith((".dist-info", ".egg-info")):
                 dist = _read_metadata_dir(Path(entry.path), location, location in owned)
             elif entry.name.endswith(".egg-link"):

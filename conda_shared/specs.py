@@ -83,13 +83,11 @@ def build_specs(
             }
         ),
         loose=_yaml(_loose(env, source.config)),
-        manifest=json.dumps(
+        manifest=_manifest_json(
             _manifest(
                 env, source=source, channels=channels, key=key, risks=risks, kernels=env_kernels
-            ),
-            indent=2,
-        )
-        + "\n",
+            )
+        ),
         content_key=key,
         risks=risks,
     )
@@ -452,3 +450,15 @@ def _scalar(value: object) -> str:
 
 
 _YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"})
+
+
+def _manifest_json(manifest: dict[str, Any]) -> str:
+    """Indented JSON with one line per package: json's C encoder only runs without indent."""
+    lines = []
+    for key, value in manifest.items():
+        if key in ("conda", "pip") and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"

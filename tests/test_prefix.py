@@ -190,3 +190,11 @@ def test_temp_and_hidden_files_in_conda_meta_are_ignored(env: Path) -> None:
 @pytest.mark.parametrize(("raw", "normal"), [("Ruamel.YAML", "ruamel-yaml"), ("a__b-.c", "a-b-c")])
 def test_normalize_name(raw: str, normal: str) -> None:
     assert normalize_name(raw) == normal
+
+
+def test_export_can_skip_reading_conda_owned_dists(env: Path) -> None:
+    full = read_env(env, name="env", config=CondaConfig())
+    lean = read_env(env, name="env", config=CondaConfig(), owned_dists=False)
+    assert lean.pip_dists == full.pip_dists
+    assert all(not d.conda_owned for d in lean.dists)
+    assert len(full.dists) == len(lean.dists) + 1
