@@ -216,6 +216,14 @@ def run_case(
     )
 
 
+def run_cases(cases: Sequence[Case], *, runs: int) -> list[CaseResult]:
+    """run_case for each case, with a progress line that is cleared however it ends."""
+    try:
+        return [run_case(case, runs=runs, progress=progress_line) for case in cases]
+    finally:
+        progress_line("")
+
+
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
     """Columns padded to fit; the first column left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -33,7 +33,7 @@ from harness import (
     load_note,
     print_verdicts,
     progress_line,
-    run_case,
+    run_cases,
     run_json_probe,
 )
 
@@ -246,8 +246,7 @@ def report(version: str, runs: int, env: dict[str, str | None]) -> int:
             f"\nWhole process: baseline = {DISTRIBUTION} hidden, candidate = installed "
             f"(median of {runs}, interleaved)"
         )
-        results = [run_case(case, runs=runs, progress=progress_line) for case in cases]
-        progress_line("")
+        results = run_cases(cases, runs=runs)
     except BenchmarkError as error:
         progress_line("")
         print(f"benchmark failed: {error}")
