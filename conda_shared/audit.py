@@ -36,6 +36,15 @@ def record(log_path: Path, *, command: str, result: str) -> AuditEntry:
     return entry
 
 
+def try_record(log_path: Path, *, command: str, result: str) -> str | None:
+    """Record an entry; when the log cannot be written, return a note saying so instead."""
+    try:
+        record(log_path, command=command, result=result)
+    except OSError as error:
+        return f"audit log {log_path} not written: {error.strerror}"
+    return None
+
+
 def tail(log_path: Path, count: int) -> tuple[AuditEntry, ...]:
     """The last `count` readable entries, reading only the end of a long log."""
     if count <= 0:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import fs
+from . import audit, fs
 from .condarc import installation_condarc_files
 from .errors import SharedError
 from .installation import Installation, read_installation
@@ -87,6 +87,7 @@ class PermissionFix:
 
     fixed: tuple[Path, ...]
     failed: tuple[tuple[Path, str], ...]
+    note: str | None = None  # set when the audit log could not be written
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def check_root(
     )
 
 
-def fix_permissions(*, dirs: Sequence[WritableDir]) -> PermissionFix:
+def fix_permissions(*, root: Path, dirs: Sequence[WritableDir]) -> PermissionFix:
     """Take group and other write permission off each directory (the doctor's fixer)."""
     fixed: list[Path] = []
     failed: list[tuple[Path, str]] = []
@@ -143,7 +144,12 @@ def fix_permissions(*, dirs: Sequence[WritableDir]) -> PermissionFix:
             failed.append((found.path, error.strerror or str(error)))
         else:
             fixed.append(found.path)
-    return PermissionFix(tuple(fixed), tuple(failed))
+    note = audit.try_record(
+        open_root(root).log_path,
+        command=f"doctor --fix: remove group/other write from {len(dirs)} directories",
+        result=f"{len(fixed)} fixed, {len(failed)} failed",
+    )
+    return PermissionFix(tuple(fixed), tuple(failed), note)
 
 
 def _pointers_by_target(shared: SharedRoot) -> dict[Path, tuple[str, ...]]:

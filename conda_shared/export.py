@@ -173,14 +173,10 @@ def _refuse_inside(source: Path, out_dir: Path) -> None:
 
 def _audited(shared: SharedRoot, result: ExportResult) -> ExportResult:
     good = sum(1 for e in result.envs if e.ok)
-    try:
-        audit.record(
-            shared.log_path,
-            command=f"export {len(result.envs)} envs from {result.installation.name} "
-            f"to {result.out_dir}",
-            result=f"{good} ok, {len(result.envs) - good} failed",
-        )
-    except OSError as error:
-        note = f"audit log {shared.log_path} not written: {error.strerror}"
-        return dataclasses.replace(result, notes=(note,))
-    return result
+    note = audit.try_record(
+        shared.log_path,
+        command=f"export {len(result.envs)} envs from {result.installation.name} "
+        f"to {result.out_dir}",
+        result=f"{good} ok, {len(result.envs) - good} failed",
+    )
+    return dataclasses.replace(result, notes=(note,)) if note else result

@@ -161,11 +161,13 @@ def fix_health(
         f"Remove group and other write permission from {len(report.writable)} directories "
         f"under {report.root}?"
     )
-    result = fix_permissions(dirs=report.writable)
+    result = fix_permissions(root=report.root, dirs=report.writable)
     for path in result.fixed:
         print(f"conda-shared: fixed {path}")
     for path, reason in result.failed:
         print(f"conda-shared: could not fix {path}: {reason}", file=sys.stderr)
+    if result.note:
+        print(f"{WARNING_PREFIX}{result.note}", file=sys.stderr)
     return 1 if result.failed else 0
 
 

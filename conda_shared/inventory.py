@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from . import fs
+from . import audit, fs
 from .errors import InputError
 from .history import read_history
 from .installation import EnvLocation, disk_usage, read_installation, validate_env_name
@@ -68,6 +68,7 @@ class Inventory:
     written: Path | None
     added: tuple[str, ...]
     gone: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 def parse_inventory(text: str, *, source: str) -> tuple[InventoryLine, ...]:
@@ -155,15 +156,23 @@ def take_inventory(
     written: Path | None = None
     added: tuple[str, ...] = ()
     gone: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     if write is not None:
         added, gone = _write(write, source.name, summaries, existing)
         written = write
+        note = audit.try_record(
+            shared.log_path,
+            command=f"inventory of {source.name} written to {write}",
+            result=f"ok: {len(added)} added, {len(gone)} marked gone",
+        )
+        notes = (note,) if note else ()
     return Inventory(
         installation=source.path,
         envs=tuple(summaries),
         written=written,
         added=added,
         gone=gone,
+        notes=notes,
     )
 
 

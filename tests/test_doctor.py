@@ -74,7 +74,7 @@ def test_group_and_other_writable_shared_envs(tmp_path: Path) -> None:
     messages = [m for _, m in by_check(report, "permissions")]
     assert f"{env} is writable by group (mode 775)" in messages[0]
     assert "writable by group and others (mode 777)" in messages[1]
-    result = fix_permissions(dirs=report.writable)
+    result = fix_permissions(root=report.root, dirs=report.writable)
     assert result.fixed == (env, env / "conda-meta") and result.failed == ()
     assert stat.S_IMODE(env.stat().st_mode) == 0o755
     assert stat.S_IMODE((env / "conda-meta").stat().st_mode) == 0o755
@@ -87,7 +87,7 @@ def test_a_fix_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
     os.chmod(env, 0o775)
     report = check(root)
     env.rename(env.with_name("gone"))
-    result = fix_permissions(dirs=report.writable)
+    result = fix_permissions(root=report.root, dirs=report.writable)
     assert result.fixed == () and result.failed[0][0] == env
 
 
@@ -197,3 +197,13 @@ def test_a_single_installation_is_a_root(tmp_path: Path) -> None:
 def test_not_a_root(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is not a shared root"):
         check(tmp_path)
+
+
+def test_permission_fix_is_audited(tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    (root / "v24.11" / "envs" / "r_env").chmod(0o777)
+    report = check_root(root=root)
+    fix_permissions(root=report.root, dirs=report.writable)
+    last = json.loads((root / "log" / "shared.log").read_text().splitlines()[-1])
+    assert last["command"].startswith("doctor --fix: remove group/other write")
+    assert last["result"].endswith("0 failed")

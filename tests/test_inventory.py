@@ -93,3 +93,13 @@ def test_invalid_existing_file_is_left_alone(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown action"):
         take_inventory(root=root, write=target, sizes=False)
     assert target.read_text() == "a = bogus\n"
+
+
+def test_writing_the_inventory_is_audited(tmp_path: Path) -> None:
+    import json
+
+    root = make_sample(tmp_path)
+    take_inventory(root=root, write=tmp_path / "envs.ini", sizes=False)
+    last = json.loads((root / "log" / "shared.log").read_text().splitlines()[-1])
+    assert last["command"] == f"inventory of v24.11 written to {tmp_path / 'envs.ini'}"
+    assert last["result"] == "ok: 13 added, 0 marked gone"

@@ -71,4 +71,5 @@ def render(inventory: Inventory) -> str:
         lines.append(
             f"next: edit the actions, then conda shared export --inventory {inventory.written}"
         )
+    lines += [f"note: {note}" for note in inventory.notes]
     return "\n".join(lines)
