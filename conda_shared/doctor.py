@@ -217,11 +217,8 @@ def _writable_finding(found: WritableDir) -> Finding:
 
 
 def _kernel_findings(shared: SharedRoot) -> Iterator[Finding]:
-    kernels_dir = (
-        shared.path / "share" / "jupyter" / "kernels" if shared.single else shared.kernels_dir
-    )
     current = shared.path / "current"
-    for kernel in read_kernels(kernels_dir):
+    for kernel in read_kernels(shared.kernels_dir):
         if kernel.problem:
             yield Finding(
                 "kernels",

@@ -97,7 +97,7 @@ def export_envs(
         fs.ensure_within(shared.path, out_dir)
     _refuse_inside(source.path, out_dir)
     selected = select_envs(source, names=names, inventory=inventory)
-    kernels = _kernels(shared)
+    kernels = read_kernels(shared.kernels_dir)
     info = SourceInfo(path=source.path, conda_version=source.conda_version, config=source.config)
     fs.make_dirs(out_dir)
     results = []
@@ -155,11 +155,6 @@ def _export_one(
 
 def _failed(name: str, prefix: Path | None, error: str) -> EnvExport:
     return EnvExport(name, prefix, False, (), None, 0, 0, (), error)
-
-
-def _kernels(shared: SharedRoot) -> tuple[Kernel, ...]:
-    folder = shared.path / "share" / "jupyter" / "kernels" if shared.single else shared.kernels_dir
-    return read_kernels(folder)
 
 
 def _refuse_inside(source: Path, out_dir: Path) -> None:

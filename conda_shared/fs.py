@@ -104,8 +104,14 @@ def ensure_within(root: Path, path: Path) -> Path:
 @contextlib.contextmanager
 def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if needed) for the duration of the block."""
-    make_dirs(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        make_dirs(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise SharedError(
+            f"cannot create the lock file {path}: {error.strerror}",
+            f"Run as a user who can write to {path.parent}",
+        ) from None
     deadline = time.monotonic() + wait_seconds
     try:
         while not _try_lock(fd):

@@ -6,6 +6,7 @@ header; actions REPLICATE, export and skip, in any case.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,9 +16,15 @@ from pathlib import Path
 from . import audit, fs
 from .errors import InputError
 from .history import read_history
-from .installation import EnvLocation, disk_usage, read_installation, validate_env_name
+from .installation import (
+    EnvLocation,
+    Installation,
+    disk_usage,
+    read_installation,
+    validate_env_name,
+)
 from .kernels import read_kernels
-from .layout import open_root
+from .layout import SharedRoot, open_root
 
 ACTIONS = {"replicate": "REPLICATE", "export": "export", "skip": "skip"}
 
@@ -134,10 +141,32 @@ def take_inventory(
     """Describe every environment; with `write`, create or extend the inventory file."""
     shared = open_root(root)
     source = read_installation(shared.installation(installation), registered=_environment_lists())
-    existing = read_inventory(write) if write is not None and write.exists() else None
-    kernels = read_kernels(
-        shared.path / "share" / "jupyter" / "kernels" if shared.single else shared.kernels_dir
+    if write is None:
+        return _inventory(shared, source, existing=None, sizes=sizes, progress=progress)
+    # Two admins rewriting the same file must not lose each other's edits.
+    with fs.exclusive_lock(write.with_name(f".{write.name}.lock"), wait_seconds=10):
+        existing = read_inventory(write) if write.exists() else None
+        inventory = _inventory(shared, source, existing=existing, sizes=sizes, progress=progress)
+        added, gone = _write(write, source.name, inventory.envs, existing)
+    note = audit.try_record(
+        shared.log_path,
+        command=f"inventory of {source.name} written to {write}",
+        result=f"ok: {len(added)} added, {len(gone)} marked gone",
     )
+    return dataclasses.replace(
+        inventory, written=write, added=added, gone=gone, notes=(note,) if note else ()
+    )
+
+
+def _inventory(
+    shared: SharedRoot,
+    source: Installation,
+    *,
+    existing: InventoryFile | None,
+    sizes: bool,
+    progress: Callable[[str], None] | None,
+) -> Inventory:
+    kernels = read_kernels(shared.kernels_dir)
     envs = [e for e in source.envs if e.found_in != "base"]
     name_counts: dict[str, int] = {}
     for env in envs:
@@ -153,26 +182,12 @@ def take_inventory(
         chosen = existing.action_of(key) if existing else None
         action = chosen or ("replicate" if env_kernels else "export")
         summaries.append(_summary(env, key, action, env_kernels, sizes))
-    written: Path | None = None
-    added: tuple[str, ...] = ()
-    gone: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    if write is not None:
-        added, gone = _write(write, source.name, summaries, existing)
-        written = write
-        note = audit.try_record(
-            shared.log_path,
-            command=f"inventory of {source.name} written to {write}",
-            result=f"ok: {len(added)} added, {len(gone)} marked gone",
-        )
-        notes = (note,) if note else ()
     return Inventory(
         installation=source.path,
         envs=tuple(summaries),
-        written=written,
-        added=added,
-        gone=gone,
-        notes=notes,
+        written=None,
+        added=(),
+        gone=(),
     )
 
 

@@ -50,15 +50,14 @@ class SharedRoot:
 
     @property
     def kernels_dir(self) -> Path:
+        """ROOT/kernels; a single installation keeps them where Jupyter looks in a prefix."""
+        if self.single:
+            return self.path / "share" / "jupyter" / "kernels"
         return self.path / "kernels"
 
     @property
     def log_path(self) -> Path:
         return self.path / "log" / "shared.log"
-
-    @property
-    def lock_path(self) -> Path:
-        return self.path / "log" / ".shared.lock"
 
     def pointer(self, name: str) -> Pointer | None:
         return next((p for p in self.pointers if p.name == name), None)

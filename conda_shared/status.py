@@ -61,13 +61,12 @@ def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> S
     summaries = tuple(
         _summary(path, tuple(pointed.get(path, ())), sizes, seen_inodes) for path in paths
     )
-    kernel_dir = shared.kernels_dir if not shared.single else root / "share" / "jupyter" / "kernels"
     return Status(
         root=shared.path,
         single=shared.single,
         pointers=shared.pointers,
         installations=summaries,
-        kernels=read_kernels(kernel_dir),
+        kernels=read_kernels(shared.kernels_dir),
         recent=audit.tail(shared.log_path, log_entries),
     )
 

@@ -170,3 +170,20 @@ def test_publish_dir_refuses_existing_nonempty_destination(tmp_path: Path) -> No
     with pytest.raises(SharedError, match="cannot create"):
         fs.publish_dir(built, tmp_path / "dest")
     assert (tmp_path / "dest" / "keep").read_text() == "precious"
+
+
+def test_lock_that_cannot_be_created_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def denied(path: object, *args: object) -> int:
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(SharedError) as caught, fs.exclusive_lock(tmp_path / ".envs.ini.lock"):
+        pass
+    assert "cannot create the lock file" in str(caught.value)
+    assert f"Run as a user who can write to {tmp_path}" in str(caught.value)
