@@ -143,6 +143,8 @@ def take_inventory(
     source = read_installation(shared.installation(installation), registered=_environment_lists())
     if write is None:
         return _inventory(shared, source, existing=None, sizes=sizes, progress=progress)
+    if shared.path in write.absolute().parents:  # a symlink inside the root must not lead out
+        fs.ensure_within(shared.path, write)
     # Two admins rewriting the same file must not lose each other's edits.
     with fs.exclusive_lock(write.with_name(f".{write.name}.lock"), wait_seconds=10):
         existing = read_inventory(write) if write.exists() else None

@@ -103,3 +103,15 @@ def test_writing_the_inventory_is_audited(tmp_path: Path) -> None:
     last = json.loads((root / "log" / "shared.log").read_text().splitlines()[-1])
     assert last["command"] == f"inventory of v24.11 written to {tmp_path / 'envs.ini'}"
     assert last["result"] == "ok: 13 added, 0 marked gone"
+
+
+def test_default_location_cannot_be_redirected_out_of_the_root(tmp_path: Path) -> None:
+    from conda_shared.errors import SharedError
+
+    root = make_sample(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "specs").symlink_to(elsewhere)
+    with pytest.raises(SharedError, match="outside the shared root"):
+        take_inventory(root=root, write=root / "specs" / "v24.11" / "inventory.ini", sizes=False)
+    assert list(elsewhere.iterdir()) == []
