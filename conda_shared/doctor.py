@@ -101,14 +101,12 @@ def check_root(
 ) -> DoctorReport:
     """Check a shared root; reads it (listing installations, envs and kernels), never writes."""
     shared = open_root(root)
-    pointed = _pointers_by_target(shared)
     findings = list(_pointer_findings(shared))
     installs: list[PluginInstall] = []
     writable: list[WritableDir] = []
     config: list[Finding] = []
     plugin: list[Finding] = []
-    for path in dict.fromkeys([*shared.installations, *pointed]):
-        pointers = pointed.get(path, ())
+    for path, pointers in shared.installations_with_pointers().items():
         try:
             inst = read_installation(path)
         except SharedError as error:
@@ -150,16 +148,6 @@ def fix_permissions(*, root: Path, dirs: Sequence[WritableDir]) -> PermissionFix
         result=f"{len(fixed)} fixed, {len(failed)} failed",
     )
     return PermissionFix(tuple(fixed), tuple(failed), note)
-
-
-def _pointers_by_target(shared: SharedRoot) -> dict[Path, tuple[str, ...]]:
-    if shared.single:
-        return {shared.path: ("current",)}
-    pointed: dict[Path, list[str]] = {}
-    for pointer in shared.pointers:
-        if pointer.ok and pointer.target is not None and pointer.name != "envs":
-            pointed.setdefault(pointer.target, []).append(pointer.name)
-    return {path: tuple(names) for path, names in pointed.items()}
 
 
 def _pointer_findings(shared: SharedRoot) -> Iterator[Finding]:

@@ -59,6 +59,16 @@ class SharedRoot:
     def log_path(self) -> Path:
         return self.path / "log" / "shared.log"
 
+    def installations_with_pointers(self) -> dict[Path, tuple[str, ...]]:
+        """Every installation (folders and pointer targets), with the pointers naming it."""
+        if self.single:
+            return {self.path: ("current",)}
+        pointed: dict[Path, list[str]] = {path: [] for path in self.installations}
+        for pointer in self.pointers:
+            if pointer.ok and pointer.target is not None and pointer.name != ENVS_POINTER:
+                pointed.setdefault(pointer.target, []).append(pointer.name)
+        return {path: tuple(names) for path, names in pointed.items()}
+
     def pointer(self, name: str) -> Pointer | None:
         return next((p for p in self.pointers if p.name == name), None)
 

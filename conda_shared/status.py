@@ -50,16 +50,10 @@ class Status:
 
 def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> Status:
     shared = open_root(root)
-    pointed: dict[Path, list[str]] = {}
-    for pointer in shared.pointers:
-        if pointer.ok and pointer.target is not None and pointer.name != "envs":
-            pointed.setdefault(pointer.target, []).append(pointer.name)
-    if shared.single:
-        pointed[shared.path] = ["current"]
-    paths = list(dict.fromkeys([*shared.installations, *pointed]))
     seen_inodes: set[tuple[int, int]] = set()
     summaries = tuple(
-        _summary(path, tuple(pointed.get(path, ())), sizes, seen_inodes) for path in paths
+        _summary(path, pointers, sizes, seen_inodes)
+        for path, pointers in shared.installations_with_pointers().items()
     )
     return Status(
         root=shared.path,
