@@ -14,6 +14,7 @@ from .errors import SharedError
 from .installation import Installation, read_installation
 from .kernels import read_kernels
 from .layout import SharedRoot, open_root
+from .text import table
 
 PROBLEM = "problem"
 NOTE = "note"
@@ -332,3 +333,32 @@ def _pinned_settings(files: Iterable[Path]) -> dict[str, _Pinned]:
 
 def _pinned_false(setting: _Pinned | None) -> bool:
     return setting is not None and setting.final and setting.value in _FALSE
+
+
+def report_text(report: DoctorReport) -> str:
+    """The doctor's report as text: `conda shared doctor` and `conda doctor` print this."""
+    lines = [f"conda-shared doctor: shared root {report.root}"]
+    rows = [
+        [
+            install.installation,
+            ",".join(install.pointers) or "-",
+            install.conda_shared_version or "not installed",
+        ]
+        for install in report.installations
+    ]
+    lines.append("installations:")
+    lines += [
+        f"  {line}" for line in table(rows, ["NAME", "POINTERS", "CONDA-SHARED"]).splitlines()
+    ]
+    for title, findings in (("problems", report.problems), ("notes", report.notes)):
+        if findings:
+            lines.append(f"{title} ({len(findings)}):")
+            lines += [line for finding in findings for line in _finding_lines(finding)]
+    if not report.problems:
+        lines.append("no problems found")
+    lines += [f"not checked: {reason}" for reason in report.not_checked]
+    return "\n".join(lines)
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    return [f"  [{finding.check}] {finding.message}", f"      fix: {finding.fix}"]

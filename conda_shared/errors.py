@@ -24,3 +24,16 @@ class PolicyError(SharedError):
     """A site policy (for example the channel policy) refuses the command as typed."""
 
     exit_code = 3
+
+
+def as_conda_error(error: SharedError) -> Exception:
+    """A CondaError subclass named like ours, so conda prints it (and its --json) natively."""
+    from conda.exceptions import CondaError
+
+    error_type = type(
+        type(error).__name__,
+        (CondaError,),
+        # Older CondaError.__str__ %-formats the message; ours may hold '%' (URLs).
+        {"return_code": error.exit_code, "__str__": lambda self: str(self.message)},
+    )
+    return error_type(str(error))  # type: ignore[no-any-return]

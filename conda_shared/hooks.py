@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import PolicyError, SharedError
+from .errors import PolicyError, SharedError, as_conda_error
 from .settings import Settings, from_conda_context
 
 if TYPE_CHECKING:
@@ -138,9 +138,9 @@ def after_solve(
 def health_check(prefix: str, verbose: bool, *, context: Any = None) -> None:
     """conda_health_checks action: the root-wide checks of `conda shared doctor`."""
     with _guarded("the conda-shared doctor checks"):
-        from .cli.doctor import render
+        from .doctor import report_text
 
-        print(render(_doctor_report(context if context is not None else _conda_context())))
+        print(report_text(_doctor_report(context if context is not None else _conda_context())))
 
 
 def fix_health(
@@ -510,8 +510,6 @@ def _guarded(what: str) -> Iterator[None]:
     try:
         yield
     except PolicyError as error:
-        from .cli import as_conda_error
-
         raise as_conda_error(error) from None
     except SharedError as error:  # e.g. a setting with a bad value: say so, let conda go on
         warn(f"{what} were skipped: {error}")

@@ -59,7 +59,7 @@ class FakeContext:
 @pytest.fixture(autouse=True)
 def policy_error_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
     """Under conda the guard turns PolicyError into a CondaError; without conda keep it as is."""
-    monkeypatch.setattr("conda_shared.cli.as_conda_error", lambda error: error)
+    monkeypatch.setattr("conda_shared.hooks.as_conda_error", lambda error: error)
 
 
 def warnings_in(err: str) -> list[str]:
@@ -317,7 +317,7 @@ def test_policy_error_reaches_conda_converted(monkeypatch: pytest.MonkeyPatch) -
     class Converted(Exception):
         pass
 
-    monkeypatch.setattr("conda_shared.cli.as_conda_error", lambda error: Converted(str(error)))
+    monkeypatch.setattr("conda_shared.hooks.as_conda_error", lambda error: Converted(str(error)))
     context = FakeContext(args={"packages": ["numpy"], "channel": ["c"]}, policy="error")
     with pytest.raises(Converted, match="Run instead: conda install c::numpy"):
         hooks.before_command("install", context=context)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import SharedError
+from ..errors import SharedError, as_conda_error
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -112,19 +112,6 @@ def _run(
         # The reader went away (`| head`): silence the rest of the output, as CLI tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-
-
-def as_conda_error(error: SharedError) -> Exception:
-    """A CondaError subclass named like ours, so conda prints it (and its --json) natively."""
-    from conda.exceptions import CondaError
-
-    error_type = type(
-        type(error).__name__,
-        (CondaError,),
-        # Older CondaError.__str__ %-formats the message; ours may hold '%' (URLs).
-        {"return_code": error.exit_code, "__str__": lambda self: str(self.message)},
-    )
-    return error_type(str(error))  # type: ignore[no-any-return]
 
 
 def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:

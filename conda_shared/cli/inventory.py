@@ -8,8 +8,9 @@ from typing import Any
 
 from ..inventory import ACTIONS, Inventory, default_inventory_path, take_inventory
 from ..layout import open_root
+from ..text import human_size, table
 from . import add_source_option, root_of
-from .render import emit, human_size, progress_printer, table
+from .render import emit, progress_printer
 
 _DEFAULT = Path("<default>")
 

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from ..status import Status, shared_status
+from ..text import human_size, table
 from . import root_of
-from .render import emit, human_size, table
+from .render import emit
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
