@@ -6,14 +6,13 @@ import ast
 import configparser
 import contextlib
 import email.parser
-import importlib.metadata
 import json
 import re
 import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import conda_shared
 from conda_shared.cli import VERBS
 from tests.support.channel import Channel, PackageFile
 from tests.support.conda_runner import CondaRunner
+from tests.support.installation import make_installation
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "recipe" / "recipe.yaml"
@@ -391,7 +391,9 @@ def test_conda_installs_and_removes_the_package_in_a_base_env(
     # `python -m conda` puts the working directory first on sys.path: run where no
     # conda_shared source is, so only the installed copy can answer.
     monkeypatch.chdir(tmp_path)
-    installation = _test_installation(tmp_path / "installation", built_package, tmp_path)
+    installation = make_installation(
+        tmp_path / "installation", channel_urls=[built_package.build_channel.url], work=tmp_path
+    )
     python = installation / "bin" / "python"
     conda = CondaRunner.in_sandbox(
         tmp_path / "sandbox", [built_package.build_channel.url], python=python
@@ -424,54 +426,6 @@ def test_conda_installs_and_removes_the_package_in_a_base_env(
 
 def _package_names(conda: CondaRunner) -> list[str]:
     return [record["name"] for record in conda.json("list")]
-
-
-def _test_installation(path: Path, built: BuiltPackage, work: Path) -> Path:
-    """A conda installation whose base env is `path`: its python comes from the local channel,
-    created by the running conda, and the running conda's code is on its sys.path (through a
-    .pth file, without conda-shared); conda-meta records stand for that code, as a conda
-    installer would have written them. Nothing of the running conda is changed."""
-    import conda
-
-    creator = CondaRunner.in_sandbox(work / "creator", [built.build_channel.url])
-    creator("create", "--prefix", path, "python")
-    running_site = Path(conda.__file__).parent.parent
-    provided = work / "running-conda-code"
-    provided.mkdir()
-    for entry in running_site.iterdir():
-        if "conda_shared" not in entry.name and entry.suffix != ".pth":
-            (provided / entry.name).symlink_to(entry)
-    (site_packages,) = path.glob("lib/python*/site-packages")
-    (site_packages / "running-conda.pth").write_text(f"{provided}\n")
-    conda_requires = ("pluggy", "ruamel.yaml")
-    for name in conda_requires:
-        _write_record(path, name, importlib.metadata.version(name), channel=provided.as_uri())
-    _write_record(
-        path, "conda", conda.__version__, channel=provided.as_uri(), depends=conda_requires
-    )
-    return path
-
-
-def _write_record(
-    prefix: Path, name: str, version: str, *, channel: str, depends: Sequence[str] = ()
-) -> None:
-    """A conda-meta record of a package whose files are already in place (lists none)."""
-    fn = f"{name}-{version}-0.tar.bz2"
-    record = {
-        "name": name,
-        "version": version,
-        "build": "0",
-        "build_number": 0,
-        "channel": channel,
-        "subdir": "noarch",
-        "fn": fn,
-        "url": f"{channel}/noarch/{fn}",
-        "depends": list(depends),
-        "files": [],
-        "paths_data": {"paths": [], "paths_version": 1},
-    }
-    record_path = prefix / "conda-meta" / f"{fn[: -len('.tar.bz2')]}.json"
-    record_path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _run(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 #: Inherited variables that would leak the caller's conda, config dirs or pip settings in.
-_STRIPPED_PREFIXES = ("CONDA_", "_CE_", "XDG_", "PIP_")
+STRIPPED_PREFIXES = ("CONDA_", "_CE_", "XDG_", "PIP_")
 _TIMEOUT_S = 600
 _OUTPUT_TAIL = 4000
 
@@ -90,9 +90,7 @@ class CondaRunner:
     def environ(self, overrides: EnvOverrides | None = None) -> dict[str, str]:
         """The environment a run gets: ours minus conda/XDG/pip variables, plus the sandbox."""
         env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(_STRIPPED_PREFIXES)
+            key: value for key, value in os.environ.items() if not key.startswith(STRIPPED_PREFIXES)
         }
         env.update(
             HOME=str(self.home),
