@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SharedError
+
 _HEADER = re.compile(r"==>\s*(.+?)\s*<==")
-_CMD = re.compile(r"#\s*cmd:\s*(.+)")
+_CMD = re.compile(r"#\s*cmd:\s*(.*)")
 _CONDA_VERSION = re.compile(r"#\s*conda version:\s*(.+)")
 _SPECS = re.compile(r"#\s*(\w+)\s*specs:\s*(.+)?")
 _VERSION_RELATION = re.compile(r"^(=|!=|<=|>=|<|>|~=)(?![=<>!~])")
@@ -17,16 +20,43 @@ _NAME_END = re.compile(r"[\s=<>!~\[\]()*,|@]")
 
 @dataclass(frozen=True)
 class Revision:
-    """One `==> date <==` block: the command, the conda that ran it, specs and package diff."""
+    """One `==> date <==` block: the command, the conda that ran it, specs and package diff.
+
+    `command` is the `# cmd:` line as conda wrote it (`' '.join(sys.argv)`, so never quoted):
+    split it only where a path with spaces cannot matter.
+    """
 
     date: str
-    command: tuple[str, ...]
+    command: str
     conda_version: str | None
     update_specs: tuple[str, ...]
     remove_specs: tuple[str, ...]
     neutered_specs: tuple[str, ...]
     added: tuple[str, ...]
     removed: tuple[str, ...]
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The command's words, split on whitespace (a path with spaces comes out in pieces)."""
+        return tuple(self.command.split())
+
+    def invoked_from(self, installation: Path) -> bool:
+        """Whether the command ran an executable inside `installation`.
+
+        conda joined argv with spaces, so the executable is some prefix of the line that ends
+        at a space: `/tmp/my root/bin/conda create ...` must not be read as `/tmp/my`. Each such
+        prefix is resolved (a symlinked `current/bin/conda` counts for its target) and must lie
+        strictly inside the installation.
+        """
+        line = self.command.strip()
+        ends = [i for i, char in enumerate(line) if char == " "] + [len(line)]
+        for end in ends:
+            candidate = line[:end]
+            if not os.path.isabs(candidate):
+                return False
+            if installation in Path(os.path.realpath(candidate)).parents:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -53,9 +83,6 @@ class History:
                 requested[spec_name(spec)] = spec
         return requested
 
-    def removed_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(spec_name(s) for r in self.revisions for s in r.remove_specs))
-
 
 def spec_name(spec: str) -> str:
     """The package name of a match spec such as `conda-forge::numpy >=1.2,<2`."""
@@ -71,12 +98,18 @@ def spec_channel(spec: str) -> str | None:
 
 
 def read_history(path: Path) -> History:
-    """Read a history file; a missing file is an empty history."""
+    """Read a history file; a missing file is an empty history, an unreadable one an error."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return History(revisions=())
-    return parse_history(text)
+    except OSError as error:
+        raise SharedError(
+            f"cannot read {path}: {error.strerror or error}",
+            "Make that history file readable (or restore it from a backup), then run again",
+        ) from None
+    # conda writes UTF-8; a Windows history from conda < 4.6 may hold the ANSI code page
+    return parse_history(raw.decode("utf-8", errors="replace"))
 
 
 def parse_history(text: str) -> History:
@@ -93,12 +126,12 @@ def parse_history(text: str) -> History:
 
 
 def _revision(date: str, lines: list[str], notes: list[str]) -> Revision:
-    command: tuple[str, ...] = ()
+    command = ""
     conda_version = None
     specs: dict[str, tuple[str, ...]] = {}
     for note in notes:
         if match := _CMD.match(note):
-            command = tuple(match.group(1).split())
+            command = match.group(1).strip()
         elif match := _CONDA_VERSION.match(note):
             conda_version = match.group(1).strip()
         elif match := _SPECS.match(note):

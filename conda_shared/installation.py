@@ -181,8 +181,7 @@ def _created_by(prefix: Path, installation: Path) -> bool:
     history = read_history(prefix / "conda-meta" / "history")
     for revision in history.revisions:
         if revision.command:
-            executable = Path(os.path.realpath(revision.command[0]))
-            return installation == executable or installation in executable.parents
+            return revision.invoked_from(installation)
     return False
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from .channels import ChannelRef, resolve_channel, strip_secrets
@@ -48,10 +48,6 @@ class PackageRecord:
     depends: tuple[str, ...]
     private: bool  # came through a token-protected URL
 
-    @property
-    def dist_str(self) -> str:
-        return f"{self.name}-{self.version}-{self.build}"
-
 
 @dataclass(frozen=True)
 class PipSource:
@@ -62,6 +58,7 @@ class PipSource:
     vcs: str | None = None
     commit: str | None = None
     requested_revision: str | None = None
+    problem: str | None = None  # why the provenance is unknown (a direct_url.json gone bad)
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,8 @@ class EnvState:
     history: History
     python_version: str | None
     platform: str | None
+    #: lib/pythonX.Y/site-packages of a Python the env no longer has: never read as pip's
+    stale_site_packages: tuple[Path, ...] = ()
 
     @property
     def pip_dists(self) -> tuple[PythonDist, ...]:
@@ -131,6 +130,7 @@ def read_env(path: Path, *, name: str, config: CondaConfig, owned_dists: bool = 
     records: list[PackageRecord] = []
     owned: set[str] = set()
     names = {entry.name for entry in entries}
+    site_packages_paths: list[str] = []
     for entry in entries:
         if not entry.name.endswith(".json") or entry.name.startswith("."):
             continue
@@ -141,18 +141,23 @@ def read_env(path: Path, *, name: str, config: CondaConfig, owned_dists: bool = 
         legacy = entry.name[: -len(".json")] + ".files"
         if legacy in names:
             files = [*files, *(_read_text(meta / legacy) or "").splitlines()]
-        records.append(_record(data, record_path, config))
+        record = _record(data, record_path, config)
+        records.append(record)
+        if record.name == "python" and isinstance(data.get("python_site_packages_path"), str):
+            site_packages_paths.append(data["python_site_packages_path"])
         _collect_owned_metadata(files, owned)
     records.sort(key=lambda r: r.name)
     python_version = next((r.version for r in records if r.name == "python"), None)
+    own, stale = _own_site_packages(path, python_version, site_packages_paths)
     return EnvState(
         name=name,
         path=path,
         records=tuple(records),
-        dists=tuple(_read_dists(path, owned, include_owned=owned_dists)),
+        dists=tuple(_read_dists(path, own, owned, include_owned=owned_dists)),
         history=read_history(meta / "history"),
         python_version=python_version,
         platform=next((r.subdir for r in records if r.subdir and r.subdir != "noarch"), None),
+        stale_site_packages=tuple(stale),
     )
 
 
@@ -164,12 +169,27 @@ def _load_record(path: Path) -> dict[str, Any]:
             f"cannot read {path}: permission denied",
             "Run the command as a user who can read the environment",
         ) from None
-    except (ValueError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise SharedError(
+            f"cannot read {path}: {error.strerror or error}",
+            "Restore that record from a backup or remove it, then run the command again",
+        ) from None
+    except RecursionError:
+        raise SharedError(
+            f"{path} is not valid JSON (nested too deeply)",
+            "Repair or remove that record (conda's own `conda list` will fail on it too)",
+        ) from None
+    except ValueError as error:  # UnicodeDecodeError is one
         raise SharedError(
             f"{path} is not valid JSON ({error})",
             "Repair or remove that record (conda's own `conda list` will fail on it too)",
         ) from None
-    if not isinstance(data, dict) or not data.get("name") or not data.get("version"):
+    if not isinstance(data, dict):
+        raise SharedError(
+            f"{path} is not a conda package record (a JSON {type(data).__name__}, not an object)",
+            "Repair or remove that record, then run the command again",
+        )
+    if not data.get("name") or not data.get("version"):
         raise SharedError(
             f"{path} is not a conda package record (no name or version)",
             "Repair or remove that record, then run the command again",
@@ -177,14 +197,42 @@ def _load_record(path: Path) -> dict[str, Any]:
     return data
 
 
+def _field(data: dict[str, Any], key: str, path: Path, kind: type | tuple[type, ...] = str) -> Any:
+    """`data[key]` if it is missing, null or of the type conda writes; else the record is bad."""
+    value = data.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise SharedError(
+        f"{path} is not a conda package record ({key!r} is a JSON {_json_type(value)})",
+        "Repair or remove that record, then run the command again",
+    )
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number"}
+    return names.get(type(value), "number")
+
+
 def _record(data: dict[str, Any], path: Path, config: CondaConfig) -> PackageRecord:
+    for key in ("name", "version", "build", "build_string", "channel", "schannel", "subdir"):
+        _field(data, key, path)
+    for key in ("fn", "url", "md5", "sha256", "platform", "arch", "requested_spec"):
+        _field(data, key, path)
+    depends = _field(data, "depends", path, list) or ()
+    if not all(isinstance(d, str) for d in depends):
+        raise SharedError(
+            f"{path} is not a conda package record ('depends' holds a non-string)",
+            "Repair or remove that record, then run the command again",
+        )
     url = data.get("url") or None
     channel_field = data.get("channel") or data.get("schannel")
     channel = resolve_channel(url, channel_field, config)
     subdir = data.get("subdir") or channel.subdir or _legacy_subdir(data)
     build = str(data.get("build") or data.get("build_string") or "")
     fn = data.get("fn") or (url.rsplit("/", 1)[-1] if url else f"{path.stem}.tar.bz2")
-    noarch = data.get("noarch")
+    noarch = _field(data, "noarch", path, (str, bool, dict))
+    if isinstance(noarch, dict):  # conda-build 2's index.json spelled it {"type": "python"}
+        noarch = noarch.get("type") if isinstance(noarch.get("type"), str) else None
     if noarch is True:
         noarch = "generic"
     elif noarch in (False, ""):
@@ -193,7 +241,7 @@ def _record(data: dict[str, Any], path: Path, config: CondaConfig) -> PackageRec
         name=str(data["name"]),
         version=str(data["version"]),
         build=build,
-        build_number=int(data.get("build_number") or 0),
+        build_number=_build_number(data.get("build_number"), path),
         channel=channel,
         subdir=subdir,
         fn=str(fn),
@@ -207,6 +255,19 @@ def _record(data: dict[str, Any], path: Path, config: CondaConfig) -> PackageRec
         requested_spec=_requested_spec(data),
         depends=tuple(str(d) for d in data.get("depends") or ()),
         private="/t/" in (url or channel_field or ""),
+    )
+
+
+def _build_number(value: Any, path: Path) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise SharedError(
+        f"{path} is not a conda package record ('build_number' is {value!r}, not a number)",
+        "Repair or remove that record, then run the command again",
     )
 
 
@@ -229,10 +290,11 @@ def _collect_owned_metadata(files: Any, owned: set[str]) -> None:
         return
     for item in files:
         path = item if isinstance(item, str) else ""
-        # most paths are libraries, headers and modules: one substring test rules them out
-        if "-info" not in path and not path.endswith(".egg-link"):
+        # most paths are libraries, headers and modules: two substring tests rule them out
+        if "-info" not in path and ".egg" not in path:
             continue
-        for marker in (".dist-info/", ".egg-info/"):
+        # an .egg directory (EGG-INFO inside) that a conda package shipped is the package's
+        for marker in (".dist-info/", ".egg-info/", ".egg/"):
             cut = path.find(marker)
             if cut != -1:
                 owned.add(path[: cut + len(marker) - 1])
@@ -243,23 +305,55 @@ def _collect_owned_metadata(files: Any, owned: set[str]) -> None:
 
 
 def site_packages_dirs(prefix: Path) -> list[Path]:
+    """Every site-packages of the prefix, whichever Python it belongs to."""
     found = sorted(prefix.glob("lib/python*/site-packages"))
     windows = prefix / "Lib" / "site-packages"
     return [*found, windows] if windows.is_dir() else found
 
 
-def _read_dists(prefix: Path, owned: set[str], *, include_owned: bool) -> list[PythonDist]:
-    dists: list[PythonDist] = []
+def _own_site_packages(
+    prefix: Path, python_version: str | None, declared: list[str]
+) -> tuple[list[Path], list[Path]]:
+    """The env's own Python's site-packages, and those an older Python left behind.
+
+    Own: what the python record declares (CEP 17 `python_site_packages_path`), else
+    lib/pythonX.Y[t]/site-packages for its version; on Windows Lib/site-packages. Without a
+    python record nothing is a Python's own: every lib/python*/site-packages is stale.
+    """
+    major_minor = ".".join((python_version or "").split(".")[:2])
+    expected = {f"lib/python{major_minor}/site-packages", f"lib/python{major_minor}t/site-packages"}
+    expected.update(path.strip("/") for path in declared)
+    own: list[Path] = []
+    stale: list[Path] = []
     for site in site_packages_dirs(prefix):
+        relative = site.relative_to(prefix).as_posix()
+        if python_version and (relative in expected or relative == "Lib/site-packages"):
+            own.append(site)
+        else:
+            stale.append(site)
+    return own, stale
+
+
+def _read_dists(
+    prefix: Path, sites: list[Path], owned: set[str], *, include_owned: bool
+) -> list[PythonDist]:
+    dists: list[PythonDist] = []
+    for site in sites:
         try:
             entries = sorted(os.scandir(site), key=lambda e: e.name)
-        except OSError:
+        except FileNotFoundError:
             continue
+        except OSError as error:
+            raise SharedError(
+                f"cannot read {site}: {error.strerror or error}",
+                "Make that site-packages readable to you (its pip packages are part of the "
+                "environment), then run again",
+            ) from None
         relative_site = site.relative_to(prefix).as_posix()
         for entry in entries:
             location = f"{relative_site}/{entry.name}"
-            if not include_owned and location in owned:
-                continue
+            if entry.name.startswith("~") or (not include_owned and location in owned):
+                continue  # `~name` is what pip leaves of a dist it was removing when it died
             if entry.name.endswith((".dist-info", ".egg-info")):
                 dist = _read_metadata_dir(Path(entry.path), location, location in owned)
             elif entry.name.endswith(".egg-link"):
@@ -279,6 +373,7 @@ def _read_metadata_dir(path: Path, location: str, owned: bool) -> PythonDist | N
         path / ("METADATA" if path.suffix == ".dist-info" else "PKG-INFO") if is_dir else path
     )
     headers = _metadata_headers(metadata)
+    # the directory's name is name-version by the spec: what pip itself falls back to
     fallback = _DIST_DIR.match(path.name)
     name = headers.get("name") or (fallback.group("name") if fallback else None)
     version = headers.get("version") or (fallback.group("version") if fallback else None)
@@ -316,7 +411,9 @@ def _python_dist(
 def _read_egg_dir(path: Path, location: str, owned: bool) -> PythonDist | None:
     """An easy_install egg directory (`setup.py install`): metadata in EGG-INFO/PKG-INFO."""
     headers = _metadata_headers(path / "EGG-INFO" / "PKG-INFO")
-    name, version = headers.get("name"), headers.get("version")
+    fallback = _DIST_DIR.match(path.name[: -len(".egg")] + ".egg-info")
+    name = headers.get("name") or (fallback.group("name") if fallback else None)
+    version = headers.get("version") or (fallback.group("version") if fallback else None)
     if not name or not version:
         return None
     return _python_dist(
@@ -325,39 +422,70 @@ def _read_egg_dir(path: Path, location: str, owned: bool) -> PythonDist | None:
 
 
 def _read_egg_link(path: Path, location: str, owned: bool) -> PythonDist | None:
-    target = (_read_text(path) or "").splitlines()
-    source_dir = target[0].strip() if target else ""  # the egg base: src/ in a src layout
-    egg_infos = sorted(Path(source_dir).glob("*.egg-info")) if source_dir else []
-    if source_dir and len(target) > 1 and target[1].strip():
-        source_dir = os.path.normpath(os.path.join(source_dir, target[1].strip()))
-    headers = _metadata_headers(egg_infos[0] / "PKG-INFO") if egg_infos else {}
-    source = PipSource(kind="editable", url=Path(source_dir).as_uri() if source_dir else None)
+    """A `setup.py develop` / legacy `pip install -e` link: the project dir, then its egg base.
+
+    setuptools writes an absolute path; a relative one is taken from the link's own directory,
+    as site.py reads .pth lines, and a Windows path read elsewhere keeps its drive.
+    """
+    lines = (_read_text(path) or "").splitlines()
+    base = lines[0].strip() if lines else ""
+    fallback = path.name[: -len(".egg-link")]
+    if not base or "\0" in base:
+        problem = f"{path} names no project directory"
+        return _python_dist(
+            fallback,
+            "0+unknown",
+            installer=None,
+            location=location,
+            owned=owned,
+            source=PipSource(kind="editable", problem=problem),
+        )
+    windows = PureWindowsPath(base)
+    if windows.drive and not os.path.isabs(base):
+        url = windows.as_uri()
+        headers: dict[str, str] = {}
+    else:
+        egg_base = os.path.normpath(os.path.join(path.parent, base))
+        project = egg_base
+        if len(lines) > 1 and lines[1].strip():
+            project = os.path.normpath(os.path.join(egg_base, lines[1].strip()))
+        url = Path(os.path.abspath(project)).as_uri()
+        egg_infos = sorted(Path(egg_base).glob("*.egg-info"))
+        headers = _metadata_headers(egg_infos[0] / "PKG-INFO") if egg_infos else {}
     return _python_dist(
-        headers.get("name") or path.name[: -len(".egg-link")],
+        headers.get("name") or fallback,
         headers.get("version") or "0+unknown",
         installer=None,
         location=location,
         owned=owned,
-        source=source,
+        source=PipSource(kind="editable", url=url),
     )
 
 
 def _metadata_headers(path: Path) -> dict[str, str]:
-    """Name and Version from a METADATA/PKG-INFO header, reading only the header block."""
+    """Name and Version from a METADATA/PKG-INFO header, reading only the header block.
+
+    Core metadata is UTF-8; a value that is not (or a file that cannot be read) is left out,
+    and the caller falls back to the directory's name.
+    """
     headers: dict[str, str] = {}
     try:
-        with path.open(encoding="utf-8", errors="replace") as stream:
-            for line in stream:
-                if not line.strip():
+        with path.open("rb") as stream:
+            for raw in stream:
+                if not raw.strip():
                     break
-                key, sep, value = line.partition(":")
-                if sep and key.lower() in ("name", "version") and key.lower() not in headers:
-                    headers[key.lower()] = value.strip()
+                key, sep, value = raw.partition(b":")
+                field = key.strip().lower()
+                if sep and field in (b"name", b"version") and field.decode() not in headers:
+                    try:
+                        headers[field.decode()] = value.decode("utf-8").strip()
+                    except UnicodeDecodeError:
+                        continue
                     if len(headers) == 2:
                         break
-    except OSError:
+    except (OSError, ValueError):
         return {}
-    return headers
+    return {key: value for key, value in headers.items() if value}
 
 
 def _read_text(path: Path) -> str | None:
@@ -368,26 +496,35 @@ def _read_text(path: Path) -> str | None:
 
 
 def _direct_url_source(path: Path) -> PipSource | None:
+    """PEP 610 provenance; a file that is there but unusable makes it unknown, and says why."""
     raw = _read_text(path)
     if raw is None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
-        return PipSource(kind="unknown")
-    url = strip_secrets(str(data.get("url", ""))) or None
-    if isinstance(data.get("vcs_info"), dict):
-        vcs = data["vcs_info"]
+    except (ValueError, RecursionError):
+        return PipSource(kind="unknown", problem=f"{path} is not valid JSON")
+    url = data.get("url") if isinstance(data, dict) else None
+    if not isinstance(url, str) or not url:
+        return PipSource(kind="unknown", problem=f"{path} holds no URL (PEP 610 needs one)")
+    url = strip_secrets(url)
+    vcs = data.get("vcs_info")
+    if isinstance(vcs, dict):
         return PipSource(
             kind="vcs",
             url=url,
-            vcs=vcs.get("vcs"),
-            commit=vcs.get("commit_id"),
-            requested_revision=vcs.get("requested_revision"),
+            vcs=_string(vcs.get("vcs")),
+            commit=_string(vcs.get("commit_id")),
+            requested_revision=_string(vcs.get("requested_revision")),
         )
-    if isinstance(data.get("dir_info"), dict):
-        editable = bool(data["dir_info"].get("editable"))
+    directory = data.get("dir_info")
+    if isinstance(directory, dict):
+        editable = directory.get("editable") is True
         return PipSource(kind="editable" if editable else "local", url=url)
-    if url and url.startswith("file:"):
+    if url.startswith("file:"):
         return PipSource(kind="local", url=url)
     return PipSource(kind="archive", url=url)
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

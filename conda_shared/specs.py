@@ -230,7 +230,7 @@ def _command_channels(env: EnvState) -> list[str]:
     """Channels the user passed with -c/--channel in any recorded command."""
     found: list[str] = []
     for revision in env.history.revisions:
-        words = list(revision.command)
+        words = revision.arguments
         for index, word in enumerate(words):
             if word in ("-c", "--channel") and index + 1 < len(words):
                 found.append(words[index + 1])
@@ -275,6 +275,13 @@ def _risks(env: EnvState) -> Iterable[Risk]:
         if record.url and not (record.sha256 or record.md5):
             yield Risk("no-hash", record.name, f"{record.fn} has no md5/sha256 to verify")
     yield from _custom_channel_risks(env.records)
+    for site in env.stale_site_packages:
+        yield Risk(
+            "stale-site-packages",
+            None,
+            f"{site} belongs to a Python this env no longer has; what is installed there is "
+            "not exported: reinstall what is still needed for the env's Python",
+        )
     for dist in env.pip_dists:
         yield from _pip_risks(dist, conda_names)
 
@@ -296,6 +303,13 @@ def _custom_channel_risks(records: Sequence[PackageRecord]) -> Iterable[Risk]:
 
 def _pip_risks(dist: PythonDist, conda_names: set[str]) -> Iterable[Risk]:
     source = dist.source
+    if source.problem:
+        yield Risk(
+            "pip-source-unknown",
+            dist.name,
+            f"where {dist.name} {dist.version} came from is unknown: {source.problem}; "
+            "it is exported as an index package",
+        )
     if source.kind == "vcs":
         yield Risk(
             "pip-vcs",
