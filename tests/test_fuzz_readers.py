@@ -61,6 +61,24 @@ AWKWARD = [
     b"\xff\xfe\x00n\x00u\x00l\x00l",
 ]
 
+#: keys of conda records and PEP 610 files whose type readers rely on
+FIELDS = [
+    "name",
+    "version",
+    "build",
+    "build_number",
+    "channel",
+    "url",
+    "depends",
+    "files",
+    "noarch",
+    "subdir",
+    "md5",
+    "vcs_info",
+    "dir_info",
+    "requested_spec",
+]
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: (
@@ -100,10 +118,7 @@ corruptions = st.one_of(
         st.integers(0, 1000),
         st.just("field"),
         st.tuples(
-            st.sampled_from(
-                ["name", "version", "build", "build_number", "channel", "url", "depends"]
-                + ["files", "noarch", "subdir", "md5", "vcs_info", "dir_info", "requested_spec"]
-            ),
+            st.sampled_from(FIELDS),
             json_values,
         ),
     ),
