@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .channels import KNOWN_SUBDIRS
 from .errors import SharedError
 
 _HEADER = re.compile(r"==>\s*(.+?)\s*<==")
@@ -16,6 +17,8 @@ _CONDA_VERSION = re.compile(r"#\s*conda version:\s*(.+)")
 _SPECS = re.compile(r"#\s*(\w+)\s*specs:\s*(.+)?")
 _VERSION_RELATION = re.compile(r"^(=|!=|<=|>=|<|>|~=)(?![=<>!~])")
 _NAME_END = re.compile(r"[\s=<>!~\[\]()*,|@]")
+# conda 4.1 pinned python as `python 2.7* (target=python-2.7.12-1.tar.bz2)`: no constraint
+_ANNOTATION = re.compile(r"\s*\((?:target=[^)]*|optional)\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,16 @@ def spec_name(spec: str) -> str:
 
 
 def spec_channel(spec: str) -> str | None:
-    """The channel part of `channel::name spec`, or None."""
+    """The channel part of `channel[/subdir]::name spec`, or None.
+
+    `conda create --clone` records `esri/win-64::arcpy==2.8=...`: the subdir is no channel.
+    """
     head, sep, _ = spec.strip().rpartition("::")
-    return head.split("[")[0] if sep and head else None
+    channel = head.split("[")[0]
+    if not (sep and channel):
+        return None
+    base, _, last = channel.rpartition("/")
+    return base if base and last in KNOWN_SUBDIRS else channel
 
 
 def read_history(path: Path) -> History:
@@ -168,4 +178,5 @@ def _parse_specs(listed: str) -> tuple[str, ...]:
                 specs[-1] = f"{specs[-1]},{piece}"
             else:
                 specs.append(piece)
-    return tuple(s.strip() for s in specs if s.strip() and not s.strip().endswith("@"))
+    cleaned = (_ANNOTATION.sub("", spec).strip() for spec in specs)
+    return tuple(spec for spec in cleaned if spec and not spec.endswith("@"))

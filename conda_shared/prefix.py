@@ -16,6 +16,7 @@ from .history import History, read_history
 
 _NORMALIZE = re.compile(r"[-_.]+")
 _DIST_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$")
+_EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-py\d[^-]*(?:-.+)?)?\.egg$")
 _PLATFORM_SUBDIR = {
     ("linux", "x86_64"): "linux-64",
     ("linux", "x86"): "linux-32",
@@ -153,7 +154,7 @@ def read_env(path: Path, *, name: str, config: CondaConfig, owned_dists: bool = 
         name=name,
         path=path,
         records=tuple(records),
-        dists=tuple(_read_dists(path, own, owned, include_owned=owned_dists)),
+        dists=tuple(_one_per_project(_read_dists(path, own, owned, include_owned=owned_dists))),
         history=read_history(meta / "history"),
         python_version=python_version,
         platform=next((r.subdir for r in records if r.subdir and r.subdir != "noarch"), None),
@@ -300,7 +301,7 @@ def _collect_owned_metadata(files: Any, owned: set[str]) -> None:
                 owned.add(path[: cut + len(marker) - 1])
                 break
         else:
-            if path.endswith((".egg-info", ".egg-link")):
+            if path.endswith((".egg-info", ".egg-link", ".egg")):
                 owned.add(path)
 
 
@@ -358,13 +359,41 @@ def _read_dists(
                 dist = _read_metadata_dir(Path(entry.path), location, location in owned)
             elif entry.name.endswith(".egg-link"):
                 dist = _read_egg_link(Path(entry.path), location, location in owned)
-            elif entry.name.endswith(".egg") and entry.is_dir():
-                dist = _read_egg_dir(Path(entry.path), location, location in owned)
+            elif entry.name.endswith(".egg"):
+                dist = _read_egg(Path(entry.path), location, location in owned)
             else:
                 continue
             if dist is not None:
                 dists.append(dist)
     return dists
+
+
+def _one_per_project(dists: list[PythonDist]) -> list[PythonDist]:
+    """One pip distribution per project: what older pip and easy_install left beside it goes.
+
+    Upgrades that died half-way leave numpy-1.11.1.dist-info beside numpy-1.13.1.dist-info, and
+    `setup.py install` an .egg beside the dist-info of a later `pip install`. Python's own
+    importlib sees all of them; like pkg_resources (pip <21.3) we take the highest version,
+    and at the same version a dist-info over an egg. Conda's own stay apart: their record
+    names them.
+    """
+    chosen: dict[str, PythonDist] = {}
+    for dist in dists:
+        if dist.conda_owned:
+            continue
+        best = chosen.get(dist.normalized)
+        if best is None or _preference(dist) > _preference(best):
+            chosen[dist.normalized] = dist
+    return [d for d in dists if d.conda_owned or chosen[d.normalized] is d]
+
+
+def _preference(dist: PythonDist) -> tuple[list[tuple[float, int | str]], bool]:
+    # digits beat letters (1.0 > 1.0rc1) and the end of a version sits between them
+    tokens: list[tuple[float, int | str]] = [
+        (1, int(part)) if part.isdigit() else (0, part)
+        for part in re.findall(r"\d+|[a-z]+", dist.version.lower())
+    ]
+    return [*tokens, (0.5, "")], dist.location.endswith("-info")
 
 
 def _read_metadata_dir(path: Path, location: str, owned: bool) -> PythonDist | None:
@@ -408,10 +437,11 @@ def _python_dist(
     )
 
 
-def _read_egg_dir(path: Path, location: str, owned: bool) -> PythonDist | None:
-    """An easy_install egg directory (`setup.py install`): metadata in EGG-INFO/PKG-INFO."""
-    headers = _metadata_headers(path / "EGG-INFO" / "PKG-INFO")
-    fallback = _DIST_DIR.match(path.name[: -len(".egg")] + ".egg-info")
+def _read_egg(path: Path, location: str, owned: bool) -> PythonDist | None:
+    """An easy_install egg (`setup.py install`): a directory with EGG-INFO/PKG-INFO, or a zip
+    file, which is named NAME-VERSION-pyX.Y[-PLATFORM].egg and read by that name only."""
+    headers = _metadata_headers(path / "EGG-INFO" / "PKG-INFO") if path.is_dir() else {}
+    fallback = _EGG.match(path.name)
     name = headers.get("name") or (fallback.group("name") if fallback else None)
     version = headers.get("version") or (fallback.group("version") if fallback else None)
     if not name or not version:

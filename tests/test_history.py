@@ -96,7 +96,11 @@ def test_missing_file_is_empty_history(tmp_path: Path) -> None:
         ("numpy >=1.2,<2", "numpy", None),
         ("NumPy[version='>=1']", "numpy", None),
         ("conda-forge::numpy=1.2", "numpy", "conda-forge"),
-        ("pkgs/main/linux-64::python 3.8.*", "python", "pkgs/main/linux-64"),
+        ("pkgs/main/linux-64::python 3.8.*", "python", "pkgs/main"),
+        ("esri/win-64::arcpy==2.8=py37_arcgispro_29734", "arcpy", "esri"),
+        ("defaults/noarch::appdirs==1.4.4=py_0", "appdirs", "defaults"),
+        ("file:///srv/site channel/noarch::sitecfg", "sitecfg", "file:///srv/site channel"),
+        ("conda-forge/label/dev::numpy", "numpy", "conda-forge/label/dev"),
         ("ruamel.yaml>=0.17", "ruamel.yaml", None),
     ],
 )
@@ -182,3 +186,19 @@ def test_non_utf8_history_is_read(tmp_path: Path) -> None:
     history = read_history(path)
     assert history.requested_specs() == {"numpy": "numpy"}
     assert history.revisions[0].arguments[-2:] == ("install", "numpy")
+
+
+def test_conda_41_target_annotations_are_no_constraint() -> None:
+    """conda 4.1 pinned the running python as `python 2.7* (target=python-2.7.12-1.tar.bz2)`."""
+    history = parse_history(
+        "==> 2016-08-07 00:19:53 <==\n"
+        "# cmd: /opt/cloudera/parcels/Anaconda/bin/conda install ipython\n"
+        "# install specs: ['ipython', u'python 2.7* (target=python-2.7.12-1.tar.bz2)', "
+        "'conda >=4.1.11', 'x (optional)']\n"
+    )
+    assert history.requested_specs() == {
+        "ipython": "ipython",
+        "python": "python 2.7*",
+        "conda": "conda >=4.1.11",
+        "x": "x",
+    }

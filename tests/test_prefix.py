@@ -415,3 +415,34 @@ def test_windows_env_reads_lib_site_packages(tmp_path: Path) -> None:
     state = read_env(prefix, name="win", config=CondaConfig())
     assert [d.name for d in state.pip_dists] == ["arcgis-tools"]
     assert state.stale_site_packages == ()
+
+
+def test_zipped_eggs_are_read_by_name_and_owned_when_a_record_lists_them(env: Path) -> None:
+    """conda's own setuptools and future shipped zipped eggs (Anaconda 4.0, ArcGIS Pro)."""
+    (env / SITE / "future-0.18.2-py3.11.egg").write_bytes(b"PK\x03\x04")
+    (env / SITE / "xgboost-0.6-py3.11-linux-x86_64.egg").write_bytes(b"PK\x03\x04")
+    write_record(
+        env,
+        {
+            "name": "future",
+            "version": "0.18.2",
+            "build": "py311_0",
+            "files": [f"{SITE}/future-0.18.2-py3.11.egg"],
+        },
+    )
+    state = read_env(env, name="env", config=CondaConfig())
+    owned = {d.normalized: d.conda_owned for d in state.dists}
+    assert owned["future"] is True
+    assert owned["xgboost"] is False
+    assert [d.version for d in state.pip_dists if d.normalized == "xgboost"] == ["0.6"]
+
+
+def test_one_pip_distribution_per_project(env: Path) -> None:
+    """Half-finished pip upgrades leave old dist-infos; `setup.py install` an egg beside pip's."""
+    for version in ("1.11.1", "1.13.1", "1.11.3", "1.13.1rc1"):
+        dist(env, "numpy", version)
+    (env / SITE / "pyreadstat-1.2.7-py3.11.egg").write_bytes(b"")
+    state = read_env(env, name="env", config=CondaConfig())
+    assert [d.version for d in state.pip_dists if d.normalized == "numpy"] == ["1.13.1"]
+    (pyreadstat,) = [d for d in state.pip_dists if d.normalized == "pyreadstat"]
+    assert pyreadstat.location.endswith(".dist-info")
