@@ -178,7 +178,10 @@ def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path
 
 
 def _created_by(prefix: Path, installation: Path) -> bool:
-    history = read_history(prefix / "conda-meta" / "history")
+    try:
+        history = read_history(prefix / "conda-meta" / "history")
+    except SharedError:  # another user's env we cannot read: not provably ours
+        return False
     for revision in history.revisions:
         if revision.command:
             return revision.invoked_from(installation)

@@ -468,7 +468,7 @@ def _read_egg_link(path: Path, location: str, owned: bool) -> PythonDist | None:
             installer=None,
             location=location,
             owned=owned,
-            source=PipSource(kind="editable", problem=problem),
+            source=PipSource(kind="unknown", problem=problem),
         )
     windows = PureWindowsPath(base)
     if windows.drive and not os.path.isabs(base):

@@ -202,3 +202,13 @@ def test_conda_41_target_annotations_are_no_constraint() -> None:
         "conda": "conda >=4.1.11",
         "x": "x",
     }
+
+
+def test_registered_env_whose_history_cannot_be_read_is_not_claimed(tmp_path: Path) -> None:
+    installation = make_installation(tmp_path / "inst")
+    outside = make_installation(tmp_path / "projects" / "locked")
+    (outside / "conda-meta" / "history").unlink()
+    (outside / "conda-meta" / "history").mkdir()  # EISDIR: unreadable even for root
+    listing = tmp_path / "environments.txt"
+    listing.write_text(f"{outside}\n")
+    assert read_installation(installation, registered=[listing]).envs[1:] == ()

@@ -248,14 +248,15 @@ def test_relative_and_windows_egg_links_resolve(env: Path, content: str, url: st
 
 
 @pytest.mark.parametrize("content", ["", "\n\n", "/home/bob/\0src\n"])
-def test_egg_link_without_a_usable_path_is_an_editable_of_unknown_place(
-    env: Path, content: str
-) -> None:
+def test_egg_link_without_a_usable_path_is_of_unknown_source(env: Path, content: str) -> None:
     (env / SITE / "census_utils.egg-link").write_text(content)
     state = read_env(env, name="env", config=CondaConfig())
     (census,) = [d for d in state.pip_dists if d.normalized == "census-utils"]
-    assert (census.source.kind, census.source.url) == ("editable", None)
+    assert (census.source.kind, census.source.url) == ("unknown", None)
     assert "names no project directory" in (census.source.problem or "")
+    specs = build_specs(state, source=SourceInfo(env, "24.11.3", CondaConfig()))
+    assert [r.code for r in specs.risks if r.package == "census_utils"] == ["pip-source-unknown"]
+    assert "None" not in " ".join(r.message for r in specs.risks)
 
 
 def test_undecodable_metadata_falls_back_to_the_directory_name(env: Path) -> None:
