@@ -210,7 +210,9 @@ def _field(data: dict[str, Any], key: str, path: Path, kind: type | tuple[type, 
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number"}
+    if value is None:
+        return "null"
+    names = {dict: "object", list: "array", str: "string", bool: "boolean"}
     return names.get(type(value), "number")
 
 
@@ -534,9 +536,13 @@ def _direct_url_source(path: Path) -> PipSource | None:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         return PipSource(kind="unknown", problem=f"{path} is not valid JSON")
-    url = data.get("url") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return PipSource(
+            kind="unknown", problem=f"{path} is a JSON {_json_type(data)}, not an object"
+        )
+    url = data.get("url")
     if not isinstance(url, str) or not url:
-        return PipSource(kind="unknown", problem=f"{path} holds no URL (PEP 610 needs one)")
+        return PipSource(kind="unknown", problem=f"{path} holds no url (PEP 610 needs one)")
     url = strip_secrets(url)
     vcs = data.get("vcs_info")
     if isinstance(vcs, dict):

@@ -216,6 +216,9 @@ def test_unusable_direct_url_makes_provenance_unknown_and_says_so(env: Path, con
     assert pyreadstat.source.kind == "unknown"
     assert pyreadstat.source.url is None
     assert str(folder / "direct_url.json") in (pyreadstat.source.problem or "")
+    assert (pyreadstat.source.problem or "").endswith(
+        {"null": "a JSON null, not an object", "[]": "a JSON array, not an object"}.get(content, "")
+    )
     specs = build_specs(state, source=SourceInfo(env, "24.11.3", CondaConfig()))
     assert ("pip-source-unknown", "pyreadstat") in {(r.code, r.package) for r in specs.risks}
     assert "pyreadstat==1.2.7" in specs.pinned
