@@ -1,4 +1,4 @@
-"""Read one environment from disk: conda-meta records of any era, pip distributions, history."""
+"""Python distributions in an env's site-packages: whose they are, and where they came from."""
 
 from __future__ import annotations
 
@@ -9,45 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from .channels import ChannelRef, resolve_channel, strip_secrets
-from .condarc import CondaConfig
-from .errors import SharedError
-from .history import History, read_history
+from ..channels import strip_secrets
+from ..errors import SharedError
+from .records import json_type
 
 _NORMALIZE = re.compile(r"[-_.]+")
 _DIST_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$")
 _EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-py\d[^-]*(?:-.+)?)?\.egg$")
-_PLATFORM_SUBDIR = {
-    ("linux", "x86_64"): "linux-64",
-    ("linux", "x86"): "linux-32",
-    ("linux", "aarch64"): "linux-aarch64",
-    ("linux", "ppc64le"): "linux-ppc64le",
-    ("osx", "x86_64"): "osx-64",
-    ("osx", "arm64"): "osx-arm64",
-    ("win", "x86_64"): "win-64",
-    ("win", "x86"): "win-32",
-}
-
-
-@dataclass(frozen=True)
-class PackageRecord:
-    """One conda-meta/*.json record, normalised across conda eras."""
-
-    name: str
-    version: str
-    build: str
-    build_number: int
-    channel: ChannelRef
-    subdir: str | None
-    fn: str
-    url: str | None
-    md5: str | None
-    sha256: str | None
-    noarch: str | None
-    legacy_noarch: bool
-    requested_spec: str | None
-    depends: tuple[str, ...]
-    private: bool  # came through a token-protected URL
 
 
 @dataclass(frozen=True)
@@ -75,236 +43,9 @@ class PythonDist:
     source: PipSource
 
 
-@dataclass(frozen=True)
-class EnvState:
-    """Everything conda-shared knows about one environment, read without running conda."""
-
-    name: str
-    path: Path
-    records: tuple[PackageRecord, ...]
-    dists: tuple[PythonDist, ...]
-    history: History
-    python_version: str | None
-    platform: str | None
-    #: lib/pythonX.Y/site-packages of a Python the env no longer has: never read as pip's
-    stale_site_packages: tuple[Path, ...] = ()
-
-    @property
-    def pip_dists(self) -> tuple[PythonDist, ...]:
-        """Distributions not owned by any conda record: what pip (or uv, ...) put there."""
-        return tuple(d for d in self.dists if not d.conda_owned)
-
-
 def normalize_name(name: str) -> str:
     """PEP 503 normalisation, which also matches most conda names of Python packages."""
     return _NORMALIZE.sub("-", name).lower()
-
-
-def is_environment(path: Path) -> bool:
-    return (path / "conda-meta").is_dir()
-
-
-def read_env(path: Path, *, name: str, config: CondaConfig, owned_dists: bool = True) -> EnvState:
-    """Read an environment; raise SharedError if it is not one or a record is unreadable.
-
-    `owned_dists=False` skips the dist-infos conda records own (most of site-packages): their
-    package is already known from its record, and reading them is most of the metadata I/O.
-    """
-    meta = path / "conda-meta"
-    try:
-        entries = sorted(os.scandir(meta), key=lambda e: e.name)
-    except FileNotFoundError:
-        raise SharedError(
-            f"{path} is not a conda environment: it has no conda-meta/ directory",
-            "Check the name with `conda shared inventory`, or pass the environment's real path",
-        ) from None
-    except PermissionError:
-        raise SharedError(
-            f"cannot read {meta}: permission denied",
-            "Run the command as a user who can read the environment (for example its owner)",
-        ) from None
-    except NotADirectoryError:
-        raise SharedError(
-            f"{meta} is not a directory",
-            "Restore the environment's conda-meta/ directory, or exclude it with `= skip`",
-        ) from None
-    records: list[PackageRecord] = []
-    owned: set[str] = set()
-    names = {entry.name for entry in entries}
-    site_packages_paths: list[str] = []
-    for entry in entries:
-        if not entry.name.endswith(".json") or entry.name.startswith("."):
-            continue
-        record_path = Path(entry.path)
-        data = _load_record(record_path)
-        files = data.get("files") or ()
-        # conda-build's legacy noarch_python link script lists what it installed here
-        legacy = entry.name[: -len(".json")] + ".files"
-        if legacy in names:
-            files = [*files, *(_read_text(meta / legacy) or "").splitlines()]
-        record = _record(data, record_path, config)
-        records.append(record)
-        if record.name == "python" and isinstance(data.get("python_site_packages_path"), str):
-            site_packages_paths.append(data["python_site_packages_path"])
-        _collect_owned_metadata(files, owned)
-    records.sort(key=lambda r: r.name)
-    python_version = next((r.version for r in records if r.name == "python"), None)
-    own, stale = _own_site_packages(path, python_version, site_packages_paths)
-    return EnvState(
-        name=name,
-        path=path,
-        records=tuple(records),
-        dists=tuple(_one_per_project(_read_dists(path, own, owned, include_owned=owned_dists))),
-        history=read_history(meta / "history"),
-        python_version=python_version,
-        platform=next((r.subdir for r in records if r.subdir and r.subdir != "noarch"), None),
-        stale_site_packages=tuple(stale),
-    )
-
-
-def _load_record(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_bytes())
-    except PermissionError:
-        raise SharedError(
-            f"cannot read {path}: permission denied",
-            "Run the command as a user who can read the environment",
-        ) from None
-    except OSError as error:
-        raise SharedError(
-            f"cannot read {path}: {error.strerror or error}",
-            "Restore that record from a backup or remove it, then run the command again",
-        ) from None
-    except RecursionError:
-        raise SharedError(
-            f"{path} is not valid JSON (nested too deeply)",
-            "Repair or remove that record (conda's own `conda list` will fail on it too)",
-        ) from None
-    except ValueError as error:  # UnicodeDecodeError is one
-        raise SharedError(
-            f"{path} is not valid JSON ({error})",
-            "Repair or remove that record (conda's own `conda list` will fail on it too)",
-        ) from None
-    if not isinstance(data, dict):
-        raise SharedError(
-            f"{path} is not a conda package record (a JSON {type(data).__name__}, not an object)",
-            "Repair or remove that record, then run the command again",
-        )
-    if not data.get("name") or not data.get("version"):
-        raise SharedError(
-            f"{path} is not a conda package record (no name or version)",
-            "Repair or remove that record, then run the command again",
-        )
-    return data
-
-
-def _field(data: dict[str, Any], key: str, path: Path, kind: type | tuple[type, ...] = str) -> Any:
-    """`data[key]` if it is missing, null or of the type conda writes; else the record is bad."""
-    value = data.get(key)
-    if value is None or isinstance(value, kind):
-        return value
-    raise SharedError(
-        f"{path} is not a conda package record ({key!r} is a JSON {_json_type(value)})",
-        "Repair or remove that record, then run the command again",
-    )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    names = {dict: "object", list: "array", str: "string", bool: "boolean"}
-    return names.get(type(value), "number")
-
-
-def _record(data: dict[str, Any], path: Path, config: CondaConfig) -> PackageRecord:
-    for key in ("name", "version", "build", "build_string", "channel", "schannel", "subdir"):
-        _field(data, key, path)
-    for key in ("fn", "url", "md5", "sha256", "platform", "arch", "requested_spec"):
-        _field(data, key, path)
-    depends = _field(data, "depends", path, list) or ()
-    if not all(isinstance(d, str) for d in depends):
-        raise SharedError(
-            f"{path} is not a conda package record ('depends' holds a non-string)",
-            "Repair or remove that record, then run the command again",
-        )
-    url = data.get("url") or None
-    channel_field = data.get("channel") or data.get("schannel")
-    channel = resolve_channel(url, channel_field, config)
-    subdir = data.get("subdir") or channel.subdir or _legacy_subdir(data)
-    build = str(data.get("build") or data.get("build_string") or "")
-    fn = data.get("fn") or (url.rsplit("/", 1)[-1] if url else f"{path.stem}.tar.bz2")
-    noarch = _field(data, "noarch", path, (str, bool, dict))
-    if isinstance(noarch, dict):  # conda-build 2's index.json spelled it {"type": "python"}
-        noarch = noarch.get("type") if isinstance(noarch.get("type"), str) else None
-    if noarch is True:
-        noarch = "generic"
-    elif noarch in (False, ""):
-        noarch = None
-    return PackageRecord(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        build=build,
-        build_number=_build_number(data.get("build_number"), path),
-        channel=channel,
-        subdir=subdir,
-        fn=str(fn),
-        url=strip_secrets(url) if url else None,
-        md5=data.get("md5") or None,
-        sha256=data.get("sha256") or None,
-        noarch=str(noarch) if noarch else None,
-        # conda-build's old `noarch_python: True` packages: in the noarch subdir, but without a
-        # noarch type (every noarch package built since says python or generic)
-        legacy_noarch=subdir == "noarch" and not noarch,
-        requested_spec=_requested_spec(data),
-        depends=tuple(str(d) for d in data.get("depends") or ()),
-        private="/t/" in (url or channel_field or ""),
-    )
-
-
-def _build_number(value: Any, path: Path) -> int:
-    if value is None or value == "":
-        return 0
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    raise SharedError(
-        f"{path} is not a conda package record ('build_number' is {value!r}, not a number)",
-        "Repair or remove that record, then run the command again",
-    )
-
-
-def _requested_spec(data: dict[str, Any]) -> str | None:
-    """conda <26.3 writes the string "None" for dependencies; 26.3+ omits the key for them."""
-    spec = data.get("requested_spec")
-    return str(spec) if spec and spec != "None" else None
-
-
-def _legacy_subdir(data: dict[str, Any]) -> str | None:
-    """conda 4.3-era records carry platform/arch instead of subdir."""
-    platform, arch = data.get("platform"), data.get("arch")
-    if platform and arch:
-        return _PLATFORM_SUBDIR.get((str(platform), str(arch)))
-    return None
-
-
-def _collect_owned_metadata(files: Any, owned: set[str]) -> None:
-    if not isinstance(files, list):
-        return
-    for item in files:
-        path = item if isinstance(item, str) else ""
-        # most paths are libraries, headers and modules: two substring tests rule them out
-        if "-info" not in path and ".egg" not in path:
-            continue
-        # an .egg directory (EGG-INFO inside) that a conda package shipped is the package's
-        for marker in (".dist-info/", ".egg-info/", ".egg/"):
-            cut = path.find(marker)
-            if cut != -1:
-                owned.add(path[: cut + len(marker) - 1])
-                break
-        else:
-            if path.endswith((".egg-info", ".egg-link", ".egg")):
-                owned.add(path)
 
 
 def site_packages_dirs(prefix: Path) -> list[Path]:
@@ -314,7 +55,7 @@ def site_packages_dirs(prefix: Path) -> list[Path]:
     return [*found, windows] if windows.is_dir() else found
 
 
-def _own_site_packages(
+def own_site_packages(
     prefix: Path, python_version: str | None, declared: list[str]
 ) -> tuple[list[Path], list[Path]]:
     """The env's own Python's site-packages, and those an older Python left behind.
@@ -337,7 +78,7 @@ def _own_site_packages(
     return own, stale
 
 
-def _read_dists(
+def read_dists(
     prefix: Path, sites: list[Path], owned: set[str], *, include_owned: bool
 ) -> list[PythonDist]:
     dists: list[PythonDist] = []
@@ -367,7 +108,7 @@ def _read_dists(
                 continue
             if dist is not None:
                 dists.append(dist)
-    return dists
+    return _one_per_project(dists)
 
 
 def _one_per_project(dists: list[PythonDist]) -> list[PythonDist]:
@@ -410,7 +151,7 @@ def _read_metadata_dir(path: Path, location: str, owned: bool) -> PythonDist | N
     version = headers.get("version") or (fallback.group("version") if fallback else None)
     if not name or not version:
         return None
-    installer = _read_text(path / "INSTALLER") if is_dir else None
+    installer = read_text(path / "INSTALLER") if is_dir else None
     source = _direct_url_source(path / "direct_url.json") if is_dir else None
     if source is None:
         source = PipSource(kind="index" if installer and installer != "conda" else "unknown")
@@ -459,7 +200,7 @@ def _read_egg_link(path: Path, location: str, owned: bool) -> PythonDist | None:
     setuptools writes an absolute path; a relative one is taken from the link's own directory,
     as site.py reads .pth lines, and a Windows path read elsewhere keeps its drive.
     """
-    lines = (_read_text(path) or "").splitlines()
+    lines = (read_text(path) or "").splitlines()
     base = lines[0].strip() if lines else ""
     fallback = path.name[: -len(".egg-link")]
     if not base or "\0" in base:
@@ -520,7 +261,7 @@ def _metadata_headers(path: Path) -> dict[str, str]:
     return {key: value for key, value in headers.items() if value}
 
 
-def _read_text(path: Path) -> str | None:
+def read_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8", errors="replace").strip() or None
     except OSError:
@@ -529,7 +270,7 @@ def _read_text(path: Path) -> str | None:
 
 def _direct_url_source(path: Path) -> PipSource | None:
     """PEP 610 provenance; a file that is there but unusable makes it unknown, and says why."""
-    raw = _read_text(path)
+    raw = read_text(path)
     if raw is None:
         return None
     try:
@@ -538,7 +279,7 @@ def _direct_url_source(path: Path) -> PipSource | None:
         return PipSource(kind="unknown", problem=f"{path} is not valid JSON")
     if not isinstance(data, dict):
         return PipSource(
-            kind="unknown", problem=f"{path} is a JSON {_json_type(data)}, not an object"
+            kind="unknown", problem=f"{path} is a JSON {json_type(data)}, not an object"
         )
     url = data.get("url")
     if not isinstance(url, str) or not url:
