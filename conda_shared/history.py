@@ -53,9 +53,6 @@ class History:
                 requested[spec_name(spec)] = spec
         return requested
 
-    def removed_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(spec_name(s) for r in self.revisions for s in r.remove_specs))
-
 
 def spec_name(spec: str) -> str:
     """The package name of a match spec such as `conda-forge::numpy >=1.2,<2`."""

@@ -48,10 +48,6 @@ class PackageRecord:
     depends: tuple[str, ...]
     private: bool  # came through a token-protected URL
 
-    @property
-    def dist_str(self) -> str:
-        return f"{self.name}-{self.version}-{self.build}"
-
 
 @dataclass(frozen=True)
 class PipSource:
