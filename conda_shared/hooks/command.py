@@ -81,7 +81,7 @@ _VALUED: tuple[tuple[str, str], ...] = (
     ("repodata_fns", "--repodata-fn"),
     ("experimental", "--experimental"),
     ("shortcuts_only", "--shortcuts-only"),
-    ("environment_specifier", "--environment-specifier"),
+    ("environment_specifier", "--environment-specifier"),  # --format is 26.x only
     ("console", "--console"),
     ("revision", "--revision"),
     ("clone", "--clone"),

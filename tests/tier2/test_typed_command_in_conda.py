@@ -20,7 +20,11 @@ from conda_shared.hooks import command_notices
 from conda_shared.hooks.command import command_name, typed_command
 from tests.conftest import CONDA_VERSION
 
-pytestmark = pytest.mark.tier2
+pytestmark = [
+    pytest.mark.tier2,
+    # conda 26.x flags options it will retire (--experimental, --env-spec); they still parse
+    pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
+]
 
 #: the commands the hooks police, as typed
 POLICED = (
