@@ -38,8 +38,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from conda_shared.sample import formats
+
 #: bump whenever the generated layout changes, so cached trees are rebuilt
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SEED = 20260724
 PYTHON_VERSION = "3.11.9"
 PYTHON_SHORT = "3.11"
@@ -48,7 +50,8 @@ SUBDIR = "linux-64"
 FORGE = "https://conda.anaconda.org/conda-forge"
 MAIN = "https://repo.anaconda.com/pkgs/main"
 CANONICAL = {FORGE: "conda-forge", MAIN: "defaults"}
-CONDA_BY_ERA = {"24": "24.11.3", "26": "26.7.1"}
+#: the record formats environments are written in (formats.ERA_CONDA names the conda of each)
+ERAS = ("24", "26")
 PIP_PER_ENV = 3
 #: specs asked for by name at create, and in a later install, besides python itself
 REQUESTED_AT_CREATE = 6
@@ -150,13 +153,27 @@ class Package:
         return f"{self.name}-{self.version}-{self.build}"
 
     @property
+    def fn(self) -> str:
+        return self.stem + self.extension
+
+    @property
     def url(self) -> str:
-        return f"{self.channel}/{self.subdir}/{self.stem}{self.extension}"
+        return f"{self.channel}/{self.subdir}/{self.fn}"
+
+    @property
+    def noarch(self) -> str | None:
+        return "python" if self.kind == "noarch" else None
+
+    @property
+    def license_family(self) -> str:
+        return self.license.split("-")[0]
 
     @property
     def dist_info(self) -> str | None:
         """The dist-info folder, relative to the prefix, of a Python package."""
-        return _dist_info(self.name, self.version) if self.kind in ("python", "noarch") else None
+        if self.kind not in ("python", "noarch"):
+            return None
+        return formats.dist_info_dir(SITE, self.name, self.version)
 
 
 @dataclass(frozen=True)
@@ -206,10 +223,6 @@ class GeneratedRoot:
 
     def env_path(self, name: str) -> Path:
         return self.installation / "envs" / name
-
-
-def _dist_info(name: str, version: str) -> str:
-    return f"{SITE}/{name.replace('-', '_')}-{version}.dist-info"
 
 
 def _digest(text: str, algorithm: str = "sha256") -> str:
@@ -301,7 +314,7 @@ def _files(name: str, version: str, kind: str, count: int) -> tuple[str, ...]:
         files.append(f"bin/{base}-config")
         return tuple(files)
     module = name.replace("-", "_").replace(".", "_").lower()
-    dist = _dist_info(name, version)
+    dist = formats.dist_info_dir(SITE, name, version)
     files = [f"{dist}/{leaf}" for leaf in ("INSTALLER", "METADATA", "RECORD", "WHEEL")]
     sources = [f"{SITE}/{module}/__init__.py"]
     sources += [f"{SITE}/{module}/_part{i}.py" for i in range((count - len(files)) // 2 - 1)]
@@ -320,79 +333,41 @@ def _is_softlink(package: Package, path: str) -> bool:
 
 
 def _path_entry(package: Package, path: str) -> dict[str, object]:
-    """One paths_data entry, its keys in the order conda 26 dumps them (24 sorts them)."""
+    """One paths_data entry: noarch .pyc files are compiled at link time, text files that
+    embed the build prefix carry its placeholder, a few shared-library names are symlinks."""
     if package.kind == "noarch" and path.endswith(".pyc"):
-        return {"_path": path, "path_type": "pyc_file", "size_in_bytes": 300 + len(path)}
+        return formats.path_entry(path, path_type="pyc_file", size=300 + len(path))
     # noarch: python records keep the in-package path in paths_data; `files` has the target
     in_package = in_package_path(package, path)
     digest = _digest(package.url + path)
     if _is_softlink(package, path):
-        return {"_path": in_package, "path_type": "softlink", "sha256": digest, "size_in_bytes": 0}
-    entry: dict[str, object] = {
-        "_path": in_package,
-        "path_type": "hardlink",
-        "sha256": digest,
-        "size_in_bytes": 120 + int(digest[:4], 16),
-    }
-    if path.endswith((".pc", "-config")):
-        entry["file_mode"] = "text"
-        entry["prefix_placeholder"] = PLACEHOLDER
-        entry["sha256_in_prefix"] = _digest(digest)
-    else:
-        entry["sha256_in_prefix"] = digest
-    return entry
+        return formats.path_entry(in_package, path_type="softlink", sha256=digest, size=0)
+    text = path.endswith((".pc", "-config"))
+    return formats.path_entry(
+        in_package,
+        path_type="hardlink",
+        sha256=digest,
+        size=120 + int(digest[:4], 16),
+        sha256_in_prefix=_digest(digest) if text else digest,
+        prefix_placeholder=PLACEHOLDER if text else None,
+    )
 
 
-def record(package: Package, *, era: str, pkgs_dir: str, requested: str | None) -> dict[str, Any]:
-    """The conda-meta record of `package` as conda 24.11 or 26.7 writes it (key order: 26)."""
-    extracted = f"{pkgs_dir}/{package.stem}"
-    data: dict[str, Any] = {
-        "name": package.name,
-        "version": package.version,
-        "build": package.build,
-        "build_number": package.build_number,
-        "channel": f"{package.channel}/{package.subdir}",
-        "subdir": package.subdir,
-        "fn": package.stem + package.extension,
-        "md5": _digest(package.url, "md5"),
-        "url": package.url,
-        "sha256": _digest(package.url),
-        "depends": list(package.depends),
-        "constrains": [],
-    }
-    if package.kind == "noarch":
-        data["noarch"] = "python"
-    data["license"] = package.license
-    data["license_family"] = package.license.split("-")[0]
-    if package.kind == "noarch":
-        data["package_type"] = "noarch_python"
-    data["timestamp"] = package.timestamp
-    data["size"] = package.size
-    if era == "24":
-        data["requested_spec"] = requested or "None"  # conda < 26.3: "None" for dependencies
-    elif requested:
-        data["requested_spec"] = requested
-    else:
-        data["_requested_specs"] = []
-    data["package_tarball_full_path"] = extracted + package.extension
-    data["extracted_package_dir"] = extracted
-    data["files"] = list(package.files)
-    data["paths_data"] = {
-        "paths_version": 1,
-        "paths": [_path_entry(package, path) for path in package.files],
-    }
-    data["link"] = {"source": extracted, "type": 1}
-    if era == "26" and requested:
-        data["requested_specs"] = [requested]
-    return data
+def record_text(package: Package, *, era: str, pkgs_dir: str, requested: str | None) -> bytes:
+    """The conda-meta record of `package` as conda 24.11 or 26.7 writes it."""
+    data = formats.record(
+        package,
+        era=era,
+        url=package.url,
+        pkgs_dir=pkgs_dir,
+        requested=requested,
+        files=package.files,
+        paths=[_path_entry(package, path) for path in package.files],
+    )
+    return formats.json_text(data, era).encode()
 
 
-def record_text(record_data: dict[str, Any], era: str) -> bytes:
-    """conda 24.x json_dump (indent 2, sorted keys); 26.x keeps field order (no sort_keys)."""
-    return json.dumps(record_data, indent=2, sort_keys=era == "24").encode()
-
-
-def _metadata(name: str, version: str, summary: str) -> bytes:
+def _metadata(name: str, version: str, summary: str) -> str:
     lines = [
         "Metadata-Version: 2.1",
         f"Name: {name}",
@@ -418,40 +393,26 @@ def _metadata(name: str, version: str, summary: str) -> bytes:
         f"    pip install {name}",
         "",
     ]
-    return "\n".join(lines).encode()
-
-
-def _record_file(dist_info: str, files: Sequence[str]) -> bytes:
-    folder = dist_info.rsplit("/", 1)[-1]
-    lines = [
-        f"{path[len(SITE) + 1 :]},sha256={_digest(path)[:43]},{len(path)}"
-        for path in files
-        if not path.endswith("/RECORD")
-    ]
-    lines.append(f"{folder}/RECORD,,")
-    return ("\n".join(lines) + "\n").encode()
-
-
-WHEEL = (
-    b"Wheel-Version: 1.0\nGenerator: bdist_wheel (0.43.0)\nRoot-Is-Purelib: true\n"
-    b"Tag: py3-none-any\n"
-)
+    return "\n".join(lines)
 
 
 def conda_dist_files(package: Package) -> dict[str, bytes]:
     """The dist-info files a Python package's record lists, by their path in the prefix."""
-    dist_info = package.dist_info
-    if dist_info is None:
+    if package.dist_info is None:
         return {}
-    contents = {
-        f"{dist_info}/INSTALLER": b"conda",  # conda-build's rewrite: no newline
-        f"{dist_info}/METADATA": _metadata(package.name, package.version, f"{package.name} lib"),
-        f"{dist_info}/RECORD": _record_file(
-            dist_info, [path for path in package.files if path.startswith(SITE)]
-        ),
-        f"{dist_info}/WHEEL": WHEEL,
-    }
-    return {path: contents[path] for path in package.files if path in contents}
+    files = formats.dist_info(
+        site=SITE,
+        name=package.name,
+        version=package.version,
+        installer="conda",
+        metadata_text=_metadata(package.name, package.version, f"{package.name} lib"),
+        modules=[
+            path
+            for path in package.files
+            if path.startswith(f"{SITE}/") and not path.startswith(f"{package.dist_info}/")
+        ],
+    )
+    return {path: files[path].encode() for path in package.files if path in files}
 
 
 def in_package_path(package: Package, path: str) -> str:
@@ -463,24 +424,17 @@ def in_package_path(package: Package, path: str) -> str:
 
 def pip_dist_files(dist: PipDist) -> dict[str, bytes]:
     """What pip leaves for one distribution: its dist-info (+ direct_url.json, editable .pth)."""
-    dist_info = _dist_info(dist.name, dist.version)
     module = dist.name.replace("-", "_").lower()
-    files = {
-        f"{dist_info}/METADATA": _metadata(dist.name, dist.version, f"{dist.name} from PyPI"),
-        f"{dist_info}/INSTALLER": b"pip\n",
-        f"{dist_info}/WHEEL": WHEEL,
-        f"{dist_info}/REQUESTED": b"",
-    }
-    if dist.direct_url is not None:
-        files[f"{dist_info}/direct_url.json"] = json.dumps(dist.direct_url, sort_keys=True).encode()
-    if dist.editable:  # PEP 660: a .pth pointing at the working copy
-        source = str(dist.direct_url["url"] if dist.direct_url else "").removeprefix("file://")
-        files[f"{SITE}/__editable__.{dist.name.replace('-', '_')}-{dist.version}.pth"] = (
-            source + "\n"
-        ).encode()
-    listed = [*files, f"{SITE}/{module}/__init__.py"]  # modules are listed, not written
-    files[f"{dist_info}/RECORD"] = _record_file(dist_info, listed)
-    return files
+    files = formats.dist_info(
+        site=SITE,
+        name=dist.name,
+        version=dist.version,
+        installer="pip",
+        metadata_text=_metadata(dist.name, dist.version, f"{dist.name} from PyPI"),
+        direct_url=dist.direct_url,
+        modules=[f"{SITE}/{module}/__init__.py"],  # listed, not written
+    )
+    return {path: content.encode() for path, content in files.items()}
 
 
 def plan_envs(*, envs: int, packages: int) -> tuple[EnvPlan, ...]:
@@ -552,10 +506,6 @@ def _pip_dists(number: int, rng: random.Random) -> tuple[PipDist, ...]:
     return tuple(dists)
 
 
-def _dist_str(package: Package) -> str:
-    return f"{CANONICAL[package.channel]}/{package.subdir}::{package.stem}"
-
-
 def _date(seconds: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
 
@@ -566,26 +516,28 @@ def history_text(plan: EnvPlan, conda: str) -> str:
     # the later install links the packages asked for then; everything else came with create
     first = [p for p in plan.packages if p.name not in later_names]
     second = [p for p in plan.packages if p.name in later_names]
-    version = CONDA_BY_ERA[plan.era]
-    blocks = [
-        (plan.created, f"create -n {plan.name} {' '.join(plan.at_create)}", first, plan.at_create),
-        (
-            plan.created + 86_400 * 30,
-            f"install -n {plan.name} {' '.join(plan.later)}",
-            second,
-            plan.later,
-        ),
+    entries = [
+        formats.HistoryEntry(
+            date=_date(plan.created),
+            command=f"{conda} create -n {plan.name} {' '.join(plan.at_create)}",
+            linked=tuple(_dist(p, plan.era) for p in first),
+            update=plan.at_create,
+        )
     ]
-    lines = []
-    for when, command, linked, specs in blocks if plan.later else blocks[:1]:
-        lines += [
-            f"==> {_date(when)} <==",
-            f"# cmd: {conda} {command}",
-            f"# conda version: {version}",
-        ]
-        lines += sorted(f"+{_dist_str(p)}" for p in linked)
-        lines.append(f"# update specs: {list(specs)}")
-    return "\n".join(lines) + "\n"
+    if plan.later:
+        entries.append(
+            formats.HistoryEntry(
+                date=_date(plan.created + 86_400 * 30),
+                command=f"{conda} install -n {plan.name} {' '.join(plan.later)}",
+                linked=tuple(_dist(p, plan.era) for p in second),
+                update=plan.later,
+            )
+        )
+    return formats.history_text(entries, plan.era)
+
+
+def _dist(package: Package, era: str) -> str:
+    return formats.dist_string(CANONICAL[package.channel], package, era)
 
 
 class _TreeWriter:
@@ -621,8 +573,9 @@ class _TreeWriter:
         key = (package, era, requested)
         text = self._records.get(key)
         if text is None:
-            data = record(package, era=era, pkgs_dir=self.final_pkgs, requested=requested)
-            text = self._records[key] = record_text(data, era)
+            text = self._records[key] = record_text(
+                package, era=era, pkgs_dir=self.final_pkgs, requested=requested
+            )
         return text
 
     def extract(self, package: Package) -> None:
@@ -666,14 +619,14 @@ def _base_plan() -> EnvPlan:
     )
     conda = Package(
         name="conda",
-        version=CONDA_BY_ERA["26"],
+        version=formats.ERA_CONDA["26"],
         build="py311h38be061_0",
         build_number=0,
         channel=FORGE,
         subdir=SUBDIR,
         extension=".conda",
         kind="python",
-        files=_files("conda", CONDA_BY_ERA["26"], "python", 40),
+        files=_files("conda", formats.ERA_CONDA["26"], "python", 40),
         depends=("python >=3.11,<3.12.0a0", "python_abi 3.11.* *_cp311", "pluggy >=1.0.0"),
         license="BSD-3-Clause",
         size=1_200_000,
@@ -764,7 +717,7 @@ def generate(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    eras = {era: sum(1 for p in plans if p.era == era) for era in CONDA_BY_ERA}
+    eras = {era: sum(1 for p in plans if p.era == era) for era in ERAS}
     result = GeneratedRoot(
         root=str(root),
         envs=tuple(plan.name for plan in plans),
