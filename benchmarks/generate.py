@@ -519,7 +519,8 @@ def history_text(plan: EnvPlan, conda: str) -> str:
     entries = [
         formats.HistoryEntry(
             date=_date(plan.created),
-            command=f"{conda} create -n {plan.name} {' '.join(plan.at_create)}",
+            conda=conda,
+            arguments=f"create -n {plan.name} {' '.join(plan.at_create)}",
             linked=tuple(_dist(p, plan.era) for p in first),
             update=plan.at_create,
         )
@@ -528,7 +529,8 @@ def history_text(plan: EnvPlan, conda: str) -> str:
         entries.append(
             formats.HistoryEntry(
                 date=_date(plan.created + 86_400 * 30),
-                command=f"{conda} install -n {plan.name} {' '.join(plan.later)}",
+                conda=conda,
+                arguments=f"install -n {plan.name} {' '.join(plan.later)}",
                 linked=tuple(_dist(p, plan.era) for p in second),
                 update=plan.later,
             )

@@ -58,7 +58,8 @@ class HistoryEntry:
     """One command in conda-meta/history, and what it linked and unlinked (dist strings)."""
 
     date: str  # "2024-12-10 14:02:11"
-    command: str  # the whole `# cmd:` text
+    conda: str  # the conda executable that ran it
+    arguments: str  # what followed it: "create -n x python=3.10"
     linked: tuple[str, ...] = ()
     unlinked: tuple[str, ...] = ()
     update: tuple[str, ...] = ()
@@ -189,13 +190,13 @@ def history_text(entries: Sequence[HistoryEntry], era: str) -> str:
     """conda-meta/history: one block per command (4.3: no version line, comma-joined specs)."""
     blocks = []
     for entry in entries:
-        lines = [f"==> {entry.date} <==", f"# cmd: {entry.command}"]
+        lines = [f"==> {entry.date} <==", f"# cmd: {entry.conda} {entry.arguments}"]
         if era != "4.3":
             lines.append(f"# conda version: {ERA_CONDA[era]}")
         lines += sorted(f"-{dist}" for dist in entry.unlinked)
         lines += sorted(f"+{dist}" for dist in entry.linked)
         if era == "4.3":
-            verb = entry.command.split()[1]
+            verb = entry.arguments.split()[0]
             if entry.update:
                 lines.append(f"# {verb} specs: {','.join(_spec_43(s) for s in entry.update)}")
             if entry.remove:

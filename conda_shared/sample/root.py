@@ -324,7 +324,8 @@ def _history(env: SampleEnv, installation: str) -> list[formats.HistoryEntry]:
         entries.append(
             formats.HistoryEntry(
                 date=request.date,
-                command=f"ROOT/{installation}/bin/conda {request.command}",
+                conda=f"ROOT/{installation}/bin/conda",
+                arguments=request.command,
                 linked=tuple(_dist(p, env.era) for p in linked),
                 unlinked=tuple(_dist(p, env.era) for p in request.unlink),
                 update=request.update,

@@ -1,4 +1,4 @@
-"""sample.py: the built-in sample root is complete, realistic, and never half-written."""
+"""sample/root.py: the built-in sample root is complete, realistic, and never half-written."""
 
 from __future__ import annotations
 
