@@ -114,6 +114,8 @@ def option_cases(parser: argparse.ArgumentParser) -> Iterator[tuple[str, ...]]:
                 a for a in sub._actions if isinstance(a, argparse._SubParsersAction)
             ).choices[word]
         for action in sub._actions:
+            if action.dest == "remote_definition":  # `conda env create USER/ENV`, conda < 25.9
+                yield (*words, "someone/an-env")
             if action.dest in TARGET_AND_SPECS or not action.option_strings:
                 continue
             for option in action.option_strings:
