@@ -26,9 +26,6 @@ class CondaConfig:
     pkgs_dirs: tuple[str, ...] = ()
     plugins: tuple[tuple[str, Any], ...] = field(default=())
 
-    def plugin_setting(self, name: str) -> Any:
-        return dict(self.plugins).get(name)
-
 
 def installation_condarc_files(prefix: Path) -> list[Path]:
     """The condarc files that belong to an installation (or env) prefix, in conda's order."""

@@ -1,12 +1,11 @@
-"""hooks.py with a fake conda context: what users see, and that a broken hook never stops conda."""
+"""The hooks' entry points with a fake conda context: what users see, and that a broken hook
+never stops conda."""
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,45 +14,12 @@ import pytest
 
 from conda_shared import hooks
 from conda_shared.errors import PolicyError
+from conda_shared.hooks import shadowing
+from tests.hooks.fakes import FakeContext
 from tests.roots import make_sample
 
 NEW_CONDA = "26.7.1"
 OLD_CONDA = "24.11.3"
-
-
-class UpdateModifier(enum.Enum):  # stands in for conda's enum: options compare by .value
-    FREEZE_INSTALLED = "freeze_installed"
-
-
-@dataclass
-class FakeContext:
-    """The attributes of conda's context that the hooks read."""
-
-    args: dict[str, Any] = field(default_factory=dict)
-    policy: str = "warn"
-    shadow: object = True
-    root: str = ""
-    channels: tuple[str, ...] = ("conda-forge",)
-    envs_dirs: tuple[str, ...] = ()
-    pkgs_dirs: tuple[str, ...] = ()
-    offline: bool = False
-    use_local: bool = False
-    conda_build_local_paths: tuple[str, ...] = ()
-    solver: str = "classic"
-    root_prefix: str = "/nonexistent"
-
-    @property
-    def _argparse_args(self) -> dict[str, Any]:
-        return self.args
-
-    @property
-    def plugins(self) -> SimpleNamespace:
-        return SimpleNamespace(
-            shared_root=self.root,
-            shared_channel_policy=self.policy,
-            shared_shadow_warnings=self.shadow,
-            shared_overlays_dir="~/.conda/overlays",
-        )
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +38,7 @@ def warnings_in(err: str) -> list[str]:
 def test_error_policy_stops_with_the_rewritten_command(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "_conda_version", lambda: NEW_CONDA)
+    monkeypatch.setattr(hooks, "running_conda_version", lambda: NEW_CONDA)
     context = FakeContext(
         args={
             "func": "conda.cli.main_create.execute",
@@ -112,38 +78,6 @@ def test_qualified_specs_override_channels_and_off_are_silent(
     assert capsys.readouterr().err == ""
 
 
-def test_typed_command_reads_what_conda_parsed(tmp_path: Path) -> None:
-    env_file = tmp_path / "environment.yml"
-    env_file.write_text(
-        "name: x\nchannels:\n  - bioconda\n  - conda-forge\ndependencies: [numpy]\n"
-    )
-    typed = hooks.typed_command(
-        "install",
-        {
-            "packages": ["numpy"],
-            "channel": ["./local-chan", "conda-forge"],
-            "update_modifier": UpdateModifier.FREEZE_INSTALLED,
-            "channel_priority": "strict",
-            "ssl_verify": False,
-            "repodata_fns": ["repodata.json"],
-            "file": [str(env_file), "reqs.txt"],
-        },
-    )
-    assert typed.channels == (str(Path("local-chan").absolute()), "conda-forge")
-    assert typed.options == (
-        "--insecure",
-        "--strict-channel-priority",
-        "--freeze-installed",
-        "--repodata-fn",
-        "repodata.json",
-    )
-    assert typed.spec_files == ("reqs.txt",)
-    assert typed.env_files[0].channels == ("bioconda", "conda-forge")
-    removal = hooks.typed_command("env_remove", {"package_names": ["numpy"], "name": "x"})
-    assert removal.words == ("env", "remove") and removal.packages == ("numpy",)
-    assert removal.removes
-
-
 def test_environment_file_channels_warn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_file = tmp_path / "environment.yml"
     env_file.write_text("channels: [bioconda, conda-forge]\ndependencies: [pysam]\n")
@@ -167,15 +101,6 @@ def test_url_channel_rewrite_depends_on_the_running_conda(
     (new,) = hooks.command_notices("install", context, conda_version=NEW_CONDA)
     assert "custom_channels.extra file:///srv/chans" in old.next_step
     assert new.next_step == "Run instead: conda install file:///srv/chans/extra::tool"
-
-
-def test_conda_version_gates() -> None:
-    assert hooks.url_specs_supported("26.7.1") and hooks.url_specs_supported("27.1.0")
-    assert not hooks.url_specs_supported("26.5.3") and not hooks.url_specs_supported("24.11.3")
-    assert hooks.offline_cache_joins_solve("24.3.0", "classic")
-    assert hooks.offline_cache_joins_solve("25.5.1", "classic")
-    assert not hooks.offline_cache_joins_solve("25.7.0", "classic")
-    assert not hooks.offline_cache_joins_solve("24.11.3", "libmamba")
 
 
 # ---------------------------------------------------------------- shadowing before the solve
@@ -222,7 +147,7 @@ def test_unwritable_envs_dir_counts_as_shared(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root, own = shared_and_own
-    monkeypatch.setattr(hooks, "writable", lambda path: not path.startswith(str(root)))
+    monkeypatch.setattr(shadowing, "writable", lambda path: not path.startswith(str(root)))
     hooks.before_command("install", context=analysis_in(root, own, root=""))
     (line,) = warnings_in(capsys.readouterr().err)
     assert "which you cannot change" in line

@@ -1,4 +1,4 @@
-"""sample.py: the built-in sample root is complete, realistic, and never half-written."""
+"""sample/root.py: the built-in sample root is complete, realistic, and never half-written."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared import sample as sample_module
 from conda_shared.errors import InputError
 from conda_shared.history import read_history
 from conda_shared.sample import build_sample
+from conda_shared.sample import root as sample_root
 
 
 def test_sample_layout(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_a_failure_midway_leaves_nothing_behind(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sample_module._Writer, "kernels", explode)
+    monkeypatch.setattr(sample_root._Writer, "kernels", explode)
     with pytest.raises(OSError, match="No space"):
         build_sample(destination=tmp_path / "root")
     assert list(tmp_path.iterdir()) == []
