@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,12 @@ class Kernel:
     executable: str | None
     env_prefix: Path | None
     problem: str | None
+
+
+def kernels_running(kernels: Iterable[Kernel], prefix: Path) -> tuple[Kernel, ...]:
+    """The kernels whose interpreter belongs to the environment at `prefix` (any path to it)."""
+    real = Path(os.path.realpath(prefix))
+    return tuple(k for k in kernels if k.env_prefix is not None and k.env_prefix == real)
 
 
 def read_kernels(kernels_dir: Path) -> tuple[Kernel, ...]:
@@ -53,6 +60,6 @@ def _read_kernel(folder: Path) -> Kernel:
 def _env_of(executable: Path) -> Path | None:
     """The environment an interpreter belongs to: the first parent with conda-meta/."""
     for parent in executable.parents:
-        if (parent / "conda-meta").is_dir():
+        if os.path.isdir(parent / "conda-meta"):
             return parent
     return None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import fs
 from .errors import InputError
 from .installation import is_installation
 
@@ -41,12 +44,24 @@ class SharedRoot:
     installations: tuple[Path, ...]
 
     @property
-    def specs_dir(self) -> Path:
-        return self.path / "specs"
+    def state_dir(self) -> Path:
+        """Where conda-shared keeps its own files (audit log, default specs) for this root.
+
+        A shared root keeps them in itself; a plain installation is somebody's conda prefix, so
+        its state lives in the user's `~/.conda/shared/<name>-<hash of its real path>/`.
+        """
+        if self.single:
+            return single_state_dir(self.path)
+        return self.path
+
+    def ensure_in_state_dir(self, path: Path) -> Path:
+        """Refuse a default destination that a symlink leads out of the state folder."""
+        bound = "conda-shared's state folder" if self.single else "the shared root"
+        return fs.ensure_within(self.state_dir, path, bound=bound)
 
     @property
-    def reports_dir(self) -> Path:
-        return self.path / "reports"
+    def specs_dir(self) -> Path:
+        return self.state_dir / "specs"
 
     @property
     def kernels_dir(self) -> Path:
@@ -57,7 +72,7 @@ class SharedRoot:
 
     @property
     def log_path(self) -> Path:
-        return self.path / "log" / "shared.log"
+        return self.state_dir / "log" / "shared.log"
 
     def installations_with_pointers(self) -> dict[Path, tuple[str, ...]]:
         """Every installation (folders and pointer targets), with the pointers naming it."""
@@ -99,7 +114,14 @@ class SharedRoot:
                 f"{candidate} is not a conda installation: it has no conda-meta/ directory",
                 "Point at the directory that holds bin/conda and conda-meta/",
             )
-        return candidate.resolve()
+        return _real(candidate)
+
+
+def single_state_dir(installation: Path) -> Path:
+    """The per-user state folder of a plain installation used as a root (never inside it)."""
+    real = os.path.realpath(installation)
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:8]
+    return Path.home() / ".conda" / "shared" / f"{Path(real).name}-{digest}"
 
 
 def open_root(path: Path) -> SharedRoot:
@@ -123,7 +145,7 @@ def open_root(path: Path) -> SharedRoot:
             f"cannot read shared root {path}: permission denied",
             "Run as a user who can read it, or ask its admin for read access",
         ) from None
-    real = path.resolve()
+    real = _real(path)
     if is_installation(real):
         return SharedRoot(path=real, single=True, pointers=(), installations=(real,))
     pointers = tuple(_pointer(real, name) for name in (*POINTERS, ENVS_POINTER))
@@ -151,9 +173,13 @@ def _pointer(root: Path, name: str) -> Pointer:
             return Pointer(name, None, None, "is a real directory, not a symlink pointer")
         return Pointer(name, None, None, None)
     link = os.readlink(link_path)
-    target = link_path.resolve()
-    if not target.exists():
+    try:
+        os.stat(link_path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return Pointer(name, link, None, f"a symlink loop: {link} leads back to itself")
         return Pointer(name, link, None, f"dangling: {link} does not exist")
+    target = _real(link_path)
     if name != ENVS_POINTER and not is_installation(target):
         return Pointer(name, link, target, f"{link} is not a conda installation (no conda-meta/)")
     return Pointer(name, link, target, None)
@@ -168,14 +194,19 @@ def discover_root(
     if configured is not None:
         return configured
     if running_prefix is not None and is_installation(running_prefix):
-        real = running_prefix.resolve()
+        real = _real(running_prefix)
         parent = real.parent
         for name in POINTERS:
             link = parent / name
-            if link.is_symlink() and link.resolve() == real:
+            if link.is_symlink() and _real(link) == real:
                 return parent
         return real
     raise InputError(
         "no shared root given",
         "Pass --root DIR, set CONDA_SHARED_ROOT, or set `plugins: {shared_root: DIR}` in a condarc",
     )
+
+
+def _real(path: Path) -> Path:
+    # os.path.realpath, not Path.resolve: a symlink loop must not raise RuntimeError (< 3.13).
+    return Path(os.path.realpath(path))

@@ -36,7 +36,7 @@ def execute(args: Any) -> int:
     write = args.write
     if write == _DEFAULT:
         shared = open_root(root)
-        write = default_inventory_path(shared.path, shared.installation(args.source).name)
+        write = default_inventory_path(shared, shared.installation(args.source).name)
     result = take_inventory(
         root=root,
         installation=args.source,

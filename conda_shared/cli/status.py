@@ -55,6 +55,7 @@ def render(status: Status) -> str:
     ]
     header = ["NAME", "POINTERS", "CONDA", "PYTHON", "PLATFORM", "ENVS", "SIZE", "CONDA-SHARED", ""]
     lines += ["installations:", _indent(table(rows, header))]
+    lines += [f"  warning: {i.name}: {w}" for i in status.installations for w in i.warnings]
     broken = sum(1 for k in status.kernels if k.problem)
     lines.append(f"kernels: {len(status.kernels)}" + (f" ({broken} broken)" if broken else ""))
     for kernel in status.kernels:
