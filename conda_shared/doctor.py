@@ -14,7 +14,7 @@ from .errors import SharedError
 from .installation import Installation, read_installation
 from .kernels import read_kernels
 from .layout import SharedRoot, open_root
-from .text import decode, table
+from .text import decode, quoted, table
 
 PROBLEM = "problem"
 NOTE = "note"
@@ -182,7 +182,7 @@ def _pointer_findings(shared: SharedRoot) -> Iterator[Finding]:
                 PROBLEM,
                 str(link),
                 f"{link}: {pointer.problem}",
-                f"Point it at an installation of the root (ln -sfn vX {link}) or remove it",
+                f"Point it at an installation of the root (ln -sfn vX {quoted(link)}) or remove it",
             )
         elif pointer.name == "current" and pointer.unset:
             yield Finding(
@@ -190,7 +190,7 @@ def _pointer_findings(shared: SharedRoot) -> Iterator[Finding]:
                 PROBLEM,
                 str(link),
                 f"{link} is not set: users of this root get no installation",
-                f"Point it at an installation: ln -s vX {link}",
+                f"Point it at an installation: ln -s vX {quoted(link)}",
             )
 
 
@@ -233,7 +233,7 @@ def _writable_finding(found: WritableDir) -> Finding:
         str(found.path),
         f"{found.path} is writable by {who} (mode {found.mode:o}): users other than its "
         "admins can change a shared environment",
-        f"chmod go-w {found.path} (or `conda doctor conda-shared --fix` on conda >= 26.1)",
+        f"chmod go-w {quoted(found.path)} (or `conda doctor conda-shared --fix` on conda >= 26.1)",
     )
 
 
@@ -283,7 +283,8 @@ def _plugin_findings(
             f"conda-shared is not installed in the base of {inst.name}"
             + (f" ({', '.join(pointers)})" if pointers else "")
             + ": its users get no channel policy, no shadowing warnings and no `conda shared`",
-            f"Install it from your site channel: {inst.path}/bin/conda install -p {inst.path} "
+            "Install it from your site channel: "
+            f"{quoted(inst.path / 'bin' / 'conda')} install -p {quoted(inst.path)} "
             "conda-shared" + ("" if serves_users else " (before it becomes current)"),
         )
     ]

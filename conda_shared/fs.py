@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import SharedError
+from .text import quoted
 
 _TEMP_SUFFIX = ".conda-shared-tmp"
 
@@ -63,7 +64,7 @@ def atomic_symlink(link: Path, target: str | Path) -> None:
     if link.is_dir() and not link.is_symlink():
         raise SharedError(
             f"{link} is a real directory, not a pointer",
-            f"Move it aside (mv {link} {link}.orig) and run the command again",
+            f"Move it aside (mv {quoted(link)} {quoted(f'{link}.orig')}) and run the command again",
         )
     temp = _temp_sibling(link)
     os.symlink(os.fspath(target), temp)

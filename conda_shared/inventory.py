@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from . import audit, fs
-from .errors import InputError
+from .errors import InputError, SharedError
 from .history import read_history
 from .installation import (
     EnvLocation,
@@ -215,6 +215,19 @@ def _inventory(
         gone=(),
         notes=source.config.warnings,
     )
+
+
+def installations_with_env(*, root: Path, name: str) -> tuple[str, ...]:
+    """The installations of the root that have an environment called `name` (by folder name)."""
+    shared = open_root(root)
+    found = []
+    for path in shared.installations_with_pointers():
+        try:
+            if read_installation(path).find_env(name) is not None:
+                found.append(path.name)
+        except SharedError:
+            continue
+    return tuple(found)
 
 
 def _environment_lists() -> list[Path]:

@@ -88,7 +88,11 @@ class SharedRoot:
         return next((p for p in self.pointers if p.name == name), None)
 
     def installation(self, which: str | None = None) -> Path:
-        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path."""
+        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path.
+
+        A path must be an installation of this root: its specs and log belong to the root, so
+        another root's installation would be mixed into this one's.
+        """
         which = which or "current"
         if self.single and which in ("current", self.path.name, str(self.path)):
             return self.path
@@ -96,17 +100,18 @@ class SharedRoot:
         if pointer is not None:
             if not pointer.ok or pointer.target is None:
                 raise InputError(
-                    f"{self.path / which} cannot be used: {pointer.problem}",
-                    "Run `conda shared status` to see the pointers, then name an installation",
+                    f"{self.path / which} cannot be used: {pointer.problem or 'it is not set'}",
+                    "See the pointers and installations, then name an installation with --from",
+                    command=("status",),
                 )
             return pointer.target
         candidate = Path(which).expanduser()
         if not candidate.is_absolute() and os.sep not in which:
             candidate = self.path / which
+        known = ", ".join(p.name for p in self.installations_with_pointers()) or "none"
         if not candidate.exists():
-            known = ", ".join(p.name for p in self.installations) or "none"
             raise InputError(
-                f"no installation {which!r} in {self.path} (installations: {known})",
+                f"no installation {which} in {self.path} (installations: {known})",
                 "Name one of them, a pointer (current, qa, previous) or a path",
             )
         if not is_installation(candidate):
@@ -114,7 +119,14 @@ class SharedRoot:
                 f"{candidate} is not a conda installation: it has no conda-meta/ directory",
                 "Point at the directory that holds bin/conda and conda-meta/",
             )
-        return _real(candidate)
+        real = _real(candidate)
+        if real not in self.installations_with_pointers():
+            raise InputError(
+                f"{candidate} is not an installation of the root {self.path} "
+                f"(installations: {known})",
+                "Work on it as a root of its own: pass --root with its path instead of --from",
+            )
+        return real
 
 
 def single_state_dir(installation: Path) -> Path:

@@ -138,10 +138,15 @@ def _run(
     command_line = CommandLine(program)
     try:
         built = parser()
-        args = built.parse_args(list(argv))
+        args, unknown = built.parse_known_args(list(argv))
         if getattr(args, "_execute", None) is None:
             built.print_help()
             return 2
+        if unknown:
+            raise InputError(
+                f"{args.verb} does not take {' '.join(unknown)}",
+                f"See its options with `{built.prog} {args.verb} --help`",
+            )
         root = getattr(args, "root", None)
         command_line = CommandLine(program, str(root) if root is not None else None)
         args.command_line = command_line
@@ -171,6 +176,17 @@ def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:
         metavar="INSTALLATION",
         help=f"installation to {verb}: current (default), qa, previous, a folder name or a path",
     )
+
+
+def count_argument(text: str) -> int:
+    """A whole number of things, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, not {text}")
+    return value
 
 
 def root_of(args: Any) -> Path:
