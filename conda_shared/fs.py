@@ -222,10 +222,14 @@ def _lock_file(path: Path, wait_seconds: float) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            if _is_stale(path):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            return False
+            if not _is_stale(path):
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False  # another process took it over first
         try:
             os.write(fd, _holder_line().encode())
         finally:
