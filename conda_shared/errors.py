@@ -70,8 +70,13 @@ def from_os_error(error: OSError) -> SharedError:
     return SharedError(message, next_step)
 
 
-def as_conda_error(error: SharedError | OSError) -> Exception:
-    """A CondaError subclass named like ours, so conda prints it (and its --json) natively."""
+def as_conda_error(
+    error: SharedError | OSError, command_line: CommandLine | None = None
+) -> Exception:
+    """A CondaError subclass named like ours, so conda prints it (and its --json) natively.
+
+    `command_line` spells the next-step command (default: `conda shared` with no --root).
+    """
     from conda.exceptions import CondaError
 
     if isinstance(error, OSError):
@@ -82,4 +87,4 @@ def as_conda_error(error: SharedError | OSError) -> Exception:
         # Older CondaError.__str__ %-formats the message; ours may hold '%' (URLs).
         {"return_code": error.exit_code, "__str__": lambda self: str(self.message)},
     )
-    return error_type(error.text(CommandLine()))  # type: ignore[no-any-return]
+    return error_type(error.text(command_line or CommandLine()))  # type: ignore[no-any-return]

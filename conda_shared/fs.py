@@ -33,7 +33,14 @@ def _default_file_mode() -> int:
 
 def make_dirs(path: Path) -> None:
     """Create a directory and its parents; an existing directory is fine."""
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        # A file where a directory must go: name that file, as ENOTDIR does.
+        blocking = next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
+        raise NotADirectoryError(
+            errno.ENOTDIR, os.strerror(errno.ENOTDIR), os.fspath(blocking)
+        ) from None
 
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> None:

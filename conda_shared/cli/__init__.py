@@ -160,7 +160,7 @@ def _run(
     except (SharedError, OSError) as raised:
         error = raised if isinstance(raised, SharedError) else from_os_error(raised)
         if under_conda and not as_json:
-            raise as_conda_error(error) from None
+            raise as_conda_error(error, command_line) from None
         print_error(error, as_json=as_json, command_line=command_line)
         return error.exit_code
     except KeyboardInterrupt:
