@@ -115,6 +115,8 @@ def export_envs(
         envs=tuple(results),
         notes=source.config.warnings,  # a condarc skipped: its channels are missing
     )
+    if not fs.is_within(shared.state_dir, out_dir):
+        return exported  # written elsewhere: the root was only read, so it keeps no record
     return _audited(shared, exported)
 
 
