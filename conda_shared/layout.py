@@ -142,8 +142,8 @@ def open_root(path: Path) -> SharedRoot:
     if not path.exists() and not path.is_symlink():
         raise InputError(
             f"shared root {path} does not exist",
-            "Pass --root with an existing directory, or try the sample: "
-            f"`conda shared sample {path}`",
+            "Pass --root with an existing directory, or try the sample",
+            command=("sample", str(path)),
         )
     if not path.is_dir():
         raise InputError(

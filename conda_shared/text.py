@@ -6,6 +6,7 @@ import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 def decode(data: bytes, *, source: os.PathLike[str] | str) -> tuple[str, str | None]:
@@ -59,9 +60,12 @@ class CommandLine:
     program: tuple[str, ...] = ("conda", "shared")
     root: str | None = None
 
+    #: verbs that make a root rather than read one: they take no --root
+    ROOTLESS: ClassVar[frozenset[str]] = frozenset({"sample"})
+
     def __call__(self, verb: str, *arguments: str | os.PathLike[str]) -> str:
         parts: list[str] = [verb]
-        if self.root is not None:
+        if self.root is not None and verb not in self.ROOTLESS:
             parts += ["--root", self.root]
         parts += [os.fspath(a) for a in arguments]
         return " ".join([*self.program, *(shlex.quote(part) for part in parts)])

@@ -51,10 +51,6 @@ def _common_options(*, with_root: bool) -> argparse.ArgumentParser:
     return common
 
 
-#: verbs that do not work on an existing root, so they take no --root
-_NO_ROOT = frozenset({"sample"})
-
-
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike."""
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
@@ -64,7 +60,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
             name,
             help=summary,
             description=summary,
-            parents=[_common_options(with_root=name not in _NO_ROOT)],
+            parents=[_common_options(with_root=name not in CommandLine.ROOTLESS)],
         )
         module.configure_parser(verb_parser)
         verb_parser.set_defaults(_execute=module.execute)

@@ -71,7 +71,13 @@ def execute(args: Any) -> int:
 def _refuse_installation_path(name: str) -> None:
     """`v26.7/smoke` means environment smoke of installation v26.7: say how to ask for that."""
     installation, separator, env = name.partition("/")
-    if separator and not os.path.isabs(name) and installation and env and "/" not in env:
+    if (
+        separator
+        and not os.path.isabs(name)
+        and installation not in ("", ".", "..")
+        and env
+        and "/" not in env
+    ):
         raise InputError(
             f"{name} is not an environment name",
             f"To export {env} of the installation {installation}, name the installation "
