@@ -203,17 +203,22 @@ def _writable_dirs(inst: Installation, root: Path) -> Iterator[WritableDir | Fin
     for env in inst.envs:
         if fs.is_within(root, env.prefix):
             candidates += [env.prefix, env.prefix / "conda-meta", env.prefix / "bin"]
+    closed: set[Path] = set()  # folders this user cannot look into: one note each
     for path in candidates:
+        if path.parent in closed:
+            continue
         try:
             info = path.lstat()
         except FileNotFoundError:
             continue
         except OSError as error:
+            # lstat needs search permission on the parent only: name that folder once.
+            closed.add(path.parent)
             yield Finding(
                 "permissions",
                 NOTE,
-                str(path),
-                f"cannot check {path}: {(error.strerror or str(error)).lower()}",
+                str(path.parent),
+                f"cannot look into {path.parent}: {(error.strerror or str(error)).lower()}",
                 "Run the doctor as a user who can read every shared environment (an admin)",
             )
             continue

@@ -62,10 +62,22 @@ def execute(args: Any) -> int:
     emit(
         args,
         result,
-        lambda r: render(r, args.command_line, source=args.source, elsewhere=elsewhere),
+        lambda r: render(r, args.command_line, again=_same_options(args), elsewhere=elsewhere),
         ok=result.ok,
     )
     return 0 if result.ok else 1
+
+
+def _same_options(args: Any) -> tuple[str, ...]:
+    """The options of this run that a retry of one environment must repeat."""
+    options: list[str] = []
+    if args.source:
+        options += ["--from", args.source]
+    if args.out is not None:
+        options += ["--out", str(args.out)]
+    if args.lock_hash != "sha256":
+        options += ["--lock-hash", args.lock_hash]
+    return tuple(options)
 
 
 def _refuse_installation_path(name: str) -> None:
@@ -90,12 +102,12 @@ def render(
     result: ExportResult,
     command_line: CommandLine,
     *,
-    source: str | None = None,
+    again: Sequence[str] = (),
     elsewhere: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """The text report; `elsewhere` names other installations that have a missing env."""
+    """The text report; `again` are the options to repeat in a retry hint, `elsewhere` names
+    other installations that have a missing env."""
     lines = []
-    from_source = ("--from", source) if source else ()
     for env in result.envs:
         if not env.ok:
             lines.append(f"FAILED  {env.name}: {env.error}")
@@ -104,7 +116,7 @@ def render(
                 found = command_line("export", "--from", others[0], env.name)
                 lines.append(f"          next: it is in {', '.join(others)}: {found}")
             else:
-                retry = command_line("export", *from_source, str(env.prefix or env.name))
+                retry = command_line("export", *again, str(env.prefix or env.name))
                 lines.append(f"          next: fix what the line above names, then {retry}")
             continue
         key = (env.content_key or "")[:19]

@@ -232,7 +232,7 @@ def test_an_env_another_user_cannot_read_is_one_line_and_the_rest_goes_on(
     assert "exported 12 of 13 environments" in export.stdout
     doctor = as_nobody("doctor", "--root", str(root), home=home)
     assert "Traceback" not in doctor.stderr
-    assert f"cannot check {private}/conda-meta: permission denied" in doctor.stdout
+    assert doctor.stdout.count(f"cannot look into {private}: permission denied") == 1
 
 
 @as_root_only
