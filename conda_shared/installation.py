@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import fs
 from .condarc import CondaConfig, installation_condarc_files, read_config
 from .errors import InputError, SharedError
 from .history import read_history
@@ -201,8 +202,7 @@ def _created_by(prefix: Path, installation: Path) -> bool:
     history = read_history(prefix / "conda-meta" / "history")
     for revision in history.revisions:
         if revision.command:
-            executable = Path(os.path.realpath(revision.command[0]))
-            return installation == executable or installation in executable.parents
+            return fs.is_within(installation, Path(revision.command[0]))
     return False
 
 

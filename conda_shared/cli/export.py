@@ -43,6 +43,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
+    if args.envs and args.inventory is not None:
+        raise InputError(
+            "give environment names or --inventory, not both (the names would win silently)",
+            "Drop the names to export what the inventory marks, or drop --inventory",
+        )
     for name in args.envs:
         _refuse_installation_path(name)
     result = export_envs(

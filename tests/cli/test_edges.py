@@ -345,3 +345,49 @@ def test_the_sample_hint_names_the_standalone_command(tmp_path: Path, capsys: Ca
     made = run_cli(capsys, "sample", str(tmp_path / "with space"))
     quoted = shlex.quote(str(tmp_path / "with space"))
     assert f"next: conda-shared status --root {quoted}" in made.out
+
+
+def test_export_refuses_names_and_an_inventory_together(tmp_path: Path, capsys: Capsys) -> None:
+    root = make_sample(tmp_path)
+    inventory = tmp_path / "envs.ini"
+    inventory.write_text("r_env = export\n")
+    result = run_cli(capsys, "export", "--root", str(root), "--inventory", str(inventory), "gitdev")
+    assert result.code == 2
+    assert "give environment names or --inventory, not both" in one_error_line(result.err)
+
+
+def in_read_only_mount(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`conda-shared ARGV` in a mount namespace where `root` is a read-only bind mount."""
+    script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    command = ["unshare", "-m", "sh", "-c", script, str(root)]
+    return subprocess.run(
+        [*command, sys.executable, "-m", "conda_shared", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        timeout=120,
+    )
+
+
+@as_root_only
+def test_verbs_on_a_read_only_mount(tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    probe = in_read_only_mount(root, "--version")
+    if probe.returncode != 0:
+        pytest.skip(f"no read-only bind mount here: {probe.stderr.strip()}")
+    before = tree_digest(root)
+    for verb in READ_ONLY_VERBS:
+        ran = in_read_only_mount(root, *verb, "--root", str(root))
+        assert ran.returncode in (0, 1) and "Traceback" not in ran.stderr, ran.stderr
+    elsewhere = in_read_only_mount(
+        root, "export", "--root", str(root), "--out", str(tmp_path / "o")
+    )
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    default = in_read_only_mount(root, "export", "--root", str(root))
+    assert default.returncode == 1
+    assert one_error_line(default.stderr) == (
+        f"conda-shared: error: Read-only file system: {root / 'specs'}. "
+        "That file system is mounted read-only: choose a writable destination"
+    )
+    assert tree_digest(root) == before
