@@ -30,9 +30,11 @@ def kernels_running(kernels: Iterable[Kernel], prefix: Path) -> tuple[Kernel, ..
 def read_kernels(kernels_dir: Path) -> tuple[Kernel, ...]:
     """Every `*/kernel.json` under a kernels folder; a missing folder has none."""
     try:
-        names = sorted(entry.name for entry in os.scandir(kernels_dir) if entry.is_dir())
+        entries = list(os.scandir(kernels_dir))
     except OSError:
         return ()
+    # os.path.isdir: a looping symlink in the folder is no kernel (DirEntry.is_dir raises ELOOP).
+    names = sorted(entry.name for entry in entries if os.path.isdir(entry.path))
     return tuple(_read_kernel(kernels_dir / name) for name in names)
 
 

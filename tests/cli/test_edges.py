@@ -281,8 +281,10 @@ def test_symlink_loops_are_reported_not_raised(tmp_path: Path, capsys: Capsys) -
     (root / "current").unlink()
     (root / "current").symlink_to("current")
     (root / "v24.11" / "envs" / "loop").symlink_to("loop")
+    (root / "kernels" / "loop").symlink_to("loop")
     status = run_cli(capsys, "status", "--root", str(root))
     assert status.code == 1
+    assert "kernels: 2 (2 broken)" in status.out  # both run through the looping current
     assert "current  -> current  !! a symlink loop: current leads back to itself" in status.out
     inventory = run_cli(capsys, "inventory", "--root", str(root), "--from", "v24.11", "--no-sizes")
     assert inventory.code == 0
