@@ -94,7 +94,7 @@ def export_envs(
     source = read_installation(source_path)
     out_dir = out if out is not None else shared.specs_dir / source.name
     if out is None:
-        fs.ensure_within(shared.path, out_dir)
+        shared.ensure_in_state_dir(out_dir)
     _refuse_inside(source.path, out_dir)
     selected = select_envs(source, names=names, inventory=inventory)
     kernels = read_kernels(shared.kernels_dir)
@@ -110,8 +110,13 @@ def export_envs(
             )
         )
     exported = ExportResult(
-        installation=source.path, out_dir=out_dir, envs=tuple(results), notes=()
+        installation=source.path,
+        out_dir=out_dir,
+        envs=tuple(results),
+        notes=source.config.warnings,  # a condarc skipped: its channels are missing
     )
+    if not fs.is_within(shared.state_dir, out_dir):
+        return exported  # written elsewhere: the root was only read, so it keeps no record
     return _audited(shared, exported)
 
 
@@ -158,8 +163,7 @@ def _failed(name: str, prefix: Path | None, error: str) -> EnvExport:
 
 
 def _refuse_inside(source: Path, out_dir: Path) -> None:
-    resolved = out_dir.resolve()
-    if resolved == source or source in resolved.parents:
+    if fs.is_within(source, out_dir):
         raise InputError(
             f"refusing to write specs into the source installation ({out_dir})",
             "Pass --out with a directory outside the installation being exported",
@@ -174,4 +178,4 @@ def _audited(shared: SharedRoot, result: ExportResult) -> ExportResult:
         f"to {result.out_dir}",
         result=f"{good} ok, {len(result.envs) - good} failed",
     )
-    return dataclasses.replace(result, notes=(note,)) if note else result
+    return dataclasses.replace(result, notes=(*result.notes, note)) if note else result

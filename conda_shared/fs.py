@@ -7,12 +7,15 @@ import errno
 import getpass
 import os
 import secrets
+import socket
+import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import SharedError
+from .text import quoted
 
 _TEMP_SUFFIX = ".conda-shared-tmp"
 
@@ -30,7 +33,14 @@ def _default_file_mode() -> int:
 
 def make_dirs(path: Path) -> None:
     """Create a directory and its parents; an existing directory is fine."""
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        # A file where a directory must go: name that file, as ENOTDIR does.
+        blocking = next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
+        raise NotADirectoryError(
+            errno.ENOTDIR, os.strerror(errno.ENOTDIR), os.fspath(blocking)
+        ) from None
 
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
@@ -61,7 +71,7 @@ def atomic_symlink(link: Path, target: str | Path) -> None:
     if link.is_dir() and not link.is_symlink():
         raise SharedError(
             f"{link} is a real directory, not a pointer",
-            f"Move it aside (mv {link} {link}.orig) and run the command again",
+            f"Move it aside (mv {quoted(link)} {quoted(f'{link}.orig')}) and run the command again",
         )
     temp = _temp_sibling(link)
     os.symlink(os.fspath(target), temp)
@@ -74,36 +84,81 @@ def atomic_symlink(link: Path, target: str | Path) -> None:
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one line with a single O_APPEND write, so concurrent writers never interleave."""
+    """Append one line in a single O_APPEND write, holding a lock on the file while it writes.
+
+    One write keeps concurrent writers on one machine from interleaving; the lock does the same
+    on NFS, where O_APPEND is not atomic across clients. Where the file system has no locks the
+    single write is all there is.
+    """
     make_dirs(path.parent)
+    payload = (line.rstrip("\n") + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _default_file_mode())
     try:
-        os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
+        with contextlib.suppress(OSError):
+            _wait_for_lock(fd)
+        written = os.write(fd, payload)
+        if written != len(payload):
+            raise OSError(errno.ENOSPC, f"only {written} of {len(payload)} bytes written", path)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def remove_write_by_others(path: Path, *, identity: tuple[int, int]) -> int:
+    """Take group and other write off a directory, only if it is still the one that was checked.
+
+    `identity` is the (st_dev, st_ino) seen when it was checked. The directory is opened without
+    following a symlink and changed through that descriptor, so swapping it for a symlink or
+    another directory in between changes nothing. Returns the new mode.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise SharedError(
+                f"{path} was replaced by a symlink or a file since it was checked; not changed",
+                f"Look at who changed {path}, then run the check again",
+            ) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != identity:
+            raise SharedError(
+                f"{path} is not the directory that was checked (it was replaced); not changed",
+                f"Look at who changed {path}, then run the check again",
+            )
+        mode = stat.S_IMODE(info.st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH)
+        os.fchmod(fd, mode)
+        return mode
     finally:
         os.close(fd)
 
 
-def set_mode(path: Path, mode: int) -> None:
-    """Change permission bits (used to make sample trees read-only like real shared ones)."""
-    os.chmod(path, mode)
+def is_within(root: Path, path: Path) -> bool:
+    """Whether `path` is `root` or inside it, both resolved: where a write would really land."""
+    resolved_root = Path(os.path.realpath(root))
+    resolved = Path(os.path.realpath(path))
+    return resolved == resolved_root or resolved_root in resolved.parents
 
 
-def ensure_within(root: Path, path: Path) -> Path:
+def ensure_within(root: Path, path: Path, *, bound: str = "the shared root") -> Path:
     """Resolve `path` and refuse it unless it lies inside `root` (symlinks followed)."""
-    resolved_root = root.resolve()
-    resolved = path.resolve()
-    if resolved != resolved_root and resolved_root not in resolved.parents:
+    if not is_within(root, path):
         raise SharedError(
-            f"refusing to write {path}: it resolves to {resolved}, outside the shared root "
-            f"{resolved_root}",
-            "Choose a destination inside the shared root, or pass --out explicitly",
+            f"refusing to write {path}: it resolves to {os.path.realpath(path)}, outside "
+            f"{bound} {os.path.realpath(root)}",
+            f"Choose a destination inside {bound}, or pass the destination explicitly",
         )
-    return resolved
+    return Path(os.path.realpath(path))
 
 
 @contextlib.contextmanager
 def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (created if needed) for the duration of the block."""
+    """Hold an exclusive lock on `path` (created if needed) for the duration of the block.
+
+    A POSIX record lock; on a file system without one (NFS with no lock daemon: ENOLCK) a
+    lock file beside it, created with O_EXCL, stands in.
+    """
     try:
         make_dirs(path.parent)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -112,21 +167,115 @@ def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
             f"cannot create the lock file {path}: {error.strerror}",
             f"Run as a user who can write to {path.parent}",
         ) from None
-    deadline = time.monotonic() + wait_seconds
     try:
-        while not _try_lock(fd):
-            if time.monotonic() >= deadline:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
-                raise SharedError(
-                    f"{path} is held by another conda-shared command ({holder})",
-                    "Wait for that command to finish, then run this one again",
-                )
-            time.sleep(0.1)
+        try:
+            locked: bool | None = _wait(lambda: _try_lock(fd), wait_seconds)
+        except OSError as error:
+            if error.errno not in _NO_LOCKS:
+                raise
+            locked = None
+        if locked is None:
+            with _lock_file(path.with_name(f"{path.name}.held"), wait_seconds):
+                yield
+            return
+        if not locked:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            raise _held(path, holder)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, user {current_user()}\n".encode(), 0)
+        os.pwrite(fd, _holder_line().encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+#: errno values meaning "this file system has no POSIX locks"
+_NO_LOCKS = frozenset(
+    code
+    for code in (
+        getattr(errno, "ENOLCK", None),
+        getattr(errno, "EOPNOTSUPP", None),
+        getattr(errno, "ENOTSUP", None),
+        getattr(errno, "ENOSYS", None),
+    )
+    if code is not None
+)
+
+
+def _wait(attempt: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not attempt():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _held(path: Path, holder: str) -> SharedError:
+    return SharedError(
+        f"{path} is held by another conda-shared command ({holder})",
+        "Wait for that command to finish, then run this one again",
+    )
+
+
+def _holder_line() -> str:
+    return f"pid {os.getpid()}, user {current_user()}, host {socket.gethostname()}\n"
+
+
+@contextlib.contextmanager
+def _lock_file(path: Path, wait_seconds: float) -> Iterator[None]:
+    """A lock that works without fcntl: the file exists while held, naming its holder."""
+
+    def create() -> bool:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if not _is_stale(path):
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False  # another process took it over first
+        try:
+            os.write(fd, _holder_line().encode())
+        finally:
+            os.close(fd)
+        return True
+
+    if not _wait(create, wait_seconds):
+        try:
+            holder = path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            holder = "unknown"
+        raise _held(path, holder or "unknown")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _is_stale(path: Path) -> bool:
+    """A lock file left by a process of this host that no longer runs."""
+    try:
+        fields = dict(
+            part.strip().split(" ", 1)
+            for part in path.read_text(encoding="utf-8", errors="replace").split(",")
+            if " " in part.strip()
+        )
+        pid = int(fields.get("pid", ""))
+    except (OSError, ValueError):
+        return False
+    if fields.get("host", "").strip() != socket.gethostname():
+        return False  # another machine's process: cannot tell, so never steal it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 if sys.platform == "win32":  # pragma: no cover - shared roots are POSIX in practice
@@ -138,6 +287,9 @@ if sys.platform == "win32":  # pragma: no cover - shared roots are POSIX in prac
         except OSError:
             return False
         return True
+
+    def _wait_for_lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
 
 else:
     import fcntl
@@ -151,6 +303,9 @@ else:
                 return False
             raise
         return True
+
+    def _wait_for_lock(fd: int) -> None:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
 
 
 def current_user() -> str:

@@ -160,8 +160,20 @@ def _envs_in(envs_dir: Path) -> Iterator[Path]:
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(".") and entry.is_dir() and is_environment(Path(entry.path)):
+        if not entry.name.startswith(".") and _may_be_env(Path(entry.path)):
             yield Path(entry.path)
+
+
+def _may_be_env(path: Path) -> bool:
+    """An environment, or a folder in an envs dir whose conda-meta/ this user may not see.
+
+    The unreadable one is kept so that its readers report it by name instead of it vanishing;
+    a symlink loop is no environment.
+    """
+    try:
+        return os.path.isdir(path) and is_environment(path)
+    except PermissionError:
+        return True
 
 
 def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path]:
@@ -173,8 +185,16 @@ def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path
             continue
         for line in lines:
             prefix = Path(line.strip())
-            if line.strip() and is_environment(prefix) and _created_by(prefix, installation):
+            if line.strip() and _readable_env(prefix) and _created_by(prefix, installation):
                 yield prefix
+
+
+def _readable_env(path: Path) -> bool:
+    # Listed in someone's environments.txt, maybe inside a home this user cannot read.
+    try:
+        return is_environment(path)
+    except OSError:
+        return False
 
 
 def _created_by(prefix: Path, installation: Path) -> bool:

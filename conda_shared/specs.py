@@ -15,7 +15,7 @@ from .channels import spec_channel
 from .condarc import CondaConfig
 from .history import spec_channel as history_spec_channel
 from .history import spec_name
-from .kernels import Kernel
+from .kernels import Kernel, kernels_running
 from .prefix import EnvState, PackageRecord, PythonDist
 
 MANIFEST_SCHEMA = "conda-shared/manifest/1"
@@ -70,7 +70,7 @@ def build_specs(
     channels = _pinned_channels(records, source.config)
     risks = tuple(_risks(env))
     key = content_key(env)
-    env_kernels = [k for k in kernels if k.env_prefix and k.env_prefix == env.path.resolve()]
+    env_kernels = kernels_running(kernels, env.path)
     return EnvSpecs(
         name=env.name,
         lock=_lock_text(env, records, key, source, lock_hash),

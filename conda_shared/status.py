@@ -26,6 +26,7 @@ class InstallationSummary:
     env_count: int
     size_bytes: int | None
     problem: str | None
+    warnings: tuple[str, ...] = ()  # its condarc files that could not be read as they are
 
 
 @dataclass(frozen=True)
@@ -86,4 +87,5 @@ def _summary(
         env_count=len(inst.envs) - 1,
         size_bytes=size,
         problem=None if inst.conda_version else "no conda package found in its base",
+        warnings=inst.config.warnings,
     )

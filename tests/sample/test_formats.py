@@ -81,6 +81,20 @@ def test_an_env_written_from_formats_reads_back(tmp_path: Path) -> None:
         (prefix / relative).write_text(content)
     (prefix / "conda-meta").mkdir()
     (prefix / "conda-meta" / "history").write_text("")
+    # Only the env's own Python's site-packages is read: the env needs its python record.
+    python = {
+        "name": "python",
+        "version": "3.11.7",
+        "build": "h0_0",
+        "build_number": 0,
+        "channel": "https://conda.anaconda.org/conda-forge/linux-64",
+        "subdir": "linux-64",
+        "fn": "python-3.11.7-h0_0.conda",
+        "url": "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.7-h0_0.conda",
+        "depends": [],
+        "files": [],
+    }
+    (prefix / "conda-meta" / "python-3.11.7-h0_0.json").write_text(json.dumps(python))
     assert (prefix / site / "__editable__.hh_tool-0.3.pth").read_text() == "/home/a/src/hh\n"
     record = (prefix / site / "hh_tool-0.3.dist-info" / "RECORD").read_text().splitlines()
     assert record[-1] == "hh_tool-0.3.dist-info/RECORD,,"
