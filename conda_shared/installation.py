@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -24,7 +26,33 @@ class EnvLocation:
 
     name: str
     prefix: Path
-    found_in: str  # "base" | an envs dir | "environments.txt"
+    found_in: str  # "base" | an envs dir | "environments.txt" | "path"
+    # The env's identity in inventories and export file names: its name when no other env
+    # of the installation has that name (ignoring case), else the name and a hash of its path.
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.name)
+
+
+def assign_keys(
+    locations: Iterable[EnvLocation], *, taken: Iterable[str] = ()
+) -> tuple[EnvLocation, ...]:
+    """Give every env a unique key; the first env of a name (the one `-n` picks) keeps it.
+
+    Keys differ ignoring case too, since they become file names on case-insensitive disks.
+    """
+    used = {key.casefold() for key in taken}
+    keyed = []
+    for location in locations:
+        key = location.name
+        if key.casefold() in used:
+            digest = hashlib.sha256(os.fsencode(location.prefix)).hexdigest()[:8]
+            key = f"{location.name}~{digest}"
+        used.add(key.casefold())
+        keyed.append(dataclasses.replace(location, key=key))
+    return tuple(keyed)
 
 
 @dataclass(frozen=True)
@@ -42,8 +70,9 @@ class Installation:
     envs: tuple[EnvLocation, ...]
 
     def find_env(self, name: str) -> EnvLocation | None:
-        """The environment conda would pick for `-n name`: the first envs dir wins."""
-        return next((env for env in self.envs if env.name == name), None)
+        """The env with this key, else the one conda would pick for `-n name` (first dir wins)."""
+        by_key = next((env for env in self.envs if env.key == name), None)
+        return by_key or next((env for env in self.envs if env.name == name), None)
 
 
 def validate_env_name(name: str) -> str:
@@ -95,7 +124,7 @@ def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Install
         conda_shared_version=package_version(real, "conda-shared"),
         config=config,
         envs_dirs=envs_dirs,
-        envs=tuple(envs),
+        envs=assign_keys(envs),
     )
 
 
@@ -178,12 +207,30 @@ def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path
 
 
 def _created_by(prefix: Path, installation: Path) -> bool:
+    executable = _first_executable(prefix)
+    return executable is not None and (
+        installation == executable or installation in executable.parents
+    )
+
+
+def owning_installation(prefix: Path) -> Path | None:
+    """The installation an env belongs to: the one whose envs/ holds it, else its creator's."""
+    real = prefix.resolve()
+    if real.parent.name == "envs" and is_installation(real.parent.parent):
+        return real.parent.parent
+    executable = _first_executable(real)
+    if executable is None:
+        return None
+    return next((p for p in executable.parents if p != real and is_installation(p)), None)
+
+
+def _first_executable(prefix: Path) -> Path | None:
+    """The conda (or python) executable of the first command the env's history records."""
     history = read_history(prefix / "conda-meta" / "history")
     for revision in history.revisions:
         if revision.command:
-            executable = Path(os.path.realpath(revision.command[0]))
-            return installation == executable or installation in executable.parents
-    return False
+            return Path(os.path.realpath(revision.command[0]))
+    return None
 
 
 def user_environment_lists() -> list[Path]:
