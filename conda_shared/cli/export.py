@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from ..export import ExportResult, export_envs
 from ..specs import LOCK_HASHES
 from . import add_source_option, root_of
@@ -39,7 +41,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: Any) -> int:
     result = export_envs(
-        root=root_of(args),
+        root=_root_unless_paths_only(args),
         installation=args.source,
         names=args.envs,
         inventory=args.inventory,
@@ -48,7 +50,19 @@ def execute(args: Any) -> int:
         progress=progress_printer(args),
     )
     emit(args, result, render, ok=result.ok)
+    if result.interrupted:
+        return 130
     return 0 if result.ok else 1
+
+
+def _root_unless_paths_only(args: Any) -> Path | None:
+    """`export /some/env --out DIR` needs no shared root: a user capturing one env."""
+    try:
+        return root_of(args)
+    except InputError:
+        if args.envs and all(os.path.isabs(env) for env in args.envs):
+            return None
+        raise
 
 
 def render(result: ExportResult) -> str:
@@ -63,9 +77,12 @@ def render(result: ExportResult) -> str:
         )
         lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
     good = sum(1 for e in result.envs if e.ok)
-    lines.append(
-        f"exported {good} of {len(result.envs)} environments from {result.installation} "
-        f"to {result.out_dir}"
-    )
+    source = f" from {result.installation}" if result.installation else ""
+    lines.append(f"exported {good} of {len(result.envs)} environments{source} to {result.out_dir}")
+    if result.interrupted:
+        lines.append(
+            "interrupted: the environments above are complete, the rest were not exported; "
+            "run the same command again to export them"
+        )
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
