@@ -90,12 +90,12 @@ def export_envs(
     shared = open_root(root) if root is not None else None
     kernels: tuple[Kernel, ...] = ()
     if shared is None:
-        out_dir = _required_out(out)
+        out_dir = _required_out(out).absolute()
         jobs, source_path = _jobs_without_root(names, inventory), None
     else:
         source = read_installation(_source_path(shared, installation, out))
         jobs = _jobs_in(source, names=names, inventory=inventory)
-        out_dir = out if out is not None else shared.specs_dir / source.name
+        out_dir = out.absolute() if out is not None else shared.specs_dir / source.name
         if out is None:
             fs.ensure_within(shared.path, out_dir)
         source_path, kernels = source.path, tuple(read_kernels(shared.kernels_dir))
@@ -164,8 +164,12 @@ def _jobs_in(
         found.append((asked, location))
     # An env outside the installation must not take the file names of one of its envs.
     keyed = dict(zip(outside, assign_keys(outside, taken=(e.key for e in installation.envs))))
+    # An env outside the installation is read with its own installation's config.
     return _unique(
-        [_Job(asked, keyed.get(loc, loc) if loc else None, source) for asked, loc in found]
+        [
+            _Job(asked, keyed[loc], None) if loc in keyed else _Job(asked, loc, source)
+            for asked, loc in found
+        ]
     )
 
 
@@ -298,7 +302,7 @@ def _refuse_inside(sources: Sequence[Path | None], out_dir: Path) -> None:
     for source in (s.resolve() for s in sources if s is not None):
         if resolved == source or source in resolved.parents:
             raise InputError(
-                f"refusing to write specs into {source}, which is being exported ({out_dir})",
+                f"refusing to write specs into {source}, which is being read ({out_dir})",
                 "Pass --out with a directory outside the installation and its environments",
             )
 

@@ -189,8 +189,17 @@ def _envs_in(envs_dir: Path) -> Iterator[Path]:
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(".") and entry.is_dir() and is_environment(Path(entry.path)):
+        if not entry.name.startswith(".") and entry.is_dir() and _env_or_unreadable(entry.path):
             yield Path(entry.path)
+
+
+def _env_or_unreadable(path: str) -> bool:
+    """An env, or a folder of an envs dir this user cannot look into (`chmod 700`, common on
+    shared roots): listed, so reading it fails with one line naming it instead of vanishing."""
+    try:
+        return is_environment(Path(path))
+    except PermissionError:
+        return True
 
 
 def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path]:
@@ -202,8 +211,15 @@ def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path
             continue
         for line in lines:
             prefix = Path(line.strip())
-            if line.strip() and is_environment(prefix) and _created_by(prefix, installation):
+            if line.strip() and _readable_env(prefix) and _created_by(prefix, installation):
                 yield prefix
+
+
+def _readable_env(prefix: Path) -> bool:
+    try:
+        return is_environment(prefix)
+    except OSError:  # someone else's env we cannot look into: not ours to claim
+        return False
 
 
 def _created_by(prefix: Path, installation: Path) -> bool:

@@ -94,7 +94,7 @@ def test_export_from_another_installation(tmp_path: Path) -> None:
 
 def test_refuses_to_write_into_the_source_or_outside_the_root(tmp_path: Path) -> None:
     root = make_sample(tmp_path)
-    with pytest.raises(InputError, match="which is being exported"):
+    with pytest.raises(InputError, match="which is being read"):
         export_envs(root=root, out=root / "v24.11" / "specs")
     (root / "specs").symlink_to(tmp_path)
     with pytest.raises(SharedError, match="outside the shared root"):
@@ -245,7 +245,7 @@ def test_out_inside_an_exported_env_is_refused(tmp_path: Path) -> None:
     root = make_sample(tmp_path)
     lone = tmp_path / "lone"
     shutil.copytree(root / "v24.11" / "envs" / "r_env", lone, symlinks=True)
-    with pytest.raises(InputError, match="which is being exported"):
+    with pytest.raises(InputError, match="which is being read"):
         export_envs(root=None, names=[str(lone)], out=lone / "specs")
     assert not (lone / "specs").exists()
 

@@ -56,12 +56,19 @@ def execute(args: Any) -> int:
 
 
 def _root_unless_paths_only(args: Any) -> Path | None:
-    """`export /some/env --out DIR` needs no shared root: a user capturing one env."""
+    """`export /some/env --out DIR` needs no shared root: a user capturing one env.
+
+    A root named with --root or configured is used; the running installation is not
+    assumed to be the root of envs given by path only.
+    """
+    paths_only = bool(args.envs) and all(os.path.isabs(env) for env in args.envs)
+    if paths_only and args.out and args.root is None and args.settings.shared_root is None:
+        return None
     try:
         return root_of(args)
     except InputError:
-        if args.envs and all(os.path.isabs(env) for env in args.envs):
-            return None
+        if paths_only:
+            return None  # export then asks for --out
         raise
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +156,55 @@ def test_export_leaves_the_source_byte_identical(tmp_path: Path, capsys: Capsys)
     before = tree_digest(root / "v24.11")
     assert run_cli(capsys, "export", "--root", str(root)).code == 0
     assert tree_digest(root / "v24.11") == before
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def world_readable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder another user can reach (pytest's own tmp folders are private to their owner)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the command as another user")
+    place = Path(tempfile.mkdtemp(prefix="conda-shared-other-user-"))
+    place.chmod(0o755)
+    yield place
+    shutil.rmtree(place)
+
+
+def test_as_another_user_an_unreadable_env_is_one_line_and_out_one_error(
+    world_readable: Path,
+) -> None:
+    root = make_sample(world_readable)
+    subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
+    (root / "v24.11" / "envs" / "gitdev").chmod(0o700)
+    command = [*NOBODY, sys.executable, "-m", "conda_shared", "export", "--root", str(root)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "HOME": str(world_readable)}
+    (world_readable / "mine").mkdir()  # made by root: not writable for nobody
+    refused = subprocess.run(
+        [*command, "--out", str(world_readable / "mine")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"conda-shared: error: cannot write to the specs folder {world_readable / 'mine'}: "
+        "permission denied. Pass --out with a directory you can write to, or run as a user "
+        "who can write there"
+    ]
+    writable = world_readable / "theirs"
+    writable.mkdir()
+    writable.chmod(0o777)
+    result = subprocess.run(
+        [*command, "--out", str(writable)], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+    assert failed == [
+        f"FAILED  gitdev: cannot read {root / 'v24.11/envs/gitdev/conda-meta'}: permission "
+        "denied. Run the command as a user who can read the environment (for example its owner)"
+    ]
+    assert "exported 12 of 13 environments" in result.stdout
