@@ -138,9 +138,10 @@ def dump(document: dict[str, Any], *, key: str | None = None) -> str:
 
 
 # A plain scalar that every YAML reader (1.1 and 1.2) takes as this very string: it starts
-# with a letter or `_` (so never a number, date, `.inf`, tag, anchor, alias or indicator)
-# and holds nothing that starts a comment, a mapping or a flow collection.
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.=<>!,*+~/-]*$")
+# with a letter or `_` (so never a number, date, `.inf`, tag, anchor, alias or indicator),
+# holds no space (so no comment and no `key: value`) and does not end in `:`. URLs and
+# `channel::name` specs stay plain, as conda writes them.
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.=<>!,*+~/%@:-]*(?<!:)$")
 # ...except the words YAML 1.1 reads as booleans or null, in any case.
 _YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null"})
 
