@@ -15,6 +15,7 @@ from .installation import (
     EnvLocation,
     Installation,
     assign_keys,
+    env_or_unreadable,
     owning_installation,
     read_installation,
     validate_env_name,
@@ -22,7 +23,7 @@ from .installation import (
 from .inventory import read_inventory
 from .kernels import Kernel, read_kernels
 from .layout import SharedRoot, open_root
-from .prefix import is_environment, read_env
+from .prefix import read_env
 from .specs import Risk, SourceInfo, build_specs
 
 LOCK_NAME = ".conda-shared-export.lock"
@@ -156,7 +157,7 @@ def _jobs_in(
     for asked in dict.fromkeys(wanted):
         if os.path.isabs(asked):
             location = _known_env_at(installation, Path(asked))
-            if location is None and is_environment(Path(asked)):
+            if location is None and env_or_unreadable(asked):
                 location = EnvLocation(name=Path(asked).name, prefix=Path(asked), found_in="path")
                 outside.append(location)
         else:
@@ -174,8 +175,16 @@ def _jobs_in(
 
 
 def _known_env_at(installation: Installation, path: Path) -> EnvLocation | None:
-    resolved = path.resolve()
-    return next((e for e in installation.envs if e.prefix.resolve() == resolved), None)
+    resolved = _real(path)
+    return next((e for e in installation.envs if _real(e.prefix) == resolved), None)
+
+
+def _real(path: Path) -> Path:
+    """The path with symlinks resolved; a symlink loop stays as given (reading it fails later)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        return path.absolute()
 
 
 def _required_out(out: Path | None) -> Path:
@@ -203,7 +212,7 @@ def _jobs_without_root(names: Sequence[str], inventory: Path | None) -> list[_Jo
     keyed = assign_keys(location for _, location in located)
     return _unique(
         [
-            _Job(asked, location if is_environment(location.prefix) else None, None)
+            _Job(asked, location if env_or_unreadable(location.prefix) else None, None)
             for (asked, _), location in zip(located, keyed)
         ]
     )
@@ -214,7 +223,7 @@ def _unique(jobs: list[_Job]) -> list[_Job]:
     seen: set[Path] = set()
     unique = []
     for job in jobs:
-        prefix = job.location.prefix.resolve() if job.location else None
+        prefix = _real(job.location.prefix) if job.location else None
         if prefix is None or prefix not in seen:
             unique.append(job)
         if prefix is not None:
@@ -298,8 +307,8 @@ def _failed(name: str, prefix: Path | None, error: str) -> EnvExport:
 
 def _refuse_inside(sources: Sequence[Path | None], out_dir: Path) -> None:
     """Specs never go inside an installation or environment being read."""
-    resolved = out_dir.resolve()
-    for source in (s.resolve() for s in sources if s is not None):
+    resolved = _real(out_dir)
+    for source in (_real(s) for s in sources if s is not None):
         if resolved == source or source in resolved.parents:
             raise InputError(
                 f"refusing to write specs into {source}, which is being read ({out_dir})",

@@ -189,13 +189,13 @@ def _envs_in(envs_dir: Path) -> Iterator[Path]:
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(".") and entry.is_dir() and _env_or_unreadable(entry.path):
+        if not entry.name.startswith(".") and entry.is_dir() and env_or_unreadable(entry.path):
             yield Path(entry.path)
 
 
-def _env_or_unreadable(path: str) -> bool:
-    """An env, or a folder of an envs dir this user cannot look into (`chmod 700`, common on
-    shared roots): listed, so reading it fails with one line naming it instead of vanishing."""
+def env_or_unreadable(path: str | Path) -> bool:
+    """An env, or a folder this user cannot look into (`chmod 700`, common on shared roots):
+    listed, so reading it fails with one line naming it instead of vanishing."""
     try:
         return is_environment(Path(path))
     except PermissionError:

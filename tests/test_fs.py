@@ -218,6 +218,11 @@ def _kill_at_rename(directory: Path, rename: int) -> None:
     assert done.returncode == -9
 
 
+def _nothing_but_the_set(directory: Path) -> bool:
+    """No temp file or journal left beside the set."""
+    return sorted(p.name for p in directory.iterdir()) == ["e.json", "e.lock", "e.yml"]
+
+
 def _contents(directory: Path) -> set[str]:
     return {p.read_text().split()[0] for p in directory.iterdir() if not p.name.startswith(".")}
 
@@ -228,7 +233,7 @@ def test_replace_together_replaces_every_file_and_keeps_modes(tmp_path: Path) ->
     fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
     assert _contents(tmp_path) == {"new"}
     assert (tmp_path / "e.lock").stat().st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json", "e.lock", "e.yml"]
+    assert _nothing_but_the_set(tmp_path)
 
 
 @pytest.mark.parametrize("rename", [0, 1, 2])
@@ -239,7 +244,7 @@ def test_set_killed_mid_rename_is_completed_by_the_next_run(tmp_path: Path, rena
         assert _contents(tmp_path) == {"old", "new"}  # what a reader sees: keys disagree
     assert fs.finish_interrupted(tmp_path) == 1
     assert _contents(tmp_path) == {"new"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json", "e.lock", "e.yml"]
+    assert _nothing_but_the_set(tmp_path)
 
 
 def test_set_interrupted_before_its_commit_point_stays_old(
@@ -257,7 +262,7 @@ def test_set_interrupted_before_its_commit_point_stays_old(
     monkeypatch.setattr(fs, "atomic_write", real_write)
     assert fs.finish_interrupted(tmp_path) == 0
     assert _contents(tmp_path) == {"old"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json", "e.lock", "e.yml"]
+    assert _nothing_but_the_set(tmp_path)
 
 
 def test_ctrl_c_during_the_renames_completes_the_set(
@@ -276,7 +281,7 @@ def test_ctrl_c_during_the_renames_completes_the_set(
     with pytest.raises(KeyboardInterrupt):
         fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
     assert _contents(tmp_path) == {"new"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json", "e.lock", "e.yml"]
+    assert _nothing_but_the_set(tmp_path)
 
 
 def test_a_planted_symlink_at_a_pending_name_is_not_followed(tmp_path: Path) -> None:
