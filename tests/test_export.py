@@ -303,3 +303,18 @@ def test_ctrl_c_returns_the_envs_that_finished(
     assert written == sorted(p.name for e in result.envs for p in e.files)
     log = json.loads((root / "log" / "shared.log").read_text().splitlines()[-1])
     assert log["result"] == "3 ok, 0 failed, interrupted before 10"
+
+
+def test_a_symlink_loop_given_as_an_env_is_one_failure(tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    result = export_envs(root=root, names=[str(loop), "r_env"])
+    outcome = {e.name: e for e in result.envs}
+    assert outcome["r_env"].ok
+    assert (
+        outcome[str(loop)].error
+        == f"{loop} is not a conda environment: it has no conda-meta/ directory"
+    )
+    lone = export_envs(root=None, names=[str(loop)], out=tmp_path / "out")
+    assert not lone.ok and len(lone.envs) == 1
