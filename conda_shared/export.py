@@ -49,11 +49,13 @@ class ExportResult:
     """Every environment's outcome, and where the specs went.
 
     `installation` is None when envs were exported by path without a shared root.
-    `interrupted` is set when Ctrl-C stopped the run: `envs` then lists those that finished.
+    `interrupted` is set when Ctrl-C stopped the run: `envs` then lists those that finished
+    of the `selected`.
     """
 
     installation: Path | None
     out_dir: Path
+    selected: int
     envs: tuple[EnvExport, ...]
     notes: tuple[str, ...]
     interrupted: bool = False
@@ -118,11 +120,12 @@ def export_envs(
     result = ExportResult(
         installation=source_path,
         out_dir=out_dir,
+        selected=len(jobs),
         envs=tuple(results),
         notes=(),
         interrupted=interrupted,
     )
-    return _audited(shared, result, asked=len(jobs)) if shared else result
+    return _audited(shared, result) if shared else result
 
 
 def _source_path(shared: SharedRoot, installation: str | None, out: Path | None) -> Path:
@@ -340,14 +343,14 @@ def _read_only(path: Path) -> bool:
         return False
 
 
-def _audited(shared: SharedRoot, result: ExportResult, *, asked: int) -> ExportResult:
+def _audited(shared: SharedRoot, result: ExportResult) -> ExportResult:
     good = sum(1 for e in result.envs if e.ok)
     outcome = f"{good} ok, {len(result.envs) - good} failed"
     if result.interrupted:
-        outcome += f", interrupted before {asked - len(result.envs)}"
+        outcome += f", interrupted before {result.selected - len(result.envs)}"
     note = audit.try_record(
         shared.log_path,
-        command=f"export {asked} envs from {result.installation} to {result.out_dir}",
+        command=f"export {result.selected} envs from {result.installation} to {result.out_dir}",
         result=outcome,
     )
     return dataclasses.replace(result, notes=(note,)) if note else result

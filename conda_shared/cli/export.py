@@ -85,11 +85,12 @@ def render(result: ExportResult) -> str:
         lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
     good = sum(1 for e in result.envs if e.ok)
     source = f" from {result.installation}" if result.installation else ""
-    lines.append(f"exported {good} of {len(result.envs)} environments{source} to {result.out_dir}")
+    lines.append(f"exported {good} of {result.selected} environments{source} to {result.out_dir}")
     if result.interrupted:
         lines.append(
-            "interrupted: the environments above are complete, the rest were not exported; "
-            "run the same command again to export them"
+            f"interrupted: the {len(result.envs)} environments above are complete, the other "
+            f"{result.selected - len(result.envs)} were not exported; run the same command "
+            "again to export them"
         )
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)

@@ -78,7 +78,11 @@ def test_ctrl_c_lists_the_envs_that_finished(
         "ok      editable_dev",
         "ok      gitdev",
     ]
-    assert lines[-1].startswith("interrupted: the environments above are complete")
+    assert (
+        lines[-2]
+        == f"exported 2 of 13 environments from {root / 'v24.11'} to {root / 'specs/v24.11'}"
+    )
+    assert lines[-1].startswith("interrupted: the 2 environments above are complete, the other 11")
 
 
 def test_ctrl_c_under_json_prints_a_partial_document(
@@ -90,6 +94,7 @@ def test_ctrl_c_under_json_prints_a_partial_document(
     assert result.code == 130
     document = result.json()
     assert document["interrupted"] is True and document["ok"] is False
+    assert document["selected"] == 13
     assert [e["name"] for e in document["envs"]] == ["editable_dev", "gitdev"]
 
 
