@@ -105,16 +105,13 @@ def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Install
     config = read_config(installation_condarc_files(real))
     envs_dirs = tuple(dict.fromkeys([real / "envs", *(Path(p) for p in config.envs_dirs)]))
     envs = [EnvLocation(name="base", prefix=real, found_in="base")]
-    seen = {real}
-    for envs_dir in envs_dirs:
-        for prefix in _envs_in(envs_dir):
-            if prefix.resolve() not in seen:
-                seen.add(prefix.resolve())
-                envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in=str(envs_dir)))
-    for prefix in _registered_envs(registered, real):
-        if prefix.resolve() not in seen:
-            seen.add(prefix.resolve())
-            envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in="environments.txt"))
+    seen = {_identity(real)}
+    found = [(prefix, str(envs_dir)) for envs_dir in envs_dirs for prefix in _envs_in(envs_dir)]
+    found += [(prefix, "environments.txt") for prefix in _registered_envs(registered, real)]
+    for prefix, found_in in found:
+        if _identity(prefix) not in seen:
+            seen.add(_identity(prefix))
+            envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in=found_in))
     return Installation(
         path=real,
         name=real.name,
@@ -126,6 +123,15 @@ def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Install
         envs_dirs=envs_dirs,
         envs=assign_keys(envs),
     )
+
+
+def _identity(prefix: Path) -> object:
+    """One env reached by two paths (a symlink, a bind mount, an automounter) is one env."""
+    try:
+        info = prefix.stat()
+    except OSError:
+        return prefix.absolute()
+    return (info.st_dev, info.st_ino)
 
 
 def package_version(prefix: Path, name: str) -> str | None:

@@ -133,3 +133,13 @@ def test_owning_installation(tmp_path: Path) -> None:
     )
     assert owning_installation(made) == inst.resolve()
     assert owning_installation(make_installation(tmp_path / "lone")) is None
+
+
+def test_an_env_reached_by_two_paths_is_one_env(tmp_path: Path) -> None:
+    inst, extra = _installation_with_extra_envs_dir(tmp_path)
+    make_installation(inst / "envs" / "analysis")
+    extra.mkdir()
+    (extra / "analysis").symlink_to(inst / "envs" / "analysis")
+    (extra / "alias").symlink_to(inst / "envs" / "analysis")
+    envs = read_installation(inst).envs
+    assert [(e.name, e.key) for e in envs] == [("base", "base"), ("analysis", "analysis")]
