@@ -126,7 +126,9 @@ def test_kill_9_mid_export_leaves_every_env_all_old_or_all_new(tmp_path: Path) -
     def start() -> tuple[subprocess.Popen[bytes], float]:
         """Start an export; return it once it has begun exporting envs (its first progress line)."""
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert child.stderr is not None and child.stderr.readline().startswith(b"[1/13]")
+        assert child.stderr is not None
+        first = child.stderr.readline()
+        assert first.startswith(b"[1/13]"), (first + child.communicate()[1]).decode()
         return child, time.monotonic()
 
     child, started = start()
