@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,23 +44,22 @@ class Revision:
         """The command's words, split on whitespace (a path with spaces comes out in pieces)."""
         return tuple(self.command.split())
 
-    def invoked_from(self, installation: Path) -> bool:
-        """Whether the command ran an executable inside `installation`.
+    def executable_readings(self) -> Iterator[Path]:
+        """Every way to read the start of the command as an absolute path, resolved.
 
         conda joined argv with spaces, so the executable is some prefix of the line that ends
-        at a space: `/tmp/my root/bin/conda create ...` must not be read as `/tmp/my`. Each such
-        prefix is resolved (a symlinked `current/bin/conda` counts for its target) and must lie
-        strictly inside the installation.
+        at a space: `/tmp/my root/bin/conda create ...` is `/tmp/my` or `/tmp/my root/bin/conda`
+        or longer. A symlinked `current/bin/conda` resolves to its target.
         """
         line = self.command.strip()
-        ends = [i for i, char in enumerate(line) if char == " "] + [len(line)]
-        for end in ends:
-            candidate = line[:end]
-            if not os.path.isabs(candidate):
-                return False
-            if installation in Path(os.path.realpath(candidate)).parents:
-                return True
-        return False
+        if not os.path.isabs(line):
+            return
+        for end in [i for i, char in enumerate(line) if char == " "] + [len(line)]:
+            yield Path(os.path.realpath(line[:end]))
+
+    def invoked_from(self, installation: Path) -> bool:
+        """Whether the command ran an executable strictly inside `installation`."""
+        return any(installation in reading.parents for reading in self.executable_readings())
 
 
 @dataclass(frozen=True)

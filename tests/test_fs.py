@@ -330,3 +330,108 @@ def test_lock_that_cannot_be_created_is_one_clear_error(
         pass
     assert "cannot create the lock file" in str(caught.value)
     assert f"Run as a user who can write to {tmp_path}" in str(caught.value)
+
+
+def _old_set(directory: Path) -> dict[Path, str]:
+    files = {directory / name: f"old {name}\n" for name in ("e.yml", "e.lock", "e.json")}
+    for path, text in files.items():
+        path.write_text(text)
+    return files
+
+
+def _kill_at_rename(directory: Path, rename: int) -> None:
+    """Run replace_together in a process that SIGKILLs itself at its `rename`th os.replace."""
+    script = f"""
+        import os, signal
+        from pathlib import Path
+        from conda_shared import fs
+        calls, real = [], os.replace
+        def replace(src, dst):
+            if str(src).endswith("pending"):
+                if len(calls) == {rename}:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                calls.append(dst)
+            real(src, dst)
+        os.replace = replace
+        d = Path({str(directory)!r})
+        new = {{d / n: "new " + n + "\\n" for n in ("e.yml", "e.lock", "e.json")}}
+        fs.replace_together(new, journal=fs.journal_path(d, "e"))
+    """
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)
+    assert done.returncode == -9
+
+
+def _nothing_but_the_set(directory: Path) -> bool:
+    """No temp file or journal left beside the set."""
+    return sorted(p.name for p in directory.iterdir()) == ["e.json", "e.lock", "e.yml"]
+
+
+def _contents(directory: Path) -> set[str]:
+    return {p.read_text().split()[0] for p in directory.iterdir() if not p.name.startswith(".")}
+
+
+def test_replace_together_replaces_every_file_and_keeps_modes(tmp_path: Path) -> None:
+    old = _old_set(tmp_path)
+    (tmp_path / "e.lock").chmod(0o640)
+    fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    assert _contents(tmp_path) == {"new"}
+    assert (tmp_path / "e.lock").stat().st_mode & 0o777 == 0o640
+    assert _nothing_but_the_set(tmp_path)
+
+
+@pytest.mark.parametrize("rename", [0, 1, 2])
+def test_set_killed_mid_rename_is_completed_by_the_next_run(tmp_path: Path, rename: int) -> None:
+    _old_set(tmp_path)
+    _kill_at_rename(tmp_path, rename)
+    if rename:
+        assert _contents(tmp_path) == {"old", "new"}  # what a reader sees: keys disagree
+    assert fs.finish_interrupted(tmp_path) == 1
+    assert _contents(tmp_path) == {"new"}
+    assert _nothing_but_the_set(tmp_path)
+
+
+def test_set_interrupted_before_its_commit_point_stays_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _old_set(tmp_path)
+    real_write = fs.atomic_write
+
+    def journal_fails(path: Path, data: str | bytes, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fs, "atomic_write", journal_fails)
+    with pytest.raises(KeyboardInterrupt):
+        fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    monkeypatch.setattr(fs, "atomic_write", real_write)
+    assert fs.finish_interrupted(tmp_path) == 0
+    assert _contents(tmp_path) == {"old"}
+    assert _nothing_but_the_set(tmp_path)
+
+
+def test_ctrl_c_during_the_renames_completes_the_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _old_set(tmp_path)
+    real_replace, calls = os.replace, []
+
+    def interrupted_once(src: Path, dst: Path) -> None:
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    assert _contents(tmp_path) == {"new"}
+    assert _nothing_but_the_set(tmp_path)
+
+
+def test_a_planted_symlink_at_a_pending_name_is_not_followed(tmp_path: Path) -> None:
+    old = _old_set(tmp_path)
+    victim = tmp_path.parent / f"{tmp_path.name}-victim"
+    victim.write_text("keep\n")
+    (tmp_path / ".e.yml.conda-shared-pending").symlink_to(victim)
+    fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    assert victim.read_text() == "keep\n"
+    assert _contents(tmp_path) == {"new"}

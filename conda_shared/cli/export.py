@@ -50,8 +50,9 @@ def execute(args: Any) -> int:
         )
     for name in args.envs:
         _refuse_installation_path(name)
+    root = _root_unless_paths_only(args)
     result = export_envs(
-        root=root_of(args),
+        root=root,
         installation=args.source,
         names=args.envs,
         inventory=args.inventory,
@@ -60,9 +61,9 @@ def execute(args: Any) -> int:
         progress=progress_printer(args),
     )
     elsewhere = {
-        env.name: installations_with_env(root=root_of(args), name=env.name)
+        env.name: installations_with_env(root=root, name=env.name)
         for env in result.envs
-        if env.prefix is None and not os.path.isabs(env.name)
+        if root is not None and env.prefix is None and not os.path.isabs(env.name)
     }
     emit(
         args,
@@ -70,6 +71,8 @@ def execute(args: Any) -> int:
         lambda r: render(r, args.command_line, again=_same_options(args), elsewhere=elsewhere),
         ok=result.ok,
     )
+    if result.interrupted:
+        return 130
     return 0 if result.ok else 1
 
 
@@ -103,6 +106,23 @@ def _refuse_installation_path(name: str) -> None:
         )
 
 
+def _root_unless_paths_only(args: Any) -> Path | None:
+    """`export /some/env --out DIR` needs no shared root: a user capturing one env.
+
+    A root named with --root or configured is used; the running installation is not
+    assumed to be the root of envs given by path only.
+    """
+    paths_only = bool(args.envs) and all(os.path.isabs(env) for env in args.envs)
+    if paths_only and args.out and args.root is None and args.settings.shared_root is None:
+        return None
+    try:
+        return root_of(args)
+    except InputError:
+        if paths_only:
+            return None  # export then asks for --out
+        raise
+
+
 def render(
     result: ExportResult,
     command_line: CommandLine,
@@ -130,9 +150,15 @@ def render(
         )
         lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
     good = sum(1 for e in result.envs if e.ok)
+    source = f" from {result.installation}" if result.installation else ""
     lines.append(
-        f"exported {good} of {plural(len(result.envs), 'environment')} from "
-        f"{result.installation} to {result.out_dir}"
+        f"exported {good} of {plural(result.selected, 'environment')}{source} to {result.out_dir}"
     )
+    if result.interrupted:
+        missing = result.selected - len(result.envs)
+        lines.append(
+            f"interrupted: {plural(len(result.envs), 'environment')} above complete, {missing} "
+            "not exported yet; run the same command again to export them"
+        )
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)

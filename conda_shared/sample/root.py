@@ -310,6 +310,8 @@ def _canonical(channel: str) -> str:
     from ..channels import spec_channel
     from ..condarc import CondaConfig
 
+    if channel.rstrip("/").endswith(("/pkgs/free", "/pkgs/pro")):
+        return "defaults"  # the sample's free/pro packages come from conda < 4.7, whose defaults
     return spec_channel(channel, CondaConfig())
 
 

@@ -141,7 +141,7 @@ def test_os_errors_are_one_line_and_exit_1(tmp_path: Path, capsys: Capsys) -> No
     export = run_cli(capsys, "export", "--root", str(root), "--out", str(a_file / "x"), "r_env")
     assert export.code == 1
     assert "Not a directory" in one_error_line(export.err)
-    assert "choose another path" in export.err
+    assert "Pass --out with a directory you can write to" in export.err
 
 
 def test_json_always_prints_one_json_document(tmp_path: Path, capsys: Capsys) -> None:
@@ -389,7 +389,7 @@ def test_verbs_on_a_read_only_mount(tmp_path: Path) -> None:
     default = in_read_only_mount(root, "export", "--root", str(root))
     assert default.returncode == 1
     assert one_error_line(default.stderr) == (
-        f"conda-shared: error: Read-only file system: {root / 'specs'}. "
-        "That file system is mounted read-only: choose a writable destination"
+        f"conda-shared: error: cannot create the specs folder {root / 'specs' / 'v24.11'}: "
+        "Read-only file system. Pass --out with a directory you can write to"
     )
     assert tree_digest(root) == before
