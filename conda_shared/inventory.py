@@ -94,12 +94,12 @@ def parse_inventory(text: str, *, source: str) -> tuple[InventoryLine, ...]:
         where = f"{source}:{number}"
         if not sep or not name or not action:
             raise InputError(
-                f"{where}: expected `NAME = ACTION`, found {raw.strip()!r}",
+                f"{where}: expected `NAME = ACTION`, found '{raw.strip()}'",
                 "Fix that line (actions: REPLICATE, export, skip)",
             )
         if action.lower() not in ACTIONS:
             raise InputError(
-                f"{where}: unknown action {action!r} for {name}",
+                f"{where}: unknown action '{action}' for {name}",
                 "Use REPLICATE, export or skip (any case)",
             )
         if not os.path.isabs(name):

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import __version__
 from ..errors import InputError, SharedError, as_conda_error, from_os_error
+from ..interrupt import print_interrupted
 from ..text import CommandLine
-from .render import print_error, print_interrupted
+from .render import print_error
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -160,8 +161,7 @@ def _run(
         print_error(error, as_json=as_json, command_line=command_line)
         return error.exit_code
     except KeyboardInterrupt:
-        print_interrupted(as_json=as_json, program=" ".join(program))
-        return 130
+        return print_interrupted(as_json=as_json, program=" ".join(program))
 
 
 def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SharedError
+from ..interrupt import json_error
 from ..text import CommandLine
 
 
@@ -50,43 +51,15 @@ def progress_printer(args: Any) -> Callable[[str], None] | None:
 
 def print_error(error: SharedError, *, as_json: bool, command_line: CommandLine) -> None:
     """Print an error like conda does: one line on stderr, or a JSON object on stdout."""
-    next_step = error.next_step_for(command_line)
     if as_json:
-        _print_json_error(
-            name=type(error).__name__,
-            message=error.message,
-            next_step=next_step,
-            return_code=error.exit_code,
+        print(
+            json_error(
+                name=type(error).__name__,
+                message=error.message,
+                next_step=error.next_step_for(command_line),
+                return_code=error.exit_code,
+            )
         )
     else:
         program = " ".join(command_line.program)
         print(f"{program}: error: {error.text(command_line)}", file=sys.stderr)
-
-
-def print_interrupted(*, as_json: bool, program: str) -> None:
-    """Ctrl-C: one line (or one JSON document), whatever was running."""
-    message = "interrupted; files are written whole or not at all, so nothing is half-written"
-    if as_json:
-        _print_json_error(
-            name="KeyboardInterrupt",
-            message=message,
-            next_step="Run the command again to finish",
-            return_code=130,
-        )
-    else:
-        print(f"{program}: {message}", file=sys.stderr)
-
-
-def _print_json_error(*, name: str, message: str, next_step: str, return_code: int) -> None:
-    print(
-        json.dumps(
-            {
-                "error": f"{name}: {message}. {next_step}",
-                "exception_name": name,
-                "message": message,
-                "next_step": next_step,
-                "return_code": return_code,
-            },
-            indent=2,
-        )
-    )

@@ -171,26 +171,36 @@ def test_usage_errors_name_the_verb_and_its_help(capsys: Capsys) -> None:
 
 
 _SLOW_IMPORT = """
-import importlib.abc, sys, time
+import importlib.abc, runpy, sys, time
+
+slow = sys.argv.pop(1)
 
 class Slow(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name == "conda_shared.cli.export":
+        if name == slow:
             print("importing", flush=True)
             time.sleep(30)
         return None
 
 sys.meta_path.insert(0, Slow())
-from conda_shared.cli import main
-sys.exit(main(sys.argv[1:]))
+runpy.run_module("conda_shared", run_name="__main__", alter_sys=True)
 """
 
 
+@pytest.mark.parametrize(
+    "module",
+    [
+        "conda_shared.errors",  # while the command line itself loads
+        "conda_shared.cli.export",  # while the verbs load
+    ],
+)
 @pytest.mark.parametrize("as_json", [False, True])
-def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path: Path, as_json: bool) -> None:
+def test_ctrl_c_during_start_up_is_one_line_and_exit_130(
+    tmp_path: Path, module: str, as_json: bool
+) -> None:
     argv = ["status", "--root", str(tmp_path), *(["--json"] if as_json else [])]
     process = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_IMPORT, *argv],
+        [sys.executable, "-c", _SLOW_IMPORT, module, *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
