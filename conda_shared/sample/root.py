@@ -11,7 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .. import audit, fs
+from ..channels import spec_channel
+from ..condarc import CondaConfig
 from ..errors import InputError
+from ..history import spec_name
 from ..prefix import normalize_name
 from . import formats
 from .environments import (
@@ -133,7 +136,7 @@ class _Writer:
         replaced_by_pip = {normalize_name(p.name) for p in env.pip}
         requested: dict[str, str] = {}  # the first spec that named each package
         for spec in (s for request in env.requests for s in request.update):
-            requested.setdefault(_spec_name(spec), spec)
+            requested.setdefault(spec_name(spec), spec)
         for package in env.packages:
             files = _package_files(package, env.python)
             for relative, content in files.items():
@@ -224,12 +227,6 @@ class _Writer:
         return tuple(specs)
 
 
-def _spec_name(spec: str) -> str:
-    from ..history import spec_name
-
-    return spec_name(spec)
-
-
 def _timestamp(date: str) -> float:
     moment = datetime.strptime(date, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
     return moment.timestamp()
@@ -307,9 +304,6 @@ def _recorded_url(package: Package, era: str, root: Path) -> str:
 
 def _canonical(channel: str) -> str:
     """The channel's canonical name, as records and history name it (tokens never)."""
-    from ..channels import spec_channel
-    from ..condarc import CondaConfig
-
     if channel.rstrip("/").endswith(("/pkgs/free", "/pkgs/pro")):
         return "defaults"  # the sample's free/pro packages come from conda < 4.7, whose defaults
     return spec_channel(channel, CondaConfig())

@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.tier2,
     # conda 26.x flags options it will retire (--experimental, --env-spec); they still parse
     pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:`remote_definition` is deprecated:FutureWarning"),
 ]
 
 #: the commands the hooks police, as typed
