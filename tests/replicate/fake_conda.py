@@ -65,7 +65,7 @@ def main(argv):
 
 def write_record(prefix, spec):
     found = PACKAGE_FILE.search(spec)
-    name, version = (found.group(1), found.group(2)) if found else (spec.split("=") + ["0"])[:2]
+    name, version = (found.group(1), found.group(2)) if found else [*spec.split("="), "0"][:2]
     name = name.split("::")[-1]
     meta = prefix / "conda-meta"
     meta.mkdir(parents=True, exist_ok=True)
