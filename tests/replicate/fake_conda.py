@@ -2,7 +2,8 @@
 
 `python -m conda ...` answers with REAL captured conda JSON documents (tests/data/conda_errors):
 a create whose input matches a rule in `<target>/fake-rules.json` half-builds the prefix and
-fails with that rule's document; otherwise it writes a conda-meta record per requested package.
+fails with that rule's document (or sleeps, with `sleep`); otherwise it writes a conda-meta
+record per requested package.
 `python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
 to `<target>/calls.jsonl`.
 """
@@ -11,6 +12,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -41,7 +43,10 @@ def main(argv):
         if rule.get("download_only") != ("--download-only" in args):
             continue
         hits = [line for line in requested if rule["match"] in line]
-        if hits:
+        if hits and rule.get("sleep"):  # a slow build, to be interrupted half-way
+            (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+            time.sleep(rule["sleep"])
+        elif hits:
             document = json.loads(Path(rule["document"]).read_text())
             if "packages" in document:
                 document["packages"] = hits

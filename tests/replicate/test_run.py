@@ -4,7 +4,10 @@ ladder, classes, cleanup, existing envs, cache fill, resume, preflight, dry run,
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -266,3 +269,33 @@ def test_text_output_is_a_table_a_summary_and_where_the_report_is(
         "report.md (and report.json, report.csv)"
     )
     assert "[1/2]" in result.err and "[2/2]" in result.err
+
+
+def test_sigterm_stops_the_run_cleans_up_and_resume_finishes(root: Path, tmp_path: Path) -> None:
+    rules(root, {"match": "numpy-1.21.5", "sleep": 120, "download_only": False})
+    argv = [sys.executable, "-m", "conda_shared", "replicate", "--root", str(root), "--to", "vfake"]
+    process = subprocess.Popen(
+        [*argv, *ENVS, "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    half = target(root) / "envs" / "mixed_numpy" / "conda-meta"
+    reports = root.resolve() / "reports"
+    deadline = time.monotonic() + 60
+    while not (half.is_dir() and list(reports.glob("*/envs/nhis_reformat.json"))):
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted; 1 of 2 envs finished" in err and "--resume" in err
+    assert not half.parent.exists(), "the half-built env was removed"
+    (run_dir,) = reports.iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert [e["name"] for e in report["envs"]] == ["nhis_reformat"]
+    assert report["finished"] is None
+
+    rules(root)
+    resumed = subprocess.run(
+        [*argv, "--resume", "--json"], capture_output=True, text=True, check=False
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert [e["status"] for e in json.loads(resumed.stdout)["envs"]] == ["replicated"] * 2
