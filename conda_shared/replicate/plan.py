@@ -315,19 +315,18 @@ def _pip_steps(
 ) -> list[Step]:
     if not entries:
         return []
-    argv = [
-        f"{prefix}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-    ]
+    argv = list(_pip_install(prefix))
     if exact:  # the export lists every pip dist, so their dependencies are already in the list
         argv.append("--no-deps")
     argv += ["-r", str(requirements)]
     names = tuple(spec_name(e.split("==")[0]) for e in entries)
     return [Step("pip", tuple(argv), names, str(requirements), "\n".join(entries) + "\n")]
+
+
+def _pip_install(prefix: str) -> tuple[str, ...]:
+    """pip of the new env itself, never asking questions."""
+    python = f"{prefix}/bin/python"
+    return (python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check")
 
 
 def _source_requirement(source: Mapping[str, Any]) -> tuple[str, ...]:
@@ -364,15 +363,7 @@ def _source_transform(
 def _pip_source_step(
     prefix: str, name: str, source: Mapping[str, Any], exists: Callable[[str], bool]
 ) -> Step:
-    argv = (
-        f"{prefix}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-        *_source_requirement(source),
-    )
+    argv = (*_pip_install(prefix), *_source_requirement(source))
     return Step("manual" if _source_gone(source, exists) else "pip", argv, (name,))
 
 
