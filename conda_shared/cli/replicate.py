@@ -106,12 +106,12 @@ def execute(args: Any) -> int:
 
 
 def render_report(report: Any) -> str:
+    from ..replicate.report import describe_diff, describe_smoke
+
     rows = []
     for env in report.envs:
         if env.status == "replicated":
-            smoke = "smoke ok" if env.smoke is None or env.smoke.ok else "SMOKE FAILED"
-            changes = len(env.diff.added) + len(env.diff.removed) + len(env.diff.changed)
-            detail = f"{smoke}; {changes} version difference(s)" if env.diff else smoke
+            detail = f"smoke {describe_smoke(env.smoke) or 'not run'}; {describe_diff(env.diff)}"
         else:
             detail = env.error or ""
         klass = env.failure_class or ""
@@ -159,11 +159,22 @@ def _print_plan(result: Any, *, as_json: bool) -> None:
         for rung in env.rungs:
             for step in rung.steps:
                 lines.append(f"  [{rung.strategy}] {step.command}")
+                lines += _inputs(step)
         for step in env.post_steps:
             lines.append(f"  [after] {'(manual) ' if step.kind == 'manual' else ''}{step.command}")
     lines.append("")
     lines.append("dry run: nothing was exported, created or written")
     print("\n".join(lines))
+
+
+def _inputs(step: Any) -> list[str]:
+    """What a step's input file will hold: the specs, or how many packages a lock pins."""
+    if step.input_text is None:
+        return []
+    entries = [line for line in step.input_text.splitlines() if line and line[0] not in "#@"]
+    if step.input_text.lstrip().startswith(("#", "@")):
+        return [f"      ({len(entries)} locked package URLs)"]
+    return [f"      {' '.join(entries)}"] if entries else ["      (nothing)"]
 
 
 def _task(task: list[str]) -> int:

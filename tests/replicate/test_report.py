@@ -111,6 +111,7 @@ def test_report_in_plan_order_with_summary_csv_and_markdown(tmp_path: Path) -> N
     assert rows[1]["failure_packages"] == "libfoo=1.0"
     assert rows[0]["smoke"] == "failed: import a"
     assert rows[0]["post_steps"] == "manual:to do"
+    assert rows[0]["diff"] == "b 2→3, +new=1, -gone=1"
     markdown = (tmp_path / "report.md").read_text()
     assert "# Replication /src → /dst" in markdown
     assert "not available \\| from channels" in markdown, "a | in a cell is escaped"
