@@ -197,3 +197,29 @@ def remove_tree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_prefix(prefix: Path) -> None:
+    """Delete an environment this run created (a failed or interrupted build); absent is fine.
+
+    A symlink is removed as a link, never followed; what cannot be deleted is an error that names
+    it, so a half-built env is never silently left behind.
+    """
+    import shutil
+
+    if prefix.is_symlink():
+        prefix.unlink()
+        return
+    if not prefix.exists():
+        return
+    problems: list[str] = []
+
+    def record(_function: object, path: str, error: object) -> None:
+        problems.append(path)
+
+    shutil.rmtree(prefix, onerror=record)
+    if problems:
+        raise SharedError(
+            f"could not remove the half-built environment {prefix} ({problems[0]})",
+            f"Remove it by hand (rm -rf {prefix}) before running replicate --resume",
+        )
