@@ -213,19 +213,6 @@ def test_the_report_files_and_logs_agree_with_the_document(run: dict[str, Any]) 
     assert "oldlib" in not_found
 
 
-def test_an_env_already_in_the_target_is_never_touched_without_force(
-    migration: Migration, run: dict[str, Any]
-) -> None:
-    history = migration.target / "envs" / "plain" / "conda-meta" / "history"
-    before = history.read_bytes()
-
-    again = migration.replicate("plain", "--json")
-
-    (env,) = json.loads(again.stdout)["envs"]
-    assert env["status"] == "skipped", env
-    assert history.read_bytes() == before
-
-
 def test_dry_run_prints_the_plan_and_touches_nothing(
     migration: Migration, run: dict[str, Any]
 ) -> None:
@@ -245,7 +232,7 @@ def test_dry_run_prints_the_plan_and_touches_nothing(
 def test_resume_with_relax_retries_only_the_failed_envs_with_a_fourth_rung(
     migration: Migration, run: dict[str, Any]
 ) -> None:
-    # runs last in this module: it changes the target
+    # --resume continues the newest run: this must come before any other run of the module
     plain_meta = migration.target / "envs" / "plain" / "conda-meta" / "history"
     before = plain_meta.stat().st_mtime_ns
 
@@ -262,3 +249,16 @@ def test_resume_with_relax_retries_only_the_failed_envs_with_a_fourth_rung(
     assert envs["plain"]["status"] == "replicated"
     assert plain_meta.stat().st_mtime_ns == before, "a replicated env is not redone"
     assert latest_run(migration.root) == run["run_dir"], "resume continues the last run"
+
+
+def test_an_env_already_in_the_target_is_never_touched_without_force(
+    migration: Migration, run: dict[str, Any]
+) -> None:
+    history = migration.target / "envs" / "plain" / "conda-meta" / "history"
+    before = history.read_bytes()
+
+    again = migration.replicate("plain", "--json")
+
+    (env,) = json.loads(again.stdout)["envs"]
+    assert env["status"] == "skipped", env
+    assert history.read_bytes() == before
