@@ -34,11 +34,11 @@ class Attempt:
 
 @dataclass(frozen=True)
 class PostStep:
-    """A command run after the env existed (ok None: a manual step, not run)."""
+    """A command run after the env existed; a `manual` one (its source is gone) is not run."""
 
     kind: str
     command: str
-    ok: bool | None
+    ok: bool
 
 
 @dataclass(frozen=True)
@@ -278,10 +278,7 @@ def _row(env: EnvResult) -> dict[str, str]:
         "smoke": describe_smoke(env.smoke),
         "diff": describe_diff(env.diff),
         "transforms": " ".join(f"{t.code}:{t.package}" for t in env.transforms),
-        "post_steps": " ".join(
-            f"{p.kind}:{'ok' if p.ok else 'to do' if p.ok is None else 'failed'}"
-            for p in env.post_steps
-        ),
+        "post_steps": " ".join(f"{p.kind}:{'ok' if p.ok else 'failed'}" for p in env.post_steps),
         "seconds": f"{env.seconds:.1f}",
         "log": env.log,
     }

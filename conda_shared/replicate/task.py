@@ -112,8 +112,12 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
     post_steps: list[PostStep] = []
     if chosen is not None:
         for step in env.post_steps:
-            if step.kind == "manual":
-                post_steps.append(PostStep("manual", step.command, None))
+            if step.kind == "manual":  # its source is gone: the admin must provide it
+                gone = ", ".join(step.packages)
+                message = f"the pip source of {gone} no longer exists; by hand: {step.command}"
+                fs.append_line(log, f"# manual step: {message}")
+                post_steps.append(PostStep("manual", step.command, False))
+                failure = failure or Failure("pip-failed", step.packages, message)
                 continue
             step_failure = _run_steps((step,), run=run, env=env, rung="post", log=log)
             post_steps.append(PostStep(step.kind, step.command, step_failure is None))

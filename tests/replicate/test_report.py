@@ -41,7 +41,7 @@ def result(name: str, status: str, failure_class: str | None = None) -> EnvResul
         failure_packages=() if ok else ("libfoo=1.0",),
         error=None if ok else "The following packages are not available | from channels",
         transforms=(Transform("install-after", "mpctools", "legacy noarch"),),
-        post_steps=(PostStep("manual", "pip install -e /gone", None),),
+        post_steps=(PostStep("manual", "pip install -e /gone", False),),
         diff=diff_versions({"a": "1", "b": "2", "gone": "1"}, {"a": "1", "b": "3", "new": "1"})
         if ok
         else None,
@@ -110,7 +110,7 @@ def test_report_in_plan_order_with_summary_csv_and_markdown(tmp_path: Path) -> N
     assert rows[1]["failure_class"] == "unsatisfiable"
     assert rows[1]["failure_packages"] == "libfoo=1.0"
     assert rows[0]["smoke"] == "failed: import a"
-    assert rows[0]["post_steps"] == "manual:to do"
+    assert rows[0]["post_steps"] == "manual:failed"
     assert rows[0]["diff"] == "b 2→3, +new=1, -gone=1"
     markdown = (tmp_path / "report.md").read_text()
     assert "# Replication /src → /dst" in markdown

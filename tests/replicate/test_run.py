@@ -299,3 +299,14 @@ def test_sigterm_stops_the_run_cleans_up_and_resume_finishes(root: Path, tmp_pat
     )
     assert resumed.returncode == 0, resumed.stderr
     assert [e["status"] for e in json.loads(resumed.stdout)["envs"]] == ["replicated"] * 2
+
+
+def test_a_pip_source_that_is_gone_fails_the_env_and_names_the_command(root: Path) -> None:
+    (env,) = run(root, "editable_dev").report.envs
+    assert (env.status, env.failure_class) == ("failed", "pip-failed")
+    assert len(env.failure_packages) == 1, "the first gone source decides"
+    manual = [p for p in env.post_steps if p.kind == "manual"]
+    assert manual and not any(p.ok for p in manual)
+    assert any(p.command.endswith("-e /home/alice/src/hhtool") for p in manual)
+    assert env.error and "no longer exists; by hand: " in env.error
+    assert not Path(env.target_prefix).exists()
