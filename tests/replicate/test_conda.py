@@ -35,6 +35,7 @@ def test_packages_not_found_names_each_missing_spec(version: str) -> None:
     assert failure.failure_class == "package-not-found"
     assert sorted(failure.packages) == ["nosuchpkg", "tidy-util=9.9"]
     assert failure.message.startswith("The following packages are not available")
+    assert failure.message.endswith(":" + " " + ", ".join(failure.packages))
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -159,3 +160,18 @@ def test_the_callers_conda_activation_does_not_leak_into_the_target(
     assert env["CONDA_REGISTER_ENVS"] == "false"
     assert env["PIP_INDEX_URL"] == "https://mirror.example/simple", "site pip config is kept"
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_a_conda_that_crashes_instead_of_printing_json_is_read_from_its_traceback(
+    tmp_path: Path,
+) -> None:
+    # conda 26.7.1 %-formats its own message while dumping the JSON error, so a `%20` in a
+    # channel URL crashes it; the traceback still names the real exception.
+    output = (DATA / "26.7.1" / "crashed-on-percent-in-channel-url.log").read_text()
+    program = tmp_path / "conda"
+    program.write_text(f"#!/bin/sh\ncat >&2 <<'EOF'\n{output}\nEOF\nexit 1\n")
+    program.chmod(0o755)
+    outcome = run_conda([str(program)], log=tmp_path / "l")
+    assert outcome.failure is not None
+    assert outcome.failure.failure_class == "channel-unavailable"
+    assert outcome.failure.message.startswith("HTTP 404 UNAVAILABLE OR INVALID for channel")
