@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import fs
 from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
 from ..layout import open_root
@@ -17,6 +18,7 @@ from .plan import EnvPlan, plan_env
 from .report import EnvResult, Report, read_result, result_path, write_result
 from .runfolder import (
     RunPlan,
+    claim_path,
     current_report,
     latest_run_dir,
     load_plan,
@@ -28,6 +30,7 @@ from .runfolder import (
 from .sources import chosen_names, exported_specs
 
 Progress = Callable[[str], None]
+_INTERRUPTED = 130  # a task stopped by Ctrl-C or SIGTERM: it cleaned up; --resume redoes it
 
 
 @dataclass(frozen=True)
@@ -99,13 +102,13 @@ def replicate(
     target_inst = read_installation(target_path)
     if not resume:
         chosen = chosen_names(shared, source_inst, names, inventory)
+    specs, notes, export_failures = exported_specs(
+        shared, source_inst, chosen, dry_run=dry_run, progress=say
+    )
     run_dir = (
         previous.run_dir
         if previous
         else (shared.reports_dir / "<stamp>" if dry_run else new_run_dir(shared.reports_dir))
-    )
-    specs, notes, export_failures = exported_specs(
-        shared, source_inst, chosen, dry_run=dry_run, progress=say
     )
     envs = tuple(
         plan_env(
@@ -197,7 +200,9 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
         finished += 1
         env = run.envs[index]
         result = read_result(result_path(run.run_dir, env.name))
-        if result is None and status != 0:
+        if result is None and status not in (0, _INTERRUPTED):
+            if claim_path(run.run_dir, env.name).exists():  # it began building: undo that
+                fs.remove_prefix(Path(env.target_prefix))
             tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             result = _task_crashed(env, run, tail[-1] if tail else f"exit status {status}")
             write_result(run.run_dir, result)

@@ -2,7 +2,7 @@
 
 `python -m conda ...` answers with REAL captured conda JSON documents (tests/data/conda_errors):
 a create whose input matches a rule in `<target>/fake-rules.json` half-builds the prefix and
-fails with that rule's document (or sleeps, with `sleep`); otherwise it writes a conda-meta
+fails with that rule's document (or sleeps, or kills the task); otherwise it writes a conda-meta
 record per requested package.
 `python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
 to `<target>/calls.jsonl`.
@@ -11,6 +11,7 @@ to `<target>/calls.jsonl`.
 import json
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,10 @@ def main(argv):
         if hits and rule.get("sleep"):  # a slow build, to be interrupted half-way
             (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
             time.sleep(rule["sleep"])
+        elif hits and rule.get("kill_task"):  # the task dies mid-build (SIGKILL, OOM killer)
+            (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 1
         elif hits:
             document = json.loads(Path(rule["document"]).read_text())
             if "packages" in document:

@@ -310,3 +310,13 @@ def test_a_pip_source_that_is_gone_fails_the_env_and_names_the_command(root: Pat
     assert any(p.command.endswith("-e /home/alice/src/hhtool") for p in manual)
     assert env.error and "no longer exists; by hand: " in env.error
     assert not Path(env.target_prefix).exists()
+
+
+def test_a_task_that_dies_mid_build_is_failed_and_its_half_built_env_removed(root: Path) -> None:
+    rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
+    envs = {e.name: e for e in run(root, *ENVS, jobs=2).report.envs}
+    died = envs["mixed_numpy"]
+    assert (died.status, died.failure_class) == ("failed", "other")
+    assert died.error == "replicate task crashed: exit status -9"
+    assert not Path(died.target_prefix).exists()
+    assert envs["nhis_reformat"].status == "replicated"
