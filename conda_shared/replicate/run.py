@@ -96,7 +96,7 @@ def replicate(
     if failed and not dry_run:
         raise SharedError(
             "preflight failed: " + "; ".join(f"{i.name}: {i.detail}" for i in failed),
-            " and ".join(f"`{i.fix}`" for i in failed if i.fix) or "Fix the target first",
+            "; ".join(i.fix for i in failed if i.fix) or "Fix the target first",
         )
     source_inst = read_installation(source_path)
     target_inst = read_installation(target_path)
@@ -172,7 +172,8 @@ def preflight(target: Path) -> tuple[PreflightItem, ...]:
             f"conda-shared {version}" if version else "missing: `conda shared` vanishes at cutover",
             None
             if version
-            else f"{' '.join(conda_command(target))} install --prefix {target} conda-shared",
+            else f"Install it: `{' '.join(conda_command(target))} install --prefix {target} "
+            "conda-shared`",
         )
     )
     envs_dir = target / "envs"
@@ -182,7 +183,10 @@ def preflight(target: Path) -> tuple[PreflightItem, ...]:
             "target envs/ writable",
             writable,
             str(envs_dir) if writable else f"{envs_dir} is not writable by this user",
-            None if writable else f"sudo -u $(stat -c %U {target}) conda shared replicate ...",
+            None
+            if writable
+            else f"Run replicate as the owner of {target}: "
+            f"`sudo -u $(stat -c %U {target}) conda shared replicate ...`",
         )
     )
     return tuple(items)
