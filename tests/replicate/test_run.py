@@ -4,6 +4,7 @@ ladder, classes, cleanup, existing envs, cache fill, resume, preflight, dry run,
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -320,3 +321,21 @@ def test_a_task_that_dies_mid_build_is_failed_and_its_half_built_env_removed(roo
     assert died.error == "replicate task crashed: exit status -9"
     assert not Path(died.target_prefix).exists()
     assert envs["nhis_reformat"].status == "replicated"
+
+
+def test_specs_are_exported_first_when_missing_and_again_when_the_env_changed(
+    root: Path,
+) -> None:
+    manifest = root.resolve() / "specs" / "v24.11" / "nhis_reformat.json"
+    assert not manifest.exists()
+    first = run(root, "nhis_reformat")
+    assert f"exported nhis_reformat to {manifest.parent}" in first.notes
+    exported_at = manifest.stat().st_mtime_ns
+    assert "exported" not in " ".join(run(root, "nhis_reformat", force=True).notes)
+    assert manifest.stat().st_mtime_ns == exported_at, "fresh specs are not exported again"
+    history = root / "v24.11" / "envs" / "nhis_reformat" / "conda-meta" / "history"
+    later = manifest.stat().st_mtime + 60
+    os.utime(history, (later, later))
+    again = run(root, "nhis_reformat", force=True)
+    assert f"exported nhis_reformat to {manifest.parent}" in again.notes
+    assert manifest.stat().st_mtime_ns != exported_at
