@@ -9,11 +9,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..text import table
 from . import add_source_option, root_of
+
+if TYPE_CHECKING:
+    from ..replicate.plan import Step
+    from ..replicate.report import Report
+    from ..replicate.run import ReplicateResult
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -63,10 +68,10 @@ def execute(args: Any) -> int:
         return _task(args.task)
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs} is not a number of jobs", "Give --jobs 1 or more")
-    if args.resume and args.envs:
+    if args.resume and (args.envs or args.source or args.target or args.inventory):
         raise InputError(
-            "--resume continues the latest run's environments; it takes no names",
-            "Drop the names, or start a new run without --resume",
+            "--resume continues the latest run: its environments, source and target",
+            "Drop the names, --from, --to and --inventory, or start a new run without --resume",
         )
     from ..replicate.run import replicate
 
@@ -105,7 +110,7 @@ def execute(args: Any) -> int:
     return 0 if all(env.status == "replicated" for env in result.report.envs) else 1
 
 
-def render_report(report: Any) -> str:
+def render_report(report: Report) -> str:
     from ..replicate.report import describe_diff, describe_smoke
 
     rows = []
@@ -125,7 +130,7 @@ def render_report(report: Any) -> str:
     return "\n".join(lines)
 
 
-def _print_plan(result: Any, *, as_json: bool) -> None:
+def _print_plan(result: ReplicateResult, *, as_json: bool) -> None:
     from ..replicate.plan import plan_to_json
 
     if as_json:
@@ -167,7 +172,7 @@ def _print_plan(result: Any, *, as_json: bool) -> None:
     print("\n".join(lines))
 
 
-def _inputs(step: Any) -> list[str]:
+def _inputs(step: Step) -> list[str]:
     """What a step's input file will hold: the specs, or how many packages a lock pins."""
     if step.input_text is None:
         return []
