@@ -68,10 +68,10 @@ def execute(args: Any) -> int:
         return _task(args.task)
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs} is not a number of jobs", "Give --jobs 1 or more")
-    if args.resume and (args.envs or args.source or args.target or args.inventory):
+    if args.resume and (args.envs or args.inventory):
         raise InputError(
-            "--resume continues the latest run: its environments, source and target",
-            "Drop the names, --from, --to and --inventory, or start a new run without --resume",
+            "--resume continues the latest run's environments; it takes no names or inventory",
+            "Drop them, or start a new run without --resume",
         )
     from ..replicate.run import replicate
 

@@ -82,6 +82,13 @@ def replicate(
     if resume:
         previous = load_plan(latest_run_dir(shared.reports_dir))
         source_path, target_path = previous.source, previous.target
+        for asked, planned in ((source, source_path), (target, target_path)):
+            if asked is not None and shared.installation(asked) != planned:
+                raise InputError(
+                    f"the run being resumed replicates {previous.source} to {previous.target}; "
+                    f"{asked} is not part of it",
+                    "Drop --from/--to to resume it, or start a new run without --resume",
+                )
         chosen = _resumed_names(previous)
     else:
         source_path = shared.installation(source)

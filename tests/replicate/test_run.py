@@ -184,8 +184,10 @@ def test_resume_with_relax_retries_the_failed_ones_with_the_fourth_rung(root: Pa
     rules(root, rule("python=", "package-not-found"), rule("python-", "package-not-found"))
     (failed,) = run(root, "nhis_reformat").report.envs
     assert failed.status == "failed"
-    (fixed,) = replicate(root=root, resume=True, relax=True).report.envs
+    (fixed,) = replicate(root=root, resume=True, relax=True, target="vfake").report.envs
     assert fixed.strategy == "relaxed"
+    with pytest.raises(SharedError, match="is not part of it"):
+        replicate(root=root, resume=True, target="qa")
 
 
 def test_a_package_gone_from_the_channel_is_dropped_from_the_cache_fill(root: Path) -> None:
@@ -296,7 +298,7 @@ def test_sigterm_stops_the_run_cleans_up_and_resume_finishes(root: Path, tmp_pat
 
     rules(root)
     resumed = subprocess.run(
-        [*argv, "--resume", "--json"], capture_output=True, text=True, check=False
+        [*argv[:-2], "--resume", "--json"], capture_output=True, text=True, check=False
     )
     assert resumed.returncode == 0, resumed.stderr
     assert [e["status"] for e in json.loads(resumed.stdout)["envs"]] == ["replicated"] * 2
