@@ -26,7 +26,7 @@ FAILURE_CLASSES = (
 
 #: The caller's conda activation and configuration must not leak into the target's conda.
 _STRIPPED_PREFIXES = ("CONDA_", "_CE_", "_CONDA_")
-_STRIPPED_NAMES = ("PYTHONPATH", "PYTHONHOME")
+_STRIPPED_NAMES = ("CONDARC", "PYTHONPATH", "PYTHONHOME")
 
 _NOT_FOUND = frozenset(
     {

@@ -152,10 +152,11 @@ def test_the_callers_conda_activation_does_not_leak_into_the_target(
 ) -> None:
     monkeypatch.setenv("CONDA_PREFIX", "/somewhere/else")
     monkeypatch.setenv("CONDA_PKGS_DIRS", "/shared/pkgs")
+    monkeypatch.setenv("CONDARC", "/home/me/.condarc-other")
     monkeypatch.setenv("PYTHONPATH", "/mine")
     monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example/simple")
     env = target_environ()
-    assert "CONDA_PREFIX" not in env and "CONDA_PKGS_DIRS" not in env
+    assert "CONDA_PREFIX" not in env and "CONDA_PKGS_DIRS" not in env and "CONDARC" not in env
     assert "PYTHONPATH" not in env
     assert env["CONDA_REGISTER_ENVS"] == "false"
     assert env["PIP_INDEX_URL"] == "https://mirror.example/simple", "site pip config is kept"
