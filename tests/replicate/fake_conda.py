@@ -74,28 +74,17 @@ def main(argv):
 
 
 def write_record(prefix, spec):
+    sys.path.insert(0, REPOSITORY)
+    from tests.support.installation import write_record as write
+
     found = PACKAGE_FILE.search(spec)
     name, version = (found.group(1), found.group(2)) if found else [*spec.split("="), "0"][:2]
-    name = name.split("::")[-1]
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True, exist_ok=True)
-    fn = f"{name}-{version}-0.tar.bz2"
-    record = {
-        "name": name,
-        "version": version,
-        "build": "0",
-        "build_number": 0,
-        "channel": "https://conda.anaconda.org/conda-forge",
-        "subdir": "noarch",
-        "fn": fn,
-        "url": f"https://conda.anaconda.org/conda-forge/noarch/{fn}",
-        "depends": [],
-        "files": [],
-    }
-    (meta / f"{name}-{version}-0.json").write_text(json.dumps(record))
+    (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+    write(prefix, name.split("::")[-1], version, channel="https://conda.anaconda.org/conda-forge")
 
 
 REAL_PYTHON = "@REAL_PYTHON@"
+REPOSITORY = "@REPOSITORY@"
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -20,6 +20,7 @@ from tests.roots import make_installation, make_sample, run_cli, tree_digest, wr
 
 DATA = Path(__file__).parent.parent / "data" / "conda_errors" / "26.7.1"
 FAKE = Path(__file__).with_name("fake_conda.py")
+REPOSITORY = Path(__file__).resolve().parent.parent.parent
 ENVS = ("nhis_reformat", "mixed_numpy")
 
 
@@ -31,9 +32,8 @@ def root(tmp_path: Path) -> Path:
     write_record(target, {"name": "conda-shared", "version": "0.1.0", "build": "0"})
     python = target / "bin" / "python"
     python.parent.mkdir()
-    python.write_text(
-        f"#!{sys.executable}\n" + FAKE.read_text().replace("@REAL_PYTHON@", sys.executable)
-    )
+    script = FAKE.read_text().replace("@REAL_PYTHON@", sys.executable)
+    python.write_text(f"#!{sys.executable}\n" + script.replace("@REPOSITORY@", str(REPOSITORY)))
     python.chmod(0o755)
     return root
 
