@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -194,21 +195,34 @@ def _task(task: list[str]) -> int:
 
 
 def _progress(args: Any) -> Callable[[str], None] | None:
-    """Plain lines on stderr; on a terminal each line replaces the last one while building."""
+    """Plain lines on stderr; on a terminal, finished envs scroll above a live bar."""
     if args.json:
         return None
     live = sys.stderr.isatty()
+    done = [0, 0]  # envs finished, envs to build
 
     def show(message: str) -> None:
-        if live:
-            sys.stderr.write(f"\r\033[K{message}")
-            if message.startswith("["):
-                sys.stderr.write("\n")
-        else:
+        counted = _COUNTED.match(message)
+        if counted:
+            done[:] = [int(counted.group(1)), int(counted.group(2))]
+        if not live:
             sys.stderr.write(message + "\n")
+        elif counted:
+            sys.stderr.write(f"\r\033[K{message}\n{_bar(*done)}")
+        else:
+            bar = f"{_bar(*done)} " if done[1] else ""
+            sys.stderr.write(f"\r\033[K{bar}{message}")
         sys.stderr.flush()
 
     return show
+
+
+_COUNTED = re.compile(r"^\[(\d+)/(\d+)\] ")
+
+
+def _bar(finished: int, total: int, width: int = 30) -> str:
+    filled = width * finished // max(total, 1)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{total}"
 
 
 @contextmanager

@@ -146,7 +146,8 @@ def result_path(run_dir: Path, name: str) -> Path:
 
 
 def write_result(run_dir: Path, result: EnvResult) -> None:
-    fs.atomic_write(result_path(run_dir, result.name), json.dumps(result_to_json(result), indent=2))
+    text = json.dumps(result_to_json(result), indent=2) + "\n"
+    fs.atomic_write(result_path(run_dir, result.name), text)
 
 
 def read_result(path: Path) -> EnvResult | None:
