@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from .errors import SharedError
 
@@ -223,3 +224,26 @@ def remove_prefix(prefix: Path) -> None:
             f"could not remove the half-built environment {prefix} ({problems[0]})",
             f"Remove it by hand (rm -rf {prefix}) before running replicate --resume",
         )
+
+
+def make_new_dir(path: Path) -> bool:
+    """Create `path` unless it exists (then False): how concurrent runs claim a unique folder."""
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return False
+    return True
+
+
+def append_stream(path: Path, *, binary: bool = False) -> IO[Any]:
+    """Open a log for appending (created if needed), e.g. to hand a subprocess as its output."""
+    make_dirs(path.parent)
+    if binary:
+        return open(path, "ab")
+    return open(path, "a", encoding="utf-8")
+
+
+def remove_file(path: Path) -> None:
+    """Delete one file; one that is already gone is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import fs
 from ..errors import SharedError
 from ..history import spec_name
 
@@ -290,7 +291,7 @@ def _json_document(stdout: str) -> Mapping[str, Any] | None:
 
 def _run(argv: Sequence[str], *, log: Path, merge_stderr: bool = False) -> tuple[str, int]:
     """Run `argv` with its output appended to `log`; returns (stdout, exit status)."""
-    with open(log, "a", encoding="utf-8") as stream:
+    with fs.append_stream(log) as stream:
         stream.write(f"\n$ {' '.join(argv)}\n")
         stream.flush()
         try:

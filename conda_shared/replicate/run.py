@@ -218,7 +218,7 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
             result = _task_crashed(env, run, tail[-1] if tail else f"exit status {status}")
             write_result(run.run_dir, result)
             rebuild_report(run.run_dir)
-        errors.unlink(missing_ok=True)
+        fs.remove_file(errors)
         say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
 
     run_tasks(run.run_dir, todo, jobs=jobs, on_start=started, on_done=done)

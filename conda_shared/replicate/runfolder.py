@@ -46,16 +46,19 @@ def utc_now() -> str:
 def new_run_dir(reports_dir: Path) -> Path:
     """reports/<UTC stamp>/ with its subfolders; a second run in the same second gets -2."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    fs.make_dirs(reports_dir)
-    for suffix in ("", *(f"-{n}" for n in range(2, 100))):
-        candidate = reports_dir / f"{stamp}{suffix}"
-        try:
-            candidate.mkdir()
-        except FileExistsError:
-            continue
-        for folder in _FOLDERS:
-            fs.make_dirs(candidate / folder)
-        return candidate
+    try:
+        fs.make_dirs(reports_dir)
+        for suffix in ("", *(f"-{n}" for n in range(2, 100))):
+            candidate = reports_dir / f"{stamp}{suffix}"
+            if fs.make_new_dir(candidate):
+                for folder in _FOLDERS:
+                    fs.make_dirs(candidate / folder)
+                return candidate
+    except OSError as error:
+        raise SharedError(
+            f"cannot create a run folder in {reports_dir}: {error.strerror}",
+            f"Run as a user who can write to {reports_dir}",
+        ) from None
     raise SharedError(f"too many runs started this second in {reports_dir}", "Wait a second")
 
 

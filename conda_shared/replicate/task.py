@@ -79,7 +79,7 @@ def _replicate(run: RunPlan, env: EnvPlan) -> EnvResult:
     if result.status != "replicated":
         fs.remove_prefix(prefix)
     write_result(run.run_dir, result)
-    claim.unlink()
+    fs.remove_file(claim)
     return result
 
 

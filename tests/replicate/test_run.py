@@ -341,3 +341,11 @@ def test_specs_are_exported_first_when_missing_and_again_when_the_env_changed(
     again = run(root, "nhis_reformat", force=True)
     assert f"exported nhis_reformat to {manifest.parent}" in again.notes
     assert manifest.stat().st_mtime_ns != exported_at
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_clear_error(root: Path) -> None:
+    (root / "reports").write_text("not a folder")
+    with pytest.raises(SharedError) as error:
+        run(root, "nhis_reformat")
+    assert error.value.message.startswith(f"cannot create a run folder in {root.resolve()}/reports")
+    assert "Run as a user who can write to" in error.value.next_step

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ... import fs
+
 _POLL_S = 0.05
 
 
@@ -37,7 +39,7 @@ def run_tasks(
             while pending and len(running) < max(1, jobs):
                 index = pending.pop(0)
                 errors = run_dir / "logs" / f".task-{index}.stderr"
-                with open(errors, "wb") as stream:
+                with fs.append_stream(errors, binary=True) as stream:
                     process = subprocess.Popen(
                         task_command(run_dir, index), stdout=subprocess.DEVNULL, stderr=stream
                     )
