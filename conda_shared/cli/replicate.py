@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..text import table
 from . import add_source_option, root_of
+
+if TYPE_CHECKING:
+    from ..replicate.plan import Step
+    from ..replicate.report import Report
+    from ..replicate.run import ReplicateResult
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -63,10 +69,10 @@ def execute(args: Any) -> int:
         return _task(args.task)
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs} is not a number of jobs", "Give --jobs 1 or more")
-    if args.resume and args.envs:
+    if args.resume and (args.envs or args.inventory):
         raise InputError(
-            "--resume continues the latest run's environments; it takes no names",
-            "Drop the names, or start a new run without --resume",
+            "--resume continues the latest run's environments; it takes no names or inventory",
+            "Drop them, or start a new run without --resume",
         )
     from ..replicate.run import replicate
 
@@ -105,13 +111,13 @@ def execute(args: Any) -> int:
     return 0 if all(env.status == "replicated" for env in result.report.envs) else 1
 
 
-def render_report(report: Any) -> str:
+def render_report(report: Report) -> str:
+    from ..replicate.report import describe_diff, describe_smoke
+
     rows = []
     for env in report.envs:
         if env.status == "replicated":
-            smoke = "smoke ok" if env.smoke is None or env.smoke.ok else "SMOKE FAILED"
-            changes = len(env.diff.added) + len(env.diff.removed) + len(env.diff.changed)
-            detail = f"{smoke}; {changes} version difference(s)" if env.diff else smoke
+            detail = f"smoke {describe_smoke(env.smoke) or 'not run'}; {describe_diff(env.diff)}"
         else:
             detail = env.error or ""
         klass = env.failure_class or ""
@@ -125,7 +131,7 @@ def render_report(report: Any) -> str:
     return "\n".join(lines)
 
 
-def _print_plan(result: Any, *, as_json: bool) -> None:
+def _print_plan(result: ReplicateResult, *, as_json: bool) -> None:
     from ..replicate.plan import plan_to_json
 
     if as_json:
@@ -159,11 +165,22 @@ def _print_plan(result: Any, *, as_json: bool) -> None:
         for rung in env.rungs:
             for step in rung.steps:
                 lines.append(f"  [{rung.strategy}] {step.command}")
+                lines += _inputs(step)
         for step in env.post_steps:
             lines.append(f"  [after] {'(manual) ' if step.kind == 'manual' else ''}{step.command}")
     lines.append("")
     lines.append("dry run: nothing was exported, created or written")
     print("\n".join(lines))
+
+
+def _inputs(step: Step) -> list[str]:
+    """What a step's input file will hold: the specs, or how many packages a lock pins."""
+    if step.input_text is None:
+        return []
+    entries = [line for line in step.input_text.splitlines() if line and line[0] not in "#@"]
+    if step.input_text.lstrip().startswith(("#", "@")):
+        return [f"      ({len(entries)} locked package URLs)"]
+    return [f"      {' '.join(entries)}"] if entries else ["      (nothing)"]
 
 
 def _task(task: list[str]) -> int:
@@ -178,21 +195,34 @@ def _task(task: list[str]) -> int:
 
 
 def _progress(args: Any) -> Callable[[str], None] | None:
-    """Plain lines on stderr; on a terminal each line replaces the last one while building."""
+    """Plain lines on stderr; on a terminal, finished envs scroll above a live bar."""
     if args.json:
         return None
     live = sys.stderr.isatty()
+    done = [0, 0]  # envs finished, envs to build
 
     def show(message: str) -> None:
-        if live:
-            sys.stderr.write(f"\r\033[K{message}")
-            if message.startswith("["):
-                sys.stderr.write("\n")
-        else:
+        counted = _COUNTED.match(message)
+        if counted:
+            done[:] = [int(counted.group(1)), int(counted.group(2))]
+        if not live:
             sys.stderr.write(message + "\n")
+        elif counted:
+            sys.stderr.write(f"\r\033[K{message}\n{_bar(*done)}")
+        else:
+            bar = f"{_bar(*done)} " if done[1] else ""
+            sys.stderr.write(f"\r\033[K{bar}{message}")
         sys.stderr.flush()
 
     return show
+
+
+_COUNTED = re.compile(r"^\[(\d+)/(\d+)\] ")
+
+
+def _bar(finished: int, total: int, width: int = 30) -> str:
+    filled = width * finished // max(total, 1)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{total}"
 
 
 @contextmanager

@@ -26,7 +26,7 @@ FAILURE_CLASSES = (
 
 #: The caller's conda activation and configuration must not leak into the target's conda.
 _STRIPPED_PREFIXES = ("CONDA_", "_CE_", "_CONDA_")
-_STRIPPED_NAMES = ("PYTHONPATH", "PYTHONHOME")
+_STRIPPED_NAMES = ("CONDARC", "PYTHONPATH", "PYTHONHOME")
 
 _NOT_FOUND = frozenset(
     {
@@ -76,6 +76,10 @@ _LISTED_SPEC = re.compile(r"^\s+- (\S.*)$", re.MULTILINE)
 _CONFLICT_HEADER = re.compile(r"^Package (\S+) conflicts for:$", re.MULTILINE)
 _PACKAGE_FILE = re.compile(r"([^/#]+?)-([^-/#]+)-([^-/#]+?)(?:\.tar\.bz2|\.conda)(?:#\S*)?$")
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})")
+_TRACEBACK_EXCEPTION = re.compile(
+    r"^conda\.(?:exceptions\.)?(\w+?)(?:class: \w+|: .*)?$", re.MULTILINE
+)
+_TRACEBACK_MESSAGE = re.compile(r"^message:\n(.+?)\n\n", re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -119,14 +123,16 @@ def conda_command(target: Path) -> tuple[str, ...]:
 def run_conda(argv: Sequence[str], *, log: Path) -> StepOutcome:
     """Run a conda command that was given `--json`; classify its error document if it fails."""
     started = time.monotonic()
+    logged_before = log.stat().st_size if log.exists() else 0
     stdout, returncode = _run(argv, log=log)
     document = _json_document(stdout)
     seconds = time.monotonic() - started
     if returncode == 0 and (document is None or document.get("success", True)):
         return StepOutcome(None, seconds, document)
     if document is None:
-        tail = stdout.strip().splitlines()[-1:] or [f"exit status {returncode}"]
-        return StepOutcome(Failure("other", (), f"conda printed no JSON: {tail[0]}"), seconds, None)
+        with open(log, encoding="utf-8", errors="replace") as stream:
+            stream.seek(logged_before)
+            return StepOutcome(_classify_crash(stream.read(), returncode), seconds, None)
     return StepOutcome(classify(document), seconds, document)
 
 
@@ -178,9 +184,11 @@ def classify(document: Mapping[str, Any]) -> Failure:
     message = str(document.get("message") or document.get("error") or "")
     first_line = next((line for line in message.splitlines() if line.strip()), name)
     if name in _NOT_FOUND:
-        return Failure("package-not-found", _not_found_packages(document, message), first_line)
+        packages = _not_found_packages(document, message)
+        return Failure("package-not-found", packages, _naming(first_line, packages))
     if name in _UNSATISFIABLE:
-        return Failure("unsatisfiable", _conflicting_packages(document, message), first_line)
+        packages = _conflicting_packages(document, message)
+        return Failure("unsatisfiable", packages, _naming(first_line, packages))
     if name in _CHANNEL:
         return Failure("channel-unavailable", (), first_line)
     if name == "CondaHTTPError":
@@ -188,6 +196,29 @@ def classify(document: Mapping[str, Any]) -> Failure:
     if name in _FILESYSTEM or _FILESYSTEM_WORDS.search(message):
         return Failure("filesystem", (), first_line)
     return Failure("other", (), f"{name}: {first_line}" if name else first_line)
+
+
+def _classify_crash(output: str, returncode: int) -> Failure:
+    """conda failed without its JSON document (it can crash while formatting one, e.g. on a
+    `%20` in a channel URL): classify the exception its traceback names."""
+    found = _TRACEBACK_EXCEPTION.search(output)
+    if found is None:
+        lines = [line for line in output.strip().splitlines() if not line.startswith("[exit")]
+        return Failure("other", (), f"conda printed no JSON: {lines[-1] if lines else returncode}")
+    message = _TRACEBACK_MESSAGE.search(output, found.end())
+    return classify(
+        {
+            "exception_name": found.group(1),
+            "message": message.group(1).strip() if message else found.group(1),
+        }
+    )
+
+
+def _naming(first_line: str, packages: Sequence[str]) -> str:
+    """conda's `... not available from current channels:` line, completed with the names."""
+    if first_line.endswith(":") and packages:
+        return f"{first_line} {', '.join(packages)}"
+    return first_line
 
 
 def failed_urls(document: Mapping[str, Any]) -> set[str]:

@@ -93,16 +93,91 @@ def plan_env(
     manifest = specs.manifest
     name = specs.name
     prefix = str(target / "envs" / name)
-    transforms: list[Transform] = []
-    post_steps: list[Step] = []
     conda = conda_command(target)
     pinned_channels, pinned_conda = _yaml_specs(specs.pinned, f"{name}.yml")
     loose_channels, loose_conda = _yaml_specs(specs.loose, f"{name}.history.yml")
+    changes = _transform(
+        manifest, conda=conda, prefix=prefix, channels=pinned_channels, exists=exists
+    )
 
+    def kept(found: Sequence[str]) -> list[str]:
+        return [s for s in found if spec_name(s) not in changes.taken_out]
+
+    def spec_file(suffix: str) -> Path:
+        return inputs_dir / f"{name}.{suffix}"
+
+    pinned_pip = [f"{n}=={v}" for n, v in changes.pip]
+    moved = [f"{n}={v}" for n, v in changes.to_conda]
+    rungs = []
+    lock = _render_lock(
+        specs.lock, manifest, changes.taken_out, _sha256_readable(target_conda_version)
+    )
+    if lock is not None:
+        moved_step = [_install_step(conda, prefix, pinned_channels, moved)] if moved else []
+        rungs.append(
+            Rung(
+                "lock",
+                (
+                    _create_step(conda, prefix, spec_file("lock"), (), lock),
+                    *moved_step,
+                    *_pip_steps(prefix, spec_file("lock.pip.txt"), pinned_pip, exact=True),
+                ),
+            )
+        )
+    ladder = (
+        ("pinned", pinned_channels, kept(pinned_conda) + moved, pinned_pip),
+        ("loose", loose_channels, kept(loose_conda) + [n for n, _ in changes.to_conda], None),
+    )
+    for strategy, channels, conda_specs, pip in ladder:
+        text = "\n".join(conda_specs) + "\n"
+        exact = pip is not None  # loose asks pip for names and lets it resolve
+        pip_entries = pip if pip is not None else [n for n, _ in changes.pip]
+        rungs.append(
+            Rung(
+                strategy,
+                (
+                    _create_step(conda, prefix, spec_file(f"{strategy}.txt"), channels, text),
+                    *_pip_steps(prefix, spec_file(f"{strategy}.pip.txt"), pip_entries, exact=exact),
+                ),
+            )
+        )
+    source = manifest.get("source") or {}
+    return EnvPlan(
+        name=name,
+        source_prefix=str(source.get("prefix") or ""),
+        target_prefix=prefix,
+        transforms=changes.transforms,
+        rungs=tuple(rungs),
+        post_steps=changes.post_steps,
+        relax=relax,
+        source_packages=_source_packages(manifest),
+        kernels=tuple(str(k["spec"]) for k in manifest.get("kernels", []) if k.get("spec")),
+    )
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """What the transforms did to one env's specs."""
+
+    transforms: tuple[Transform, ...]
+    post_steps: tuple[Step, ...]
+    taken_out: frozenset[str]  # conda packages installed after the env exists
+    to_conda: tuple[tuple[str, str], ...]  # (name, version) moved from the pip list to conda
+    pip: tuple[tuple[str, str], ...]  # pip dists from an index, kept in the specs
+
+
+def _transform(
+    manifest: Mapping[str, Any],
+    *,
+    conda: Sequence[str],
+    prefix: str,
+    channels: Sequence[str],
+    exists: Callable[[str], bool],
+) -> _Changes:
+    transforms: list[Transform] = []
+    post_steps: list[Step] = []
     after = [r for r in manifest.get("conda", []) if r.get("legacy_noarch")]
-    taken_out = {str(r["name"]).lower() for r in after}
     for record in after:
-        spec = f"{record['name']}={record['version']}"
         transforms.append(
             Transform(
                 "install-after",
@@ -110,83 +185,32 @@ def plan_env(
                 f"legacy noarch from {record.get('channel')}: installed after the env exists",
             )
         )
-        channels = [str(record.get("channel_url") or record.get("channel")), *pinned_channels]
-        post_steps.append(_install_step(conda, prefix, channels, (spec,)))
-
-    moved: list[tuple[str, str]] = []
-    index_pip: list[tuple[str, str]] = []
+        own = [str(record.get("channel_url") or record.get("channel")), *channels]
+        spec = f"{record['name']}={record['version']}"
+        post_steps.append(_install_step(conda, prefix, own, (spec,)))
+    to_conda: list[tuple[str, str]] = []
+    pip: list[tuple[str, str]] = []
     for dist in manifest.get("pip", []):
-        dist_name, version = str(dist["name"]), str(dist["version"])
+        name, version = str(dist["name"]), str(dist["version"])
         source = dist.get("source") or {}
-        kind = source.get("kind")
         if dist.get("also_conda"):
-            transforms.append(
-                Transform(
-                    "drop-pip-duplicate", dist_name, "conda installs it too; pip entry dropped"
-                )
-            )
+            detail = "conda installs it too; pip entry dropped"
+            transforms.append(Transform("drop-pip-duplicate", name, detail))
         elif dist.get("installer") == "conda":
-            moved.append((dist_name, version))
-            transforms.append(
-                Transform(
-                    "pip-to-conda", dist_name, "noarch package listed only by pip; asked of conda"
-                )
-            )
-        elif kind in ("vcs", "editable", "local", "archive") and source.get("url"):
-            transforms.append(_source_transform(dist_name, source, exists))
-            post_steps.append(_pip_source_step(prefix, dist_name, source, exists))
+            to_conda.append((name, version))
+            detail = "noarch package listed only by pip; asked of conda"
+            transforms.append(Transform("pip-to-conda", name, detail))
+        elif source.get("kind") in ("vcs", "editable", "local", "archive") and source.get("url"):
+            transforms.append(_source_transform(name, source, exists))
+            post_steps.append(_pip_source_step(prefix, name, source, exists))
         else:
-            index_pip.append((dist_name, version))
-
-    def without_taken_out(found: Sequence[str]) -> list[str]:
-        return [s for s in found if spec_name(s) not in taken_out]
-
-    def conda_rung(strategy: str, channels: Sequence[str], conda_specs: Sequence[str]) -> Step:
-        text = "\n".join(conda_specs) + "\n"
-        return _create_step(conda, prefix, inputs_dir / f"{name}.{strategy}.txt", channels, text)
-
-    pinned_pip = [f"{n}=={v}" for n, v in index_pip]
-    loose_pip = [n for n, _ in index_pip]
-    rungs = []
-    lock = _render_lock(specs.lock, manifest, taken_out, _sha256_readable(target_conda_version))
-    if lock is not None:
-        steps = [_create_step(conda, prefix, inputs_dir / f"{name}.lock", (), lock)]
-        if moved:
-            moved_specs = tuple(f"{n}={v}" for n, v in moved)
-            steps.append(_install_step(conda, prefix, pinned_channels, moved_specs))
-        steps += _pip_steps(prefix, inputs_dir / f"{name}.lock.pip.txt", pinned_pip, exact=True)
-        rungs.append(Rung("lock", tuple(steps)))
-    pinned = without_taken_out(pinned_conda) + [f"{n}={v}" for n, v in moved]
-    rungs.append(
-        Rung(
-            "pinned",
-            (
-                conda_rung("pinned", pinned_channels, pinned),
-                *_pip_steps(prefix, inputs_dir / f"{name}.pinned.pip.txt", pinned_pip, exact=True),
-            ),
-        )
-    )
-    loose = without_taken_out(loose_conda) + [n for n, _ in moved]
-    rungs.append(
-        Rung(
-            "loose",
-            (
-                conda_rung("loose", loose_channels, loose),
-                *_pip_steps(prefix, inputs_dir / f"{name}.loose.pip.txt", loose_pip, exact=False),
-            ),
-        )
-    )
-    source = manifest.get("source") or {}
-    return EnvPlan(
-        name=name,
-        source_prefix=str(source.get("prefix") or ""),
-        target_prefix=prefix,
+            pip.append((name, version))
+    return _Changes(
         transforms=tuple(transforms),
-        rungs=tuple(rungs),
         post_steps=tuple(post_steps),
-        relax=relax,
-        source_packages=_source_packages(manifest),
-        kernels=tuple(str(k["spec"]) for k in manifest.get("kernels", []) if k.get("spec")),
+        taken_out=frozenset(str(r["name"]).lower() for r in after),
+        to_conda=tuple(to_conda),
+        pip=tuple(pip),
     )
 
 
@@ -259,7 +283,7 @@ def _sha256_readable(version: str | None) -> bool:
 
 
 def _render_lock(
-    lock: str, manifest: Mapping[str, Any], taken_out: set[str], sha256: bool
+    lock: str, manifest: Mapping[str, Any], taken_out: frozenset[str], sha256: bool
 ) -> str | None:
     """NAME.lock for the target's conda: its hash kind, without the packages taken out.
 
@@ -315,19 +339,18 @@ def _pip_steps(
 ) -> list[Step]:
     if not entries:
         return []
-    argv = [
-        f"{prefix}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-    ]
+    argv = list(_pip_install(prefix))
     if exact:  # the export lists every pip dist, so their dependencies are already in the list
         argv.append("--no-deps")
     argv += ["-r", str(requirements)]
     names = tuple(spec_name(e.split("==")[0]) for e in entries)
     return [Step("pip", tuple(argv), names, str(requirements), "\n".join(entries) + "\n")]
+
+
+def _pip_install(prefix: str) -> tuple[str, ...]:
+    """pip of the new env itself, never asking questions."""
+    python = f"{prefix}/bin/python"
+    return (python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check")
 
 
 def _source_requirement(source: Mapping[str, Any]) -> tuple[str, ...]:
@@ -364,15 +387,7 @@ def _source_transform(
 def _pip_source_step(
     prefix: str, name: str, source: Mapping[str, Any], exists: Callable[[str], bool]
 ) -> Step:
-    argv = (
-        f"{prefix}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-        *_source_requirement(source),
-    )
+    argv = (*_pip_install(prefix), *_source_requirement(source))
     return Step("manual" if _source_gone(source, exists) else "pip", argv, (name,))
 
 

@@ -34,11 +34,11 @@ class Attempt:
 
 @dataclass(frozen=True)
 class PostStep:
-    """A command run after the env existed (ok None: a manual step, not run)."""
+    """A command run after the env existed; a `manual` one (its source is gone) is not run."""
 
     kind: str
     command: str
-    ok: bool | None
+    ok: bool
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,22 @@ def diff_versions(source: Mapping[str, str], target: Mapping[str, str]) -> Diff:
     )
 
 
+def describe_diff(diff: Diff | None) -> str:
+    """`tidy-util 1.0→1.1, +extra=2, -gone=1`, or `same versions`."""
+    if diff is None:
+        return ""
+    parts = [f"{c.name} {c.from_}→{c.to}" for c in diff.changed]
+    parts += [f"+{added}" for added in diff.added] + [f"-{removed}" for removed in diff.removed]
+    return ", ".join(parts) or "same versions"
+
+
+def describe_smoke(smoke: SmokeResult | None) -> str:
+    """`ok`, `failed: import x, pip check`, or empty when no smoke test ran."""
+    if smoke is None:
+        return ""
+    return "ok" if smoke.ok else "failed: " + ", ".join(c.name for c in smoke.checks if not c.ok)
+
+
 def installed_versions(records: Sequence[tuple[str, str]]) -> dict[str, str]:
     return {normalize_name(name): version for name, version in records}
 
@@ -130,7 +146,8 @@ def result_path(run_dir: Path, name: str) -> Path:
 
 
 def write_result(run_dir: Path, result: EnvResult) -> None:
-    fs.atomic_write(result_path(run_dir, result.name), json.dumps(result_to_json(result), indent=2))
+    text = json.dumps(result_to_json(result), indent=2) + "\n"
+    fs.atomic_write(result_path(run_dir, result.name), text)
 
 
 def read_result(path: Path) -> EnvResult | None:
@@ -243,6 +260,7 @@ _COLUMNS = (
     "failure_packages",
     "error",
     "smoke",
+    "diff",
     "transforms",
     "post_steps",
     "seconds",
@@ -258,21 +276,13 @@ def _row(env: EnvResult) -> dict[str, str]:
         "failure_class": env.failure_class or "",
         "failure_packages": " ".join(env.failure_packages),
         "error": env.error or "",
-        "smoke": ""
-        if env.smoke is None
-        else ("ok" if env.smoke.ok else _smoke_failures(env.smoke)),
+        "smoke": describe_smoke(env.smoke),
+        "diff": describe_diff(env.diff),
         "transforms": " ".join(f"{t.code}:{t.package}" for t in env.transforms),
-        "post_steps": " ".join(
-            f"{p.kind}:{'ok' if p.ok else 'to do' if p.ok is None else 'failed'}"
-            for p in env.post_steps
-        ),
+        "post_steps": " ".join(f"{p.kind}:{'ok' if p.ok else 'failed'}" for p in env.post_steps),
         "seconds": f"{env.seconds:.1f}",
         "log": env.log,
     }
-
-
-def _smoke_failures(smoke: SmokeResult) -> str:
-    return "failed: " + ", ".join(c.name for c in smoke.checks if not c.ok)
 
 
 def _csv(report: Report) -> str:

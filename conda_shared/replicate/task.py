@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +73,8 @@ def _replicate(run: RunPlan, env: EnvPlan) -> EnvResult:
     try:
         result = _build(run, env, log)
     except BaseException:
-        fs.remove_prefix(prefix)  # interrupted: nothing half-built stays; the claim stays too
+        with _interrupts_held():  # a second Ctrl-C must not stop the cleanup half-way
+            fs.remove_prefix(prefix)  # nothing half-built stays; the claim stays too
         raise
     if result.status != "replicated":
         fs.remove_prefix(prefix)
@@ -112,8 +115,12 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
     post_steps: list[PostStep] = []
     if chosen is not None:
         for step in env.post_steps:
-            if step.kind == "manual":
-                post_steps.append(PostStep("manual", step.command, None))
+            if step.kind == "manual":  # its source is gone: the admin must provide it
+                gone = ", ".join(step.packages)
+                message = f"the pip source of {gone} no longer exists; by hand: {step.command}"
+                fs.append_line(log, f"# manual step: {message}")
+                post_steps.append(PostStep("manual", step.command, False))
+                failure = failure or Failure("pip-failed", step.packages, message)
                 continue
             step_failure = _run_steps((step,), run=run, env=env, rung="post", log=log)
             post_steps.append(PostStep(step.kind, step.command, step_failure is None))
@@ -158,6 +165,19 @@ def _run_step(step: Step, *, run: RunPlan, cached: bool, log: Path) -> StepOutco
         return run_pip(step.argv, log=log, packages=step.packages)
     with _cache_guard(run, skip=cached and "create" in step.argv):
         return run_conda(step.argv, log=log)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
