@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from .errors import SharedError
 from .text import quoted
@@ -442,3 +443,52 @@ def _write_synced(path: Path, payload: bytes, mode: int) -> None:
         stream.flush()
         os.fsync(stream.fileno())
     os.chmod(path, mode)
+
+
+def remove_prefix(prefix: Path) -> None:
+    """Delete an environment this run created (a failed or interrupted build); absent is fine.
+
+    A symlink is removed as a link, never followed; what cannot be deleted is an error that names
+    it, so a half-built env is never silently left behind.
+    """
+    import shutil
+
+    if prefix.is_symlink():
+        prefix.unlink()
+        return
+    if not prefix.exists():
+        return
+    problems: list[str] = []
+
+    def record(_function: object, path: str, error: object) -> None:
+        problems.append(path)
+
+    shutil.rmtree(prefix, onerror=record)
+    if problems:
+        raise SharedError(
+            f"could not remove the half-built environment {prefix} ({problems[0]})",
+            f"Remove it by hand (rm -rf {prefix}) before running replicate --resume",
+        )
+
+
+def make_new_dir(path: Path) -> bool:
+    """Create `path` unless it exists (then False): how concurrent runs claim a unique folder."""
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return False
+    return True
+
+
+def append_stream(path: Path, *, binary: bool = False) -> IO[Any]:
+    """Open a log for appending (created if needed), e.g. to hand a subprocess as its output."""
+    make_dirs(path.parent)
+    if binary:
+        return open(path, "ab")
+    return open(path, "a", encoding="utf-8")
+
+
+def remove_file(path: Path) -> None:
+    """Delete one file; one that is already gone is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -64,6 +64,11 @@ class SharedRoot:
         return self.state_dir / "specs"
 
     @property
+    def reports_dir(self) -> Path:
+        """Replicate runs, one folder each: ROOT/reports/<UTC stamp>/."""
+        return self.state_dir / "reports"
+
+    @property
     def kernels_dir(self) -> Path:
         """ROOT/kernels; a single installation keeps them where Jupyter looks in a prefix."""
         if self.single:

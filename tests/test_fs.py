@@ -435,3 +435,36 @@ def test_a_planted_symlink_at_a_pending_name_is_not_followed(tmp_path: Path) -> 
     fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
     assert victim.read_text() == "keep\n"
     assert _contents(tmp_path) == {"new"}
+
+
+def test_remove_prefix_removes_a_tree_unlinks_a_symlink_and_accepts_absence(
+    tmp_path: Path,
+) -> None:
+    env = tmp_path / "envs" / "half"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "conda-meta" / "x.json").write_text("{")
+    fs.remove_prefix(env)
+    assert not env.exists()
+    fs.remove_prefix(env)  # already gone: fine
+    kept = tmp_path / "kept"
+    (kept / "conda-meta").mkdir(parents=True)
+    link = tmp_path / "envs" / "link"
+    link.symlink_to(kept)
+    fs.remove_prefix(link)
+    assert not link.is_symlink() and (kept / "conda-meta").is_dir(), "a link is never followed"
+
+
+def test_make_new_dir_claims_a_folder_once(tmp_path: Path) -> None:
+    assert fs.make_new_dir(tmp_path / "run")
+    assert not fs.make_new_dir(tmp_path / "run")
+
+
+def test_append_stream_appends_and_remove_file_tolerates_absence(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "env.log"
+    for text in ("one\n", "two\n"):
+        with fs.append_stream(log) as stream:
+            stream.write(text)
+    assert log.read_text() == "one\ntwo\n"
+    fs.remove_file(log)
+    fs.remove_file(log)
+    assert not log.exists()

@@ -27,6 +27,7 @@ VERBS: dict[str, str] = {
     "inventory": "List every environment of an installation; write the inventory file.",
     "export": "Write every environment's specs (lock, pinned, loose, manifest) to ROOT/specs.",
     "sample": "Write a sample shared root (two installations, a dozen environments).",
+    "replicate": "Rebuild environments in another installation with its own conda; report.",
     "doctor": "Check a shared root: env permissions, pointers, kernels, policy-defeating config.",
 }
 

@@ -1,0 +1,1 @@
+"""Replicate environments into another installation: plan, build, classify, smoke-test, report."""

@@ -1,0 +1,1 @@
+"""Where `replicate --task RUN INDEX` runs: local subprocesses (Slurm arrays later)."""

@@ -1,0 +1,291 @@
+"""Orchestrate a replicate run: preflight, choose and plan envs, fill the cache, build, resume."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import fs
+from ..errors import InputError, SharedError
+from ..installation import Installation, package_version, read_installation
+from ..layout import open_root
+from .cache import fill_cache
+from .conda import conda_command, conda_info
+from .executors.local import run_tasks
+from .plan import EnvPlan, plan_env
+from .report import EnvResult, Report, read_result, result_path, write_result
+from .runfolder import (
+    RunPlan,
+    claim_path,
+    current_report,
+    latest_run_dir,
+    load_plan,
+    new_run_dir,
+    rebuild_report,
+    utc_now,
+    write_plan,
+)
+from .sources import chosen_names, exported_specs
+
+Progress = Callable[[str], None]
+_INTERRUPTED = 130  # a task stopped by Ctrl-C or SIGTERM: it cleaned up; --resume redoes it
+
+
+@dataclass(frozen=True)
+class PreflightItem:
+    """One check of the target before building; `fix` is the command that repairs it."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None
+
+
+@dataclass(frozen=True)
+class ReplicateResult:
+    """A run (or, with dry_run, its plan): what was planned, checked, and the report."""
+
+    plan: RunPlan
+    preflight: tuple[PreflightItem, ...]
+    existing: tuple[str, ...]  # planned envs whose target prefix exists (skipped unless --force)
+    notes: tuple[str, ...]
+    dry_run: bool
+    interrupted: bool
+    report: Report | None
+
+
+def replicate(
+    *,
+    root: Path,
+    names: Sequence[str] = (),
+    inventory: Path | None = None,
+    source: str | None = None,
+    target: str | None = None,
+    jobs: int = 1,
+    resume: bool = False,
+    relax: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ReplicateResult:
+    """Rebuild environments of `source` in `target` with the target's own conda.
+
+    Never touches an env that exists in the target unless this run (or the run resumed) made
+    it, or `force`. Ctrl-C stops launching, lets running envs clean up, and returns with
+    `interrupted` set; `resume` continues the latest run.
+    """
+    say = progress or (lambda _message: None)
+    shared = open_root(root)
+    previous: RunPlan | None = None
+    if resume:
+        previous = load_plan(latest_run_dir(shared.reports_dir))
+        source_path, target_path = previous.source, previous.target
+        for asked, planned in ((source, source_path), (target, target_path)):
+            if asked is not None and shared.installation(asked) != planned:
+                raise InputError(
+                    f"the run being resumed replicates {previous.source} to {previous.target}; "
+                    f"{asked} is not part of it",
+                    "Drop --from/--to to resume it, or start a new run without --resume",
+                )
+        chosen = _resumed_names(previous)
+    else:
+        source_path = shared.installation(source)
+        target_path = shared.installation(target or "qa")
+    if source_path == target_path:
+        raise InputError(
+            f"the source and the target are the same installation ({source_path})",
+            "Replicate into another installation: --to qa, or a folder name",
+        )
+    checks = preflight(target_path)
+    failed = [item for item in checks if not item.ok]
+    if failed and not dry_run:
+        raise SharedError(
+            "preflight failed: " + "; ".join(f"{i.name}: {i.detail}" for i in failed),
+            "; ".join(i.fix for i in failed if i.fix) or "Fix the target first",
+        )
+    source_inst = read_installation(source_path)
+    target_inst = read_installation(target_path)
+    if not resume:
+        chosen = chosen_names(shared, source_inst, names, inventory)
+    specs, notes, export_failures = exported_specs(
+        shared, source_inst, chosen, dry_run=dry_run, progress=say
+    )
+    run_dir = (
+        previous.run_dir
+        if previous
+        else (shared.reports_dir / "<stamp>" if dry_run else new_run_dir(shared.reports_dir))
+    )
+    envs = tuple(
+        plan_env(
+            specs=item,
+            target=target_inst.path,
+            target_conda_version=target_inst.conda_version,
+            inputs_dir=run_dir / "inputs",
+            relax=relax,
+        )
+        for item in specs
+    )
+    run = RunPlan(
+        run_dir=run_dir,
+        source=source_inst.path,
+        target=target_inst.path,
+        target_conda_version=target_inst.conda_version,
+        started=previous.started if previous else utc_now(),
+        relax=relax,
+        force=force,
+        envs=envs,
+        filled=(),
+    )
+    existing = tuple(e.name for e in envs if os.path.lexists(e.target_prefix))
+    if dry_run:
+        return ReplicateResult(run, checks, existing, tuple(notes), True, False, None)
+    for name, error in export_failures:
+        write_result(run_dir, _export_failed(name, source_inst, target_inst, run_dir, error))
+    write_plan(run)
+    rebuild_report(run_dir)
+    todo = [i for i, env in enumerate(envs) if not _replicated(run_dir, env.name)]
+    try:
+        if todo:
+            say(f"filling the package cache of {target_inst.path} for {len(todo)} env(s)")
+            run = fill_cache(run, [envs[i] for i in todo])
+            write_plan(run)
+        _build(run, todo, jobs=jobs, say=say)
+    except KeyboardInterrupt:
+        report = rebuild_report(run_dir)
+        return ReplicateResult(run, checks, existing, tuple(notes), False, True, report)
+    report = current_report(run_dir)
+    done = len(report.envs) == len(report.planned)
+    report = rebuild_report(run_dir, finished=utc_now() if done else None)
+    return ReplicateResult(run, checks, existing, tuple(notes), False, False, report)
+
+
+def preflight(target: Path) -> tuple[PreflightItem, ...]:
+    """The target is a working conda installation, has conda-shared, and can take new envs."""
+    items = []
+    try:
+        info = conda_info(target)
+        items.append(
+            PreflightItem("target conda runs", True, f"conda {info.get('conda_version')}", None)
+        )
+    except SharedError as error:
+        items.append(PreflightItem("target conda runs", False, error.message, error.next_step))
+    version = package_version(target, "conda-shared")
+    items.append(
+        PreflightItem(
+            "conda-shared in the target's base",
+            version is not None,
+            f"conda-shared {version}" if version else "missing: `conda shared` vanishes at cutover",
+            None
+            if version
+            else f"Install it: `{' '.join(conda_command(target))} install --prefix {target} "
+            "conda-shared`",
+        )
+    )
+    envs_dir = target / "envs"
+    writable = os.access(envs_dir if envs_dir.exists() else target, os.W_OK)
+    items.append(
+        PreflightItem(
+            "target envs/ writable",
+            writable,
+            str(envs_dir) if writable else f"{envs_dir} is not writable by this user",
+            None
+            if writable
+            else f"Run replicate as the owner of {target}: "
+            f"`sudo -u $(stat -c %U {target}) conda shared replicate ...`",
+        )
+    )
+    return tuple(items)
+
+
+def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> None:
+    total = len(todo)
+    finished = 0
+
+    def started(index: int) -> None:
+        say(f"building {run.envs[index].name}")
+
+    def done(index: int, status: int, errors: Path) -> None:
+        nonlocal finished
+        finished += 1
+        env = run.envs[index]
+        result = read_result(result_path(run.run_dir, env.name))
+        if result is None and status not in (0, _INTERRUPTED):
+            if claim_path(run.run_dir, env.name).exists():  # it began building: undo that
+                fs.remove_prefix(Path(env.target_prefix))
+            tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            result = _task_crashed(env, run, tail[-1] if tail else f"exit status {status}")
+            write_result(run.run_dir, result)
+            rebuild_report(run.run_dir)
+        fs.remove_file(errors)
+        say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
+
+    run_tasks(run.run_dir, todo, jobs=jobs, on_start=started, on_done=done)
+
+
+def _status_words(result: EnvResult | None) -> str:
+    if result is None:
+        return "interrupted"
+    if result.status == "replicated":
+        smoke = "" if result.smoke is None or result.smoke.ok else ", smoke test failed"
+        return f"replicated ({result.strategy}{smoke}) in {result.seconds:.0f}s"
+    if result.status == "failed":
+        return f"failed: {result.failure_class} {' '.join(result.failure_packages)}".rstrip()
+    return "skipped: exists in the target"
+
+
+def _replicated(run_dir: Path, name: str) -> bool:
+    result = read_result(result_path(run_dir, name))
+    return result is not None and result.status == "replicated"
+
+
+def _resumed_names(previous: RunPlan) -> list[str]:
+    names = [env.name for env in previous.envs]
+    extra = sorted(p.stem for p in (previous.run_dir / "envs").glob("*.json"))
+    return list(dict.fromkeys([*names, *extra]))
+
+
+def _export_failed(
+    name: str, source: Installation, target: Installation, run_dir: Path, error: str
+) -> EnvResult:
+    location = source.find_env(name)
+    return _failure_result(
+        name,
+        source_prefix=str(location.prefix) if location else "",
+        target_prefix=str(target.path / "envs" / name),
+        run_dir=run_dir,
+        error=f"export failed: {error}",
+    )
+
+
+def _task_crashed(env: EnvPlan, run: RunPlan, error: str) -> EnvResult:
+    return _failure_result(
+        env.name,
+        source_prefix=env.source_prefix,
+        target_prefix=env.target_prefix,
+        run_dir=run.run_dir,
+        error=f"replicate task crashed: {error}",
+    )
+
+
+def _failure_result(
+    name: str, *, source_prefix: str, target_prefix: str, run_dir: Path, error: str
+) -> EnvResult:
+    return EnvResult(
+        name=name,
+        source_prefix=source_prefix,
+        target_prefix=target_prefix,
+        status="failed",
+        strategy=None,
+        attempts=(),
+        failure_class="other",
+        failure_packages=(),
+        error=error,
+        transforms=(),
+        post_steps=(),
+        diff=None,
+        smoke=None,
+        log=str(run_dir / "logs" / f"{name}.log"),
+        seconds=0.0,
+    )

@@ -1,0 +1,231 @@
+"""Replicate ONE planned environment (`replicate --task RUN INDEX`): ladder, post-steps, smoke.
+
+Every executor (threads, a process pool, a Slurm array) runs exactly this; it leaves the env's
+result in envs/NAME.json and rebuilds the run's report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import fs
+from ..condarc import installation_condarc_files, read_config
+from ..errors import SharedError
+from ..kernels import Kernel, read_kernels
+from ..prefix import read_env
+from .conda import Failure, StepOutcome, run_conda, run_pip
+from .plan import EnvPlan, Rung, Step, relaxed_rung
+from .report import (
+    Attempt,
+    Diff,
+    EnvResult,
+    PostStep,
+    diff_versions,
+    installed_versions,
+    read_result,
+    result_path,
+    write_result,
+)
+from .runfolder import RunPlan, claim_path, load_plan, rebuild_report
+from .smoke import SmokeResult, smoke_test
+
+#: A task waits this long for another task holding the same env (a resumed run meeting an
+#: orphan of a killed one) or the package cache.
+_WAIT_S = 7 * 24 * 3600.0
+
+
+def run_task(run_dir: Path, index: int) -> EnvResult:
+    """Replicate env number `index` of the run's plan; a finished env is returned as it is."""
+    run = load_plan(run_dir)
+    if not 0 <= index < len(run.envs):
+        raise SharedError(
+            f"{run_dir} plans {len(run.envs)} environments; there is no number {index}",
+            "Give an index from 0 to the number of planned environments minus one",
+        )
+    env = run.envs[index]
+    with fs.exclusive_lock(run_dir / "envs" / f".{env.name}.lock", wait_seconds=_WAIT_S):
+        result = _replicate(run, env)
+    rebuild_report(run_dir)
+    return result
+
+
+def _replicate(run: RunPlan, env: EnvPlan) -> EnvResult:
+    done = read_result(result_path(run.run_dir, env.name))
+    if done is not None and done.status == "replicated":
+        return done
+    prefix = Path(env.target_prefix)
+    log = run.run_dir / "logs" / f"{env.name}.log"
+    claim = claim_path(run.run_dir, env.name)
+    if prefix.exists() or prefix.is_symlink():
+        if claim.exists() or run.force:  # our own half-built env of a killed run, or --force
+            fs.remove_prefix(prefix)
+        else:
+            result = _skipped(env, log)
+            write_result(run.run_dir, result)
+            return result
+    fs.atomic_write(claim, json.dumps({"prefix": str(prefix)}))
+    try:
+        result = _build(run, env, log)
+    except BaseException:
+        with _interrupts_held():  # a second Ctrl-C must not stop the cleanup half-way
+            fs.remove_prefix(prefix)  # nothing half-built stays; the claim stays too
+        raise
+    if result.status != "replicated":
+        fs.remove_prefix(prefix)
+    write_result(run.run_dir, result)
+    fs.remove_file(claim)
+    return result
+
+
+def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
+    started = time.monotonic()
+    prefix = Path(env.target_prefix)
+    fs.append_line(log, f"# replicate {env.name}: {env.source_prefix} -> {env.target_prefix}")
+    attempts: list[Attempt] = []
+    ladder = list(env.rungs)
+    failure: Failure | None = None
+    chosen: Rung | None = None
+    while ladder:
+        rung = ladder.pop(0)
+        fs.append_line(log, f"# strategy {rung.strategy}")
+        rung_started = time.monotonic()
+        failure = _run_steps(rung.steps, run=run, env=env, rung=rung.strategy, log=log)
+        attempts.append(
+            Attempt(
+                rung.strategy,
+                failure is None,
+                failure.failure_class if failure else None,
+                failure.packages if failure else (),
+                round(time.monotonic() - rung_started, 3),
+            )
+        )
+        if failure is None:
+            chosen = rung
+            break
+        fs.remove_prefix(prefix)
+        if rung.strategy == "loose" and env.relax and failure.failure_class == "package-not-found":
+            relaxed = relaxed_rung(env, failure.packages)
+            ladder += [relaxed] if relaxed else []
+    post_steps: list[PostStep] = []
+    if chosen is not None:
+        for step in env.post_steps:
+            if step.kind == "manual":  # its source is gone: the admin must provide it
+                gone = ", ".join(step.packages)
+                message = f"the pip source of {gone} no longer exists; by hand: {step.command}"
+                fs.append_line(log, f"# manual step: {message}")
+                post_steps.append(PostStep("manual", step.command, False))
+                failure = failure or Failure("pip-failed", step.packages, message)
+                continue
+            step_failure = _run_steps((step,), run=run, env=env, rung="post", log=log)
+            post_steps.append(PostStep(step.kind, step.command, step_failure is None))
+            failure = failure or step_failure
+    ok = chosen is not None and failure is None
+    smoke = _smoke(env, prefix) if ok else None
+    return EnvResult(
+        name=env.name,
+        source_prefix=env.source_prefix,
+        target_prefix=env.target_prefix,
+        status="replicated" if ok else "failed",
+        strategy=chosen.strategy if ok and chosen else None,
+        attempts=tuple(attempts),
+        failure_class=None if ok or failure is None else failure.failure_class,
+        failure_packages=() if ok or failure is None else failure.packages,
+        error=None if ok or failure is None else failure.message,
+        transforms=env.transforms,
+        post_steps=tuple(post_steps),
+        diff=_diff(env, prefix, run.target) if ok else None,
+        smoke=smoke,
+        log=str(log),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _run_steps(
+    steps: tuple[Step, ...], *, run: RunPlan, env: EnvPlan, rung: str, log: Path
+) -> Failure | None:
+    for step in steps:
+        if step.input_file is not None and step.input_text is not None:
+            fs.atomic_write(Path(step.input_file), step.input_text)
+        outcome = _run_step(
+            step, run=run, cached=rung == "lock" and env.name in run.filled, log=log
+        )
+        if outcome.failure is not None:
+            return outcome.failure
+    return None
+
+
+def _run_step(step: Step, *, run: RunPlan, cached: bool, log: Path) -> StepOutcome:
+    if step.kind == "pip":
+        return run_pip(step.argv, log=log, packages=step.packages)
+    with _cache_guard(run, skip=cached and "create" in step.argv):
+        return run_conda(step.argv, log=log)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _cache_guard(run: RunPlan, *, skip: bool) -> Iterator[None]:
+    """Conda steps that may download take turns: parallel fetches corrupt a cold cache."""
+    if skip:
+        yield
+        return
+    with fs.exclusive_lock(run.run_dir / ".cache.lock", wait_seconds=_WAIT_S):
+        yield
+
+
+def _smoke(env: EnvPlan, prefix: Path) -> SmokeResult:
+    folders = {Path(spec).parent.parent for spec in env.kernels}
+    kernels: list[Kernel] = [
+        kernel
+        for folder in sorted(folders)
+        for kernel in read_kernels(folder)
+        if str(kernel.spec_path) in env.kernels
+    ]
+    return smoke_test(prefix=prefix, kernels=kernels)
+
+
+def _diff(env: EnvPlan, prefix: Path, target: Path) -> Diff:
+    config = read_config(installation_condarc_files(target))
+    state = read_env(prefix, name=env.name, config=config, owned_dists=False)
+    versions = [(r.name, r.version) for r in state.records]
+    versions += [(d.name, d.version) for d in state.pip_dists]
+    return diff_versions(dict(env.source_packages), installed_versions(versions))
+
+
+def _skipped(env: EnvPlan, log: Path) -> EnvResult:
+    message = f"{env.target_prefix} already exists and this run did not create it"
+    fs.append_line(log, f"# {message}: skipped (--force replaces it)")
+    return EnvResult(
+        name=env.name,
+        source_prefix=env.source_prefix,
+        target_prefix=env.target_prefix,
+        status="skipped",
+        strategy=None,
+        attempts=(),
+        failure_class=None,
+        failure_packages=(),
+        error=message,
+        transforms=env.transforms,
+        post_steps=(),
+        diff=None,
+        smoke=None,
+        log=str(log),
+        seconds=0.0,
+    )

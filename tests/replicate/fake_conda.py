@@ -1,0 +1,90 @@
+"""A stand-in for a target installation's `bin/python` (tier 1 orchestration tests only).
+
+`python -m conda ...` answers with REAL captured conda JSON documents (tests/data/conda_errors):
+a create whose input matches a rule in `<target>/fake-rules.json` half-builds the prefix and
+fails with that rule's document (or sleeps, or kills the task); otherwise it writes a conda-meta
+record per requested package.
+`python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
+to `<target>/calls.jsonl`.
+"""
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+TARGET = Path(os.environ.get("FAKE_CONDA_TARGET") or HERE.parent.parent)
+RULES = TARGET / "fake-rules.json"
+PACKAGE_FILE = re.compile(r"([^/#]+?)-([^-/#]+)-([^-/#]+?)(?:\.tar\.bz2|\.conda)(?:#\S*)?$")
+
+
+def main(argv):
+    with open(TARGET / "calls.jsonl", "a") as log:
+        log.write(json.dumps(argv) + "\n")
+    if argv[:2] == ["-m", "pip"]:
+        return 0
+    if argv[:2] != ["-m", "conda"]:
+        os.execv(REAL_PYTHON, [REAL_PYTHON, *argv])
+    args = argv[2:]
+    if args[0] == "info":
+        print(json.dumps({"conda_version": "26.7.1", "root_prefix": str(TARGET)}))
+        return 0
+    prefix = Path(args[args.index("--prefix") + 1])
+    if "--file" in args:
+        lines = Path(args[args.index("--file") + 1]).read_text().splitlines()
+        requested = [line for line in lines if line.strip() and not line.startswith(("#", "@"))]
+    else:
+        requested = [a for a in args[args.index(str(prefix)) + 1 :] if not a.startswith("-")]
+        requested = [a for a in requested if "://" not in a and a != "defaults"]
+    for rule in json.loads(RULES.read_text()) if RULES.exists() else []:
+        if rule.get("download_only") != ("--download-only" in args):
+            continue
+        hits = [line for line in requested if rule["match"] in line]
+        if hits and rule.get("sleep"):  # a slow build, to be interrupted half-way
+            (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+            time.sleep(rule["sleep"])
+        elif hits and rule.get("kill_task"):  # the task dies mid-build (SIGKILL, OOM killer)
+            (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 1
+        elif hits:
+            document = json.loads(Path(rule["document"]).read_text())
+            if "packages" in document:
+                document["packages"] = hits
+            if "errors" in document:  # an @EXPLICIT fetch failure names the file
+                for item in document["errors"]:
+                    item["path"] = hits[0].split("#")[0].replace("file://", "")
+            if not rule.get("download_only"):
+                (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)  # half-built
+            print(json.dumps(document))
+            return 1
+    if "--download-only" not in args:
+        for line in requested:
+            write_record(prefix, line)
+        python = prefix / "bin" / "python"
+        if not python.exists():
+            python.parent.mkdir(parents=True, exist_ok=True)
+            python.symlink_to(HERE)
+    print(json.dumps({"success": True, "prefix": str(prefix)}))
+    return 0
+
+
+def write_record(prefix, spec):
+    sys.path.insert(0, REPOSITORY)
+    from tests.support.installation import write_record as write
+
+    found = PACKAGE_FILE.search(spec)
+    name, version = (found.group(1), found.group(2)) if found else [*spec.split("="), "0"][:2]
+    (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+    write(prefix, name.split("::")[-1], version, channel="https://conda.anaconda.org/conda-forge")
+
+
+REAL_PYTHON = "@REAL_PYTHON@"
+REPOSITORY = "@REPOSITORY@"
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,111 @@
+"""Tier 2 happy path: real installations, the source's envs rebuilt by the target's own conda."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.channel import Channel
+from tests.support.installation import make_installation, run_in
+
+pytestmark = [pytest.mark.tier2, pytest.mark.slow]
+
+
+def conda_shared(*args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """The standalone `conda-shared` as an admin runs it (a subprocess: tasks are too)."""
+    env = {**os.environ, "HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "conda_shared", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture
+def migration(local_channel: Channel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ROOT with current -> src (two envs built by its conda, exported) and qa -> dst."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "root"
+    root.mkdir()
+    urls = [local_channel.url]
+    src = make_installation(root / "src", channel_urls=urls, work=tmp_path)
+    make_installation(root / "dst", channel_urls=urls, work=tmp_path, with_conda_shared=True)
+    (root / "current").symlink_to("src")
+    (root / "qa").symlink_to("dst")
+    home = tmp_path / "home"
+    for name, specs in {"tools": ["python", "pip", "tidy-util=1.0"], "data": ["libdata"]}.items():
+        created = run_in(
+            src, "-m", "conda", "create", "-y", "-p", src / "envs" / name, *specs, home=home
+        )
+        assert created.returncode == 0, created.stdout + created.stderr
+    return root
+
+
+def test_replicates_every_env_with_the_targets_conda_and_reports_it(
+    migration: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    result = conda_shared(
+        "replicate", "--root", migration, "tools", "data", "--jobs", "2", "--json", home=home
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    dst = (migration / "dst").resolve()
+    assert report["from"] == str((migration / "src").resolve())
+    assert report["to"] == str(dst)
+    assert report["finished"] is not None
+    by_name = {env["name"]: env for env in report["envs"]}
+    assert set(by_name) == {"tools", "data"}
+    for name, env in by_name.items():
+        assert env["status"] == "replicated", env
+        assert env["strategy"] == "lock"
+        assert env["target_prefix"] == str(dst / "envs" / name)
+        assert env["diff"] == {"added": [], "removed": [], "changed": []}
+        assert env["smoke"]["ok"], env["smoke"]
+        assert Path(env["log"]).is_file()
+    assert (dst / "envs" / "tools" / "conda-meta").is_dir()
+    tidy = list((dst / "envs" / "tools" / "conda-meta").glob("tidy-util-1.0-*.json"))
+    assert tidy, "the exact version of the source was installed"
+    checks = {c["name"] for c in by_name["tools"]["smoke"]["checks"]}
+    assert "import tidy_util" in checks
+    run_dir = Path(by_name["tools"]["log"]).parent.parent
+    assert json.loads((run_dir / "report.json").read_text()) == report
+    assert "tools" in (run_dir / "report.csv").read_text()
+    assert not (migration / "dst" / "conda-meta" / "history").read_text().count("tools"), (
+        "envs are built in their own prefixes, not in the target's base"
+    )
+    # the specs were exported first, since there were none
+    assert (migration / "specs" / "src" / "tools.lock").is_file()
+
+
+def test_resume_never_redoes_a_finished_env_and_an_existing_env_is_left_alone(
+    migration: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    dst = (migration / "dst").resolve()
+    foreign = dst / "envs" / "data" / "conda-meta"
+    foreign.mkdir(parents=True)
+    (foreign / "history").write_text("# someone else's env\n")
+    first = conda_shared("replicate", "--root", migration, "tools", "data", "--json", home=home)
+    envs = {e["name"]: e for e in json.loads(first.stdout)["envs"]}
+    assert first.returncode == 1
+    assert envs["data"]["status"] == "skipped"
+    assert (foreign / "history").read_text() == "# someone else's env\n"
+    tools_record = next((dst / "envs" / "tools" / "conda-meta").glob("tidy-util-*.json"))
+    before = tools_record.stat().st_mtime_ns
+
+    second = conda_shared(
+        "replicate", "--root", migration, "--resume", "--force", "--json", home=home
+    )
+    envs = {e["name"]: e for e in json.loads(second.stdout)["envs"]}
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert envs["data"]["status"] == "replicated"
+    assert tools_record.stat().st_mtime_ns == before, "the finished env was not rebuilt"
+    assert not (dst / "envs" / "data" / "conda-meta" / "history").read_text().startswith("# some")
