@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +24,17 @@ class AuditEntry:
     result: str
 
 
-def record(log_path: Path, *, command: str, result: str) -> AuditEntry:
-    """Append one entry; entries are JSON lines so any tool can read them."""
+def record(
+    log_path: Path,
+    *,
+    command: str,
+    result: str,
+    fields: Mapping[str, str | bool | None] | None = None,
+) -> AuditEntry:
+    """Append one entry; entries are JSON lines so any tool can read them.
+
+    `fields` adds structured keys to the line (a cutover's action, from, to, forced).
+    """
     entry = AuditEntry(
         time=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         user=fs.current_user(),
@@ -32,14 +42,21 @@ def record(log_path: Path, *, command: str, result: str) -> AuditEntry:
         command=command,
         result=result,
     )
-    fs.append_line(log_path, json.dumps(entry.__dict__, sort_keys=True))
+    line = {**(fields or {}), **entry.__dict__}
+    fs.append_line(log_path, json.dumps(line, sort_keys=True))
     return entry
 
 
-def try_record(log_path: Path, *, command: str, result: str) -> str | None:
+def try_record(
+    log_path: Path,
+    *,
+    command: str,
+    result: str,
+    fields: Mapping[str, str | bool | None] | None = None,
+) -> str | None:
     """Record an entry; when the log cannot be written, return a note saying so instead."""
     try:
-        record(log_path, command=command, result=result)
+        record(log_path, command=command, result=result, fields=fields)
     except OSError as error:
         return f"audit log {log_path} not written: {error.strerror}"
     return None

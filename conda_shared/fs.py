@@ -17,6 +17,14 @@ from .errors import SharedError
 _TEMP_SUFFIX = ".conda-shared-tmp"
 
 
+class LockHeld(SharedError):
+    """Another process holds the lock; `holder` says who (as the lock file records it)."""
+
+    def __init__(self, message: str, next_step: str, *, holder: str) -> None:
+        super().__init__(message, next_step)
+        self.holder = holder
+
+
 def _temp_sibling(path: Path) -> Path:
     # A dot-name with our suffix: never matched by the globs readers use (*.json, *.yml, ...).
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
@@ -73,6 +81,18 @@ def atomic_symlink(link: Path, target: str | Path) -> None:
         raise
 
 
+def remove_symlink(link: Path) -> None:
+    """Remove a pointer (a symlink) in one step; a real directory in its place is refused."""
+    if not link.is_symlink():
+        if link.exists():
+            raise SharedError(
+                f"{link} is a real directory, not a pointer",
+                f"Move it aside (mv {link} {link}.orig) and run the command again",
+            )
+        return
+    os.unlink(link)
+
+
 def append_line(path: Path, line: str) -> None:
     """Append one line with a single O_APPEND write, so concurrent writers never interleave."""
     make_dirs(path.parent)
@@ -117,9 +137,10 @@ def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
         while not _try_lock(fd):
             if time.monotonic() >= deadline:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
-                raise SharedError(
+                raise LockHeld(
                     f"{path} is held by another conda-shared command ({holder})",
                     "Wait for that command to finish, then run this one again",
+                    holder=holder,
                 )
             time.sleep(0.1)
         os.ftruncate(fd, 0)
@@ -127,6 +148,20 @@ def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the lock on `path` right now (None when nobody does); never creates it."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return None  # no lock file (or unreadable): no conda-shared command can hold it
+    try:
+        if _try_lock(fd):
+            return None
+        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+    finally:
+        os.close(fd)
 
 
 if sys.platform == "win32":  # pragma: no cover - shared roots are POSIX in practice
@@ -197,3 +232,12 @@ def remove_tree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def discard_dir(path: Path) -> None:
+    """Make a published directory vanish in one rename, then delete it."""
+    import shutil
+
+    hidden = _temp_sibling(path)
+    os.rename(path, hidden)
+    shutil.rmtree(hidden, ignore_errors=True)

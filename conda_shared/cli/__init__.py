@@ -25,6 +25,10 @@ VERBS: dict[str, str] = {
     "export": "Write every environment's specs (lock, pinned, loose, manifest) to ROOT/specs.",
     "sample": "Write a sample shared root (two installations, a dozen environments).",
     "doctor": "Check a shared root: env permissions, pointers, kernels, policy-defeating config.",
+    "init": "Lay out a shared root (pointers, kernels/, specs/, reports/, log/) around conda.",
+    "qa": "Set or clear the qa pointer: the installation under test.",
+    "cutover": "Switch current to the qa installation after a preflight; --rollback switches back.",
+    "kernels": "List Jupyter kernelspecs and where they resolve; sync creates missing ones.",
 }
 
 
