@@ -196,8 +196,8 @@ def _preflight(shared: SharedRoot, plan: Plan, *, lock_held: bool) -> tuple[Chec
         checks += [
             preflight.conda_shared_check(target),
             preflight.replicate_check(shared, plan.source, target),
+            preflight.kernels_check(shared, target),
         ]
-        checks.append(preflight.kernels_check(shared, target))
     # A rollback goes back to what worked an hour ago: only what could have broken since.
     checks += [
         preflight.writable_check(shared.path),

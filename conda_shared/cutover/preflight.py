@@ -222,5 +222,5 @@ def _required_envs(shared: SharedRoot, source: Path | None) -> tuple[list[str] |
 
 
 def _inside(root: Path, path: Path) -> bool:
-    real = Path(os.path.realpath(path))
-    return root.resolve() in real.parents
+    # The folder, not the file: an env's bin/python is often a symlink to a system Python.
+    return root.resolve() in Path(os.path.realpath(path.parent)).parents
