@@ -115,7 +115,9 @@ def test_force_switches_past_failures_and_the_log_says_so(tmp_path: Path) -> Non
 
 def test_a_broken_conda_fails_preflight_with_what_it_said(tmp_path: Path) -> None:
     root = ready_root(tmp_path)
-    (root / "v26.7" / "bin" / "conda").write_text("#!/bin/sh\necho 'ImportError: no ruamel' >&2\nexit 1\n")
+    (root / "v26.7" / "bin" / "conda").write_text(
+        "#!/bin/sh\necho 'ImportError: no ruamel' >&2\nexit 1\n"
+    )
     (check,) = [c for c in cutover(root=root, dry_run=True).preflight if c.name == "conda"]
     assert not check.ok
     assert check.detail.endswith("failed (exit 1): ImportError: no ruamel")

@@ -232,7 +232,7 @@ def _switch(
         apply(shared.path, plan.writes, step)
     except SharedError as error:
         try:
-            apply(shared.path, plan.before, step)
+            apply(shared.path, plan.before, lambda message: steps.append(f"restored {message}"))
         except SharedError:
             raise error from None  # the journal stays: status explains, a rerun finishes
         finish_journal(shared.path)

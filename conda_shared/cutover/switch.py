@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import fs
-from ..pointers import clear_pointer, lock_path, set_pointer
+from ..pointers import clear_pointer, link_target, lock_path, set_pointer
 
 #: (pointer name, installation it should point at, or None to remove the pointer)
 Write = tuple[str, "Path | None"]
@@ -28,12 +28,16 @@ class Plan:
 
 
 def apply(root: Path, writes: tuple[Write, ...], progress: Callable[[str], None]) -> None:
-    """Write each pointer atomically, in order; readers of ROOT/current never see it missing."""
+    """Write each pointer atomically, in order; readers of ROOT/current never see it missing.
+    A pointer that already has its value is left alone, so applying a plan twice is harmless."""
     for name, installation in writes:
+        link = root / name
+        present = os.readlink(link) if link.is_symlink() else None
         if installation is None:
-            clear_pointer(root, name)
-            progress(f"{name} cleared")
-        else:
+            if present is not None:
+                clear_pointer(root, name)
+                progress(f"{name} cleared")
+        elif present != link_target(root, installation):
             set_pointer(root, name, installation)
             progress(f"{name} -> {installation.name}")
 

@@ -88,6 +88,6 @@ def ready_root(parent: Path, name: str = "root", envs: Sequence[str] = ("kern", 
     inventory = root / "specs" / "v24.11" / "inventory.ini"
     inventory.parent.mkdir(parents=True)
     inventory.write_text("".join(f"{env} = REPLICATE\n" for env in envs) + "old = export\n")
-    write_report(root, target, {env: ("replicated", True) for env in envs})
+    write_report(root, target, dict.fromkeys(envs, ("replicated", True)))
     (root / "log").mkdir()
     return root
