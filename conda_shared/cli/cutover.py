@@ -10,7 +10,7 @@ from typing import Any
 from ..cutover import CutoverResult, cutover, rollback
 from ..errors import InputError
 from . import root_of
-from .render import progress_printer, to_jsonable
+from .render import to_jsonable
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -48,11 +48,9 @@ def execute(args: Any) -> int:
         )
     root = root_of(args)
     confirm = None if unattended else _ask
-    progress = progress_printer(args)
     if args.rollback:
-        result = rollback(
-            root=root, force=args.force, dry_run=args.dry_run, confirm=confirm, progress=progress
-        )
+        # A switch takes microseconds: its steps come with the result, not as progress.
+        result = rollback(root=root, force=args.force, dry_run=args.dry_run, confirm=confirm)
     else:
         result = cutover(
             root=root,
@@ -60,7 +58,6 @@ def execute(args: Any) -> int:
             force=args.force,
             dry_run=args.dry_run,
             confirm=confirm,
-            progress=progress,
         )
     if args.json:
         print(json.dumps(as_document(result), indent=2))
@@ -94,7 +91,9 @@ def render(result: CutoverResult) -> str:
             lines.append(f"  {mark}  {check.name:<{width}}  {check.detail}")
             if check.fix:
                 lines.append(f"        {'':<{width}}  fix: {check.fix}")
-    lines += [f"  {step}" for step in result.steps]
+    if result.steps:
+        lines.append("switch:")
+        lines += [f"  {step}" for step in result.steps]
     lines.append(_pointers_line(result))
     lines += [f"note: {note}" for note in result.notes]
     lines.append(_outcome(result))
