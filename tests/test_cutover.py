@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -301,3 +304,27 @@ def test_status_explains_an_interrupted_switch(tmp_path: Path) -> None:
         "half-way; run `conda shared cutover` to finish it, or `conda shared cutover --rollback` "
         "to undo it"
     )
+
+
+@pytest.mark.parametrize(("answer", "switched"), [("y", True), ("n", False)])
+def test_cli_asks_on_a_terminal_after_the_preflight(
+    tmp_path: Path, answer: str, switched: bool
+) -> None:
+    root = ready_root(tmp_path)
+    controller, terminal = pty.openpty()
+    os.write(controller, f"{answer}\n".encode())
+    run = subprocess.run(
+        [sys.executable, "-m", "conda_shared", "cutover", "--root", str(root)],
+        stdin=terminal,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        check=False,
+    )
+    os.close(terminal)
+    os.close(controller)
+    assert "Switch current from v24.11 to v26.7 for every user? [y/N]" in run.stdout
+    assert run.stdout.count("preflight:") == 1
+    assert (run.returncode == 0) is switched
+    assert (os.readlink(root / "current") == "v26.7") is switched
+    assert ("cancelled: nothing was changed" in run.stdout) is not switched

@@ -47,7 +47,13 @@ def execute(args: Any) -> int:
             "Preview it with --dry-run, then run it again with --yes",
         )
     root = root_of(args)
-    confirm = None if unattended else _ask
+    shown: list[CutoverResult] = []  # the preflight, once shown with the question
+
+    def confirm_on_terminal(draft: CutoverResult) -> bool:
+        shown.append(draft)
+        return _ask(draft)
+
+    confirm = None if unattended else confirm_on_terminal
     if args.rollback:
         # A switch takes microseconds: its steps come with the result, not as progress.
         result = rollback(root=root, force=args.force, dry_run=args.dry_run, confirm=confirm)
@@ -62,7 +68,7 @@ def execute(args: Any) -> int:
     if args.json:
         print(json.dumps(as_document(result), indent=2))
     else:
-        print(render(result))
+        print(render(result, with_preflight=not shown))
     if result.switched or (not result.preflight and not result.dry_run):
         return 0
     return 0 if result.dry_run and result.preflight_ok else 1
@@ -80,10 +86,10 @@ def as_document(result: CutoverResult) -> dict[str, Any]:
     }
 
 
-def render(result: CutoverResult) -> str:
+def render(result: CutoverResult, *, with_preflight: bool = True) -> str:
     title = f"{result.action} {result.source or '(no current)'} -> {result.target}"
     lines = [title + ("  (dry run: nothing changed)" if result.dry_run else "")]
-    if result.preflight:
+    if result.preflight and with_preflight:
         lines.append("preflight:")
         width = max(len(check.name) for check in result.preflight)
         for check in result.preflight:
@@ -142,7 +148,7 @@ def _command(result: CutoverResult) -> str:
 
 
 def _ask(draft: CutoverResult) -> bool:
-    print(render(draft).rsplit("\n", 1)[0])
+    print(render(draft).rsplit("\n", 1)[0])  # all but the "not switched" outcome line
     question = (
         f"Switch current from {draft.source or '(none)'} to {draft.target} for every user? [y/N] "
     )

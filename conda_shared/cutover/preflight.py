@@ -180,7 +180,9 @@ def kernels_check(shared: SharedRoot, target: Path) -> Check:
             f"{shared.path}/current/envs/NAME/bin/python, or retire stale kernelspecs with "
             "`conda shared kernels sync --remove-stale`",
         )
-    return Check("kernels", True, f"all {len(kernels)} kernelspecs resolve in {target.name}", None)
+    return Check(
+        "kernels", True, f"every kernelspec ({len(kernels)}) resolves in {target.name}", None
+    )
 
 
 def writable_check(root: Path) -> Check:
