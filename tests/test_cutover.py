@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared.cutover import cutover, rollback
+from conda_shared.cutover import cutover
 from conda_shared.errors import InputError, SharedError
 from conda_shared.status import shared_status
 from tests.roots import make_sample, run_cli, tree_digest
@@ -60,7 +60,7 @@ def test_cutover_switches_relative_pointers_clears_qa_and_logs_one_line(tmp_path
 def test_rollback_swaps_current_and_previous_back(tmp_path: Path) -> None:
     root = ready_root(tmp_path)
     cutover(root=root)
-    result = rollback(root=root)
+    result = cutover(rollback=True, root=root)
     assert result.switched
     assert (result.source, result.target) == ("v26.7", "v24.11")
     assert pointers(root)["current"] == "v24.11"
@@ -75,7 +75,7 @@ def test_the_root_still_works_mounted_at_another_path(tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere"
     shutil.move(str(root), moved)
     assert (moved / "current" / "envs" / "plain" / "bin" / "python").exists()
-    assert rollback(root=moved).switched
+    assert cutover(rollback=True, root=moved).switched
     assert (moved / "current").resolve() == (moved / "v24.11").resolve()
 
 
@@ -160,7 +160,7 @@ def test_cutover_to_a_named_installation_keeps_an_unrelated_qa(tmp_path: Path) -
     assert result.switched
     assert pointers(root)["qa"] is None  # qa named the target: cleared
     os.symlink("v24.11", root / "qa")
-    assert rollback(root=root).switched
+    assert cutover(rollback=True, root=root).switched
     assert pointers(root)["qa"] == "v24.11"
 
 
@@ -225,7 +225,7 @@ def test_pointers_that_are_real_directories_are_refused(tmp_path: Path, pointer:
 def test_rollback_without_previous_is_explained(tmp_path: Path) -> None:
     root = ready_root(tmp_path)
     with pytest.raises(InputError, match="there is nothing to roll back to"):
-        rollback(root=root)
+        cutover(rollback=True, root=root)
 
 
 def test_a_single_installation_has_no_pointers_to_switch(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import conda_shared
-from conda_shared.cutover import cutover, rollback
+from conda_shared.cutover import cutover
 from conda_shared.cutover.switch import apply
 from conda_shared.status import shared_status
 from tests.support.ready_root import ready_root
@@ -47,14 +47,14 @@ print(ok, failed, changes)
 KILLED_AT = r"""
 import os, signal, sys
 from pathlib import Path
-from conda_shared.cutover import cutover, rollback
+from conda_shared.cutover import cutover
 root, action, at = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 steps = []
 def progress(step):
     steps.append(step)
     if len(steps) == at:
         os.kill(os.getpid(), signal.SIGKILL)
-(rollback if action == "rollback" else cutover)(root=root, progress=progress)
+cutover(root=root, rollback=action == "rollback", progress=progress)
 """
 
 
@@ -148,7 +148,7 @@ def test_a_cutover_killed_between_pointer_writes_is_finished_or_undone(
     assert_consistent(root)
     (problem,) = shared_status(root=root).problems
     assert "a cutover from v24.11 to v26.7" in problem and "stopped half-way" in problem
-    result = (rollback if rerun == "rollback" else cutover)(root=root)
+    result = cutover(root=root, rollback=rerun == "rollback")
     assert result.switched
     assert [c.name for c in result.preflight] == ["interrupted"]
     assert pointer_state(root) == expected
@@ -166,7 +166,7 @@ def test_a_rollback_killed_half_way_is_finished_by_rerunning_it(tmp_path: Path) 
     assert (
         "run `conda shared cutover --rollback` to finish it" in shared_status(root=root).problems[0]
     )
-    rollback(root=root)
+    cutover(rollback=True, root=root)
     assert pointer_state(root) == {"current": "v24.11", "previous": "v26.7", "qa": None}
 
 
@@ -181,8 +181,6 @@ def world_readable_dir() -> Iterator[Path]:
 
 def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
     prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    if os.geteuid() != 0:
-        prefix = []
     return subprocess.run(
         [*prefix, sys.executable, "-m", "conda_shared", *args],
         env=child_env(HOME="/tmp"),
@@ -192,7 +190,10 @@ def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="needs setpriv")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"),
+    reason="switches to nobody with setpriv, as root (tests/test_cutover.py covers other users)",
+)
 def test_a_root_the_user_cannot_write_is_a_clean_error_and_nothing_changes(
     world_readable_dir: Path,
 ) -> None:

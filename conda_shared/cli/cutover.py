@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ..cutover import CutoverResult, cutover, rollback
+from ..cutover import CutoverResult, cutover
 from ..errors import InputError
 from . import root_of
 from .render import to_jsonable
@@ -54,17 +54,15 @@ def execute(args: Any) -> int:
         return _ask(draft)
 
     confirm = None if unattended else confirm_on_terminal
-    if args.rollback:
-        # A switch takes microseconds: its steps come with the result, not as progress.
-        result = rollback(root=root, force=args.force, dry_run=args.dry_run, confirm=confirm)
-    else:
-        result = cutover(
-            root=root,
-            to=args.to or "qa",
-            force=args.force,
-            dry_run=args.dry_run,
-            confirm=confirm,
-        )
+    # A switch takes microseconds: its steps come with the result, not as progress.
+    result = cutover(
+        root=root,
+        to=args.to or "qa",
+        rollback=args.rollback,
+        force=args.force,
+        dry_run=args.dry_run,
+        confirm=confirm,
+    )
     if args.json:
         print(json.dumps(as_document(result), indent=2))
     else:

@@ -54,69 +54,21 @@ def cutover(
     *,
     root: Path,
     to: str = "qa",
+    rollback: bool = False,
     force: bool = False,
     dry_run: bool = False,
     confirm: Confirm | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CutoverResult:
-    """Make `to` (qa, or an installation folder of the root) the current installation."""
-    return _run(
-        root,
-        action="cutover",
-        to=to,
-        force=force,
-        dry_run=dry_run,
-        confirm=confirm,
-        progress=progress,
-    )
-
-
-def rollback(
-    *,
-    root: Path,
-    force: bool = False,
-    dry_run: bool = False,
-    confirm: Confirm | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> CutoverResult:
-    """Swap `current` and `previous` back."""
-    return _run(
-        root,
-        action="rollback",
-        to="previous",
-        force=force,
-        dry_run=dry_run,
-        confirm=confirm,
-        progress=progress,
-    )
-
-
-def _run(
-    root: Path,
-    *,
-    action: str,
-    to: str,
-    force: bool,
-    dry_run: bool,
-    confirm: Confirm | None,
-    progress: Callable[[str], None] | None,
-) -> CutoverResult:
+    """Make `to` (qa, or an installation folder of the root) the current installation; with
+    `rollback`, swap `current` and `previous` back instead."""
+    action = "rollback" if rollback else "cutover"
     shared = open_switchable(root, SWITCHED_POINTERS)
     if dry_run:
-        interrupted = read_journal(shared.path)
-        if interrupted:
-            plan, checks = _after_interruption(interrupted, action)
-        else:
-            plan = _plan(shared, action, to)
-            checks = _preflight(shared, plan, lock_held=False)
+        plan, checks = _prepare(shared, action, to, lock_held=False)
         return _result(shared.path, plan, checks, switched=False, forced=False, dry_run=True)
     with pointers_lock(shared.path):
-        interrupted = read_journal(shared.path)
-        if interrupted:
-            plan, checks = _after_interruption(interrupted, action)
-        else:
-            plan = _plan(shared, action, to)
-            checks = _preflight(shared, plan, lock_held=True)
+        plan, checks = _prepare(shared, action, to, lock_held=True)
         failed = [check.name for check in checks if not check.ok]
         forced = force and bool(failed)
         draft = _result(shared.path, plan, checks, switched=False, forced=forced, dry_run=False)
@@ -132,6 +84,17 @@ def _run(
         note = _log(shared, plan, forced, f"ok{past}")
         result = _result(shared.path, plan, checks, switched=True, forced=forced, dry_run=False)
         return replace(result, steps=steps, notes=note)
+
+
+def _prepare(
+    shared: SharedRoot, action: str, to: str, *, lock_held: bool
+) -> tuple[Plan, tuple[Check, ...]]:
+    """The plan and its preflight; after an interruption, the plan that finishes or undoes it."""
+    interrupted = read_journal(shared.path)
+    if interrupted:
+        return _after_interruption(interrupted, action)
+    plan = _plan(shared, action, to)
+    return plan, _preflight(shared, plan, lock_held=lock_held)
 
 
 def _plan(shared: SharedRoot, action: str, to: str) -> Plan:
