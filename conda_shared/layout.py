@@ -151,7 +151,10 @@ def _pointer(root: Path, name: str) -> Pointer:
             return Pointer(name, None, None, "is a real directory, not a symlink pointer")
         return Pointer(name, None, None, None)
     link = os.readlink(link_path)
-    target = link_path.resolve()
+    try:
+        target = link_path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        return Pointer(name, link, None, f"{link} is a symlink loop")
     if not target.exists():
         return Pointer(name, link, None, f"dangling: {link} does not exist")
     if name != ENVS_POINTER and not is_installation(target):

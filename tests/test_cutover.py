@@ -328,3 +328,21 @@ def test_cli_asks_on_a_terminal_after_the_preflight(
     assert (run.returncode == 0) is switched
     assert (os.readlink(root / "current") == "v26.7") is switched
     assert ("cancelled: nothing was changed" in run.stdout) is not switched
+
+
+def test_symlink_loops_are_explained_not_tracebacks(tmp_path: Path) -> None:
+    root = ready_root(tmp_path)
+    os.unlink(root / "qa")
+    os.symlink("loop", root / "qa")
+    os.symlink("qa", root / "loop")
+    with pytest.raises(InputError, match="qa cannot be cut over to: loop is a symlink loop"):
+        cutover(root=root)
+    os.unlink(root / "qa")
+    os.symlink("v26.7", root / "qa")
+    report = root / "reports" / "20261205T000000Z" / "report.json"
+    report.parent.mkdir()
+    os.symlink("l2", root / "l1")
+    os.symlink("l1", root / "l2")
+    report.write_text(json.dumps({"to": str(root / "l1"), "started": "z", "envs": []}))
+    (check,) = [c for c in cutover(root=root, dry_run=True).preflight if c.name == "replicate"]
+    assert check.ok, "the loop is skipped; the earlier report into v26.7 still counts"

@@ -57,8 +57,11 @@ def latest_report(reports_dir: Path, target: Path) -> ReportSearch:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
             unreadable.append(f"{path}: {error}")
             continue
-        if report.target.resolve() == real_target:
-            found.append(report)
+        try:
+            if report.target.resolve() == real_target:
+                found.append(report)
+        except (OSError, RuntimeError) as error:  # a symlink loop
+            unreadable.append(f"{path}: {error}")
     found.sort(key=lambda r: (r.started, r.path.parent.name))
     return ReportSearch(report=found[-1] if found else None, unreadable=tuple(unreadable))
 
