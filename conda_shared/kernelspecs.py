@@ -90,8 +90,7 @@ def view(kernel: Kernel, shared: SharedRoot, qa: Path | None) -> KernelView:
             resolves_in_qa=None if qa is None else kernel.problem is None,
             problem=kernel.problem,
         )
-    current = shared.path / "current"
-    now = resolves_in(current, below)
+    now = resolves_in(_current(shared), below)
     return KernelView(
         name=kernel.name,
         display_name=kernel.display_name,
@@ -105,7 +104,10 @@ def view(kernel: Kernel, shared: SharedRoot, qa: Path | None) -> KernelView:
 
 
 def list_kernels(*, root: Path) -> KernelList:
-    shared = open_root(root)
+    return _listing(open_root(root))
+
+
+def _listing(shared: SharedRoot) -> KernelList:
     qa = _qa(shared)
     kernels = tuple(view(kernel, shared, qa) for kernel in read_kernels(shared.kernels_dir))
     return KernelList(
@@ -120,7 +122,7 @@ def sync_kernels(*, root: Path, remove_stale: bool = False) -> KernelSync:
     """Create a kernelspec through ROOT/current for every env of current with ipykernel that has
     none; report kernels whose env is gone (and remove them only when asked)."""
     shared = open_root(root)
-    listing = list_kernels(root=root)
+    listing = _listing(shared)
     covered = {k.env for k in listing.kernels if k.follows_current and k.resolves_now}
     taken = {k.name for k in listing.kernels}
     current = shared.installation("current")
@@ -136,7 +138,10 @@ def sync_kernels(*, root: Path, remove_stale: bool = False) -> KernelSync:
         if name in taken:
             notes.append(f"{env.name}: a kernel named {name} exists but does not use this env")
             continue
-        _write_kernel(shared.kernels_dir / name, env.name, root.absolute())
+        # The root as the admin names it (its mount path), not the resolved one.
+        seen_by_users = root.absolute() if shared.single else root.absolute() / "current"
+        python = seen_by_users / "envs" / env.name / "bin" / "python"
+        _write_kernel(shared.kernels_dir / name, env.name, python)
         created.append(name)
     stale = tuple(k.name for k in listing.kernels if k.follows_current and not k.resolves_now)
     removed = stale if remove_stale else ()
@@ -167,10 +172,14 @@ def _qa(shared: SharedRoot) -> Path | None:
     return pointer.target if pointer is not None and pointer.ok else None
 
 
-def _write_kernel(folder: Path, env: str, root: Path) -> None:
+def _current(shared: SharedRoot) -> Path:
+    return shared.path if shared.single else shared.path / "current"
+
+
+def _write_kernel(folder: Path, env: str, python: Path) -> None:
     spec = {
         "argv": [
-            str(root / "current" / "envs" / env / "bin" / "python"),
+            str(python),
             "-m",
             "ipykernel_launcher",
             "-f",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conda_shared.kernelspecs import below_installation, list_kernels, sync_kernels
-from tests.roots import run_cli
+from tests.roots import make_installation, run_cli
 from tests.support.ready_root import add_env, add_kernel, ready_root
 
 Capsys = pytest.CaptureFixture[str]
@@ -80,3 +80,14 @@ def test_cli_kernels_list_and_sync(tmp_path: Path, capsys: Capsys) -> None:
     assert listed.out.splitlines()[2].split()[:5] == ["kern", "kern", "yes", "yes", "yes"]
     synced = run_cli(capsys, "kernels", "sync", "--root", str(root), "--json")
     assert synced.json()["created"] == []
+
+
+def test_a_single_installation_keeps_kernels_in_its_own_share(tmp_path: Path) -> None:
+    installation = make_installation(tmp_path / "conda")
+    add_env(installation, "lab", ipykernel=True)
+    synced = sync_kernels(root=installation)
+    assert synced.created == ("lab",)
+    spec = installation / "share" / "jupyter" / "kernels" / "lab" / "kernel.json"
+    assert json.loads(spec.read_text())["argv"][0] == f"{installation}/envs/lab/bin/python"
+    (listed,) = list_kernels(root=installation).kernels
+    assert (listed.env, listed.follows_current, listed.resolves_now) == ("lab", True, True)
