@@ -195,9 +195,13 @@ def _switch(
         apply(shared.path, plan.writes, step)
     except SharedError as error:
         try:
-            apply(shared.path, plan.before, lambda message: steps.append(f"restored {message}"))
+            apply(shared.path, plan.before, lambda _: None)
         except SharedError:
-            raise error from None  # the journal stays: status explains, a rerun finishes
+            # The journal stays behind: `status` explains it and a rerun finishes or undoes it.
+            raise SharedError(
+                f"{error.message}; the {plan.action} stopped half-way",
+                "Fix that, then see `conda shared status` and rerun the same command",
+            ) from None
         finish_journal(shared.path)
         _log(shared, plan, forced, f"failed, pointers restored: {error.message}")
         raise
