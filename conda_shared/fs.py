@@ -93,6 +93,20 @@ def remove_symlink(link: Path) -> None:
     os.unlink(link)
 
 
+def sync_dir(path: Path) -> None:
+    """Flush a directory's entries (renames, new links) to disk, where the platform allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename itself is still atomic
+    finally:
+        os.close(fd)
+
+
 def append_line(path: Path, line: str) -> None:
     """Append one line with a single O_APPEND write, so concurrent writers never interleave."""
     make_dirs(path.parent)

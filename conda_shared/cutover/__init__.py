@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import audit
+from .. import audit, fs
 from ..errors import InputError, SharedError
 from ..layout import SharedRoot, open_root
 from ..pointers import open_switchable, pointers_lock, resolve_installation
@@ -205,6 +205,7 @@ def _switch(
         finish_journal(shared.path)
         _log(shared, plan, forced, f"failed, pointers restored: {error.message}")
         raise
+    fs.sync_dir(shared.path)  # the new pointers survive a crash before the journal goes
     finish_journal(shared.path)
     return tuple(steps)
 
