@@ -66,11 +66,26 @@ def record(
 
 
 def try_record(
-    log_path: Path, *, command: str, result: str, action: str | None = None
+    log_path: Path,
+    *,
+    command: str,
+    result: str,
+    action: str | None = None,
+    source: str | None = None,
+    target: str | None = None,
+    forced: bool | None = None,
 ) -> str | None:
     """Record an entry; when the log cannot be written, return a note saying so instead."""
     try:
-        record(log_path, command=command, result=result, action=action)
+        record(
+            log_path,
+            command=command,
+            result=result,
+            action=action,
+            source=source,
+            target=target,
+            forced=forced,
+        )
     except OSError as error:
         return f"audit log {log_path} not written: {error.strerror}"
     return None

@@ -22,6 +22,14 @@ from .text import quoted
 _TEMP_SUFFIX = ".conda-shared-tmp"
 
 
+class LockHeld(SharedError):
+    """Another process holds the lock; `holder` says who (as the lock file records it)."""
+
+    def __init__(self, message: str, next_step: str, *, holder: str) -> None:
+        super().__init__(message, next_step)
+        self.holder = holder
+
+
 def _temp_sibling(path: Path) -> Path:
     # A dot-name with our suffix: never matched by the globs readers use (*.json, *.yml, ...).
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
@@ -83,6 +91,32 @@ def atomic_symlink(link: Path, target: str | Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
+
+
+def remove_symlink(link: Path) -> None:
+    """Remove a pointer (a symlink) in one step; a real directory in its place is refused."""
+    if not link.is_symlink():
+        if link.exists():
+            raise SharedError(
+                f"{link} is a real directory, not a pointer",
+                f"Move it aside (mv {link} {link}.orig) and run the command again",
+            )
+        return
+    os.unlink(link)
+
+
+def sync_dir(path: Path) -> None:
+    """Flush a directory's entries (renames, new links) to disk, where the platform allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename itself is still atomic
+    finally:
+        os.close(fd)
 
 
 def append_line(path: Path, line: str) -> None:
@@ -212,10 +246,11 @@ def _wait(attempt: Callable[[], bool], seconds: float) -> bool:
     return True
 
 
-def _held(path: Path, holder: str) -> SharedError:
-    return SharedError(
+def _held(path: Path, holder: str) -> LockHeld:
+    return LockHeld(
         f"{path} is held by another conda-shared command ({holder})",
         "Wait for that command to finish, then run this one again",
+        holder=holder,
     )
 
 
@@ -278,6 +313,28 @@ def _is_stale(path: Path) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the lock on `path` right now (None when nobody does); never creates it."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return None  # no lock file (or unreadable): no conda-shared command can hold it
+    try:
+        if _try_lock(fd):
+            return None
+        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+    except OSError as error:
+        if error.errno not in _NO_LOCKS:
+            raise
+        held = path.with_name(f"{path.name}.held")  # the fallback lock of exclusive_lock
+        try:
+            return held.read_text(encoding="utf-8", errors="replace").strip() or "unknown"
+        except FileNotFoundError:
+            return None
+    finally:
+        os.close(fd)
 
 
 if sys.platform == "win32":  # pragma: no cover - shared roots are POSIX in practice
@@ -492,3 +549,12 @@ def remove_file(path: Path) -> None:
     """Delete one file; one that is already gone is fine."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def discard_dir(path: Path) -> None:
+    """Make a published directory vanish in one rename, then delete it."""
+    import shutil
+
+    hidden = _temp_sibling(path)
+    os.rename(path, hidden)
+    shutil.rmtree(hidden, ignore_errors=True)

@@ -29,6 +29,10 @@ VERBS: dict[str, str] = {
     "sample": "Write a sample shared root (two installations, a dozen environments).",
     "replicate": "Rebuild environments in another installation with its own conda; report.",
     "doctor": "Check a shared root: env permissions, pointers, kernels, policy-defeating config.",
+    "init": "Lay out a shared root (pointers, kernels/, specs/, reports/, log/) around conda.",
+    "qa": "Set or clear the qa pointer: the installation under test.",
+    "cutover": "Switch current to the qa installation after a preflight; --rollback switches back.",
+    "kernels": "List Jupyter kernelspecs and where they resolve; sync creates missing ones.",
 }
 
 
