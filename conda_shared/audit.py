@@ -124,10 +124,11 @@ def _last_lines(fd: int, count: int) -> list[str]:
 
 
 def _to_json(entry: AuditEntry) -> dict[str, Any]:
+    # An action (cutover, qa, init, ...) always names from, to and forced, null when not set.
     return {
         _JSON_NAMES.get(name, name): value
         for name, value in entry.__dict__.items()
-        if value is not None
+        if value is not None or entry.action is not None
     }
 
 
