@@ -28,6 +28,7 @@ VERBS: dict[str, str] = {
     "export": "Write every environment's specs (lock, pinned, loose, manifest) to ROOT/specs.",
     "sample": "Write a sample shared root (two installations, a dozen environments).",
     "doctor": "Check a shared root: env permissions, pointers, kernels, policy-defeating config.",
+    "overlay": "Extend a read-only environment with pip packages in your (or an admin) overlay.",
 }
 
 

@@ -1,0 +1,184 @@
+"""Which environment an ENV argument names, and which overlay directories apply to it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..installation import is_installation, read_installation, validate_env_name
+from ..layout import open_root
+
+META_FILE = "overlay.json"
+LEDGER = Path("conda-meta") / "history"
+SCOPES = ("user", "admin")
+
+
+@dataclass(frozen=True)
+class TargetEnv:
+    """The environment an overlay extends, identified by its real path."""
+
+    name: str
+    prefix: Path  # resolved: the identity of the env
+    python: Path
+    python_version: str | None  # "3.11"
+    installation: Path | None  # the installation whose conda made it, when known
+
+
+@dataclass(frozen=True)
+class OverlayDir:
+    """One overlay: a stable path (a pointer to its current generation) and what it targets."""
+
+    scope: str  # user | admin
+    path: Path
+    target: Path | None  # the env real path recorded at creation; None if it does not exist yet
+    recorded_key: str | None  # the env's content key when the overlay last changed
+
+    @property
+    def exists(self) -> bool:
+        return self.target is not None
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.path / "bin"
+
+    @property
+    def ledger(self) -> Path:
+        return self.path / LEDGER
+
+    def site_packages(self, python_version: str) -> Path:
+        return self.path / "lib" / f"python{python_version}" / "site-packages"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a user's and the admin's overlays for one environment live."""
+
+    env: TargetEnv
+    user: OverlayDir
+    admin: OverlayDir | None  # None when no shared root is known
+
+    def applied(self) -> tuple[OverlayDir, ...]:
+        """The overlays a run of the env's Python sees, the user's in front of the admin's."""
+        return tuple(
+            o for o in (self.user, self.admin) if o is not None and o.target == self.env.prefix
+        )
+
+    def scope(self, scope: str) -> OverlayDir:
+        if scope == "admin":
+            if self.admin is None:
+                raise InputError(
+                    "admin overlays live in ROOT/overlays, and no shared root is known",
+                    "Pass --root DIR (or set CONDA_SHARED_ROOT) with --admin",
+                )
+            return self.admin
+        return self.user
+
+
+def resolve_env(name_or_path: str, *, root: Path | None, installation: str | None) -> TargetEnv:
+    """An environment by absolute path, or by name in the root's installation (current)."""
+    if os.path.isabs(name_or_path) or name_or_path.startswith(("./", "../", "~")):
+        location = Path(name_or_path).expanduser()
+        name = location.resolve().name
+        if not location.exists():
+            raise InputError(
+                f"environment {name_or_path} does not exist",
+                "Pass the path of an existing conda environment, or its name",
+            )
+    else:
+        if root is None:
+            raise InputError(
+                f"cannot find environment {name_or_path!r}: no shared root is known",
+                "Pass the environment's path, or --root DIR (or set CONDA_SHARED_ROOT)",
+            )
+        inst = read_installation(open_root(root).installation(installation))
+        found = inst.find_env(validate_env_name(name_or_path))
+        if found is None:
+            known = ", ".join(e.name for e in inst.envs) or "none"
+            raise InputError(
+                f"no environment named {name_or_path!r} in {inst.path} (environments: {known})",
+                "Give one of those names, or the environment's path",
+            )
+        location, name = found.prefix, found.name
+    return _target(location.resolve(), name)
+
+
+def _target(prefix: Path, name: str) -> TargetEnv:
+    if not (prefix / "conda-meta").is_dir():
+        raise InputError(
+            f"{prefix} is not a conda environment: it has no conda-meta/ directory",
+            "Pass the path of a conda environment, or its name",
+        )
+    python = prefix / "bin" / "python"
+    if not python.exists():
+        raise InputError(
+            f"environment {prefix} has no Python (no bin/python)",
+            "Overlays extend Python environments; choose one with python installed",
+        )
+    versions = sorted(prefix.glob("lib/python3.*/site-packages"))
+    parent = prefix.parent.parent
+    return TargetEnv(
+        name=name,
+        prefix=prefix,
+        python=python,
+        python_version=versions[-1].parent.name.removeprefix("python") if versions else None,
+        installation=parent if prefix.parent.name == "envs" and is_installation(parent) else None,
+    )
+
+
+def place(env: TargetEnv, *, overlays_dir: Path, root: Path | None) -> Placement:
+    """The user's overlay under `overlays_dir` and the admin's under ROOT/overlays."""
+    admin_root = _admin_root(root)
+    return Placement(
+        env=env,
+        user=read_overlay(overlays_dir / env.name, scope="user"),
+        admin=read_overlay(admin_root / env.name, scope="admin") if admin_root else None,
+    )
+
+
+def _admin_root(root: Path | None) -> Path | None:
+    if root is None:
+        return None
+    try:
+        return open_root(root).path / "overlays"
+    except InputError:
+        return None
+
+
+def read_overlay(path: Path, *, scope: str) -> OverlayDir:
+    """An overlay directory and its record; a missing one has no target yet."""
+    meta = read_meta(path)
+    target = meta.get("env_prefix")
+    return OverlayDir(
+        scope=scope,
+        path=path,
+        target=Path(target) if isinstance(target, str) else None,
+        recorded_key=meta.get("env_content_key"),
+    )
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((path / META_FILE).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def all_overlays(*, overlays_dir: Path, root: Path | None) -> tuple[OverlayDir, ...]:
+    """Every overlay of this user and of the shared root, for `list` without ENV."""
+    places = [(overlays_dir, "user")]
+    admin_root = _admin_root(root)
+    if admin_root is not None:
+        places.append((admin_root, "admin"))
+    found = []
+    for directory, scope in places:
+        try:
+            names = sorted(n for n in os.listdir(directory) if not n.startswith("."))
+        except OSError:
+            continue
+        found += [read_overlay(directory / name, scope=scope) for name in names]
+    return tuple(o for o in found if o.exists)
