@@ -70,7 +70,7 @@ def shell_code(applied: Activation, *, shell: str, environ: Mapping[str, str]) -
         "csh": _csh,
         "powershell": _powershell,
     }[shell]
-    return writer(applied, applied.applied_to(environ))
+    return writer(applied, applied.applied_to(environ), environ)
 
 
 _POSIX_STRIP = """_conda_shared_overlay_strip() {
@@ -90,7 +90,7 @@ _POSIX_STRIP = """_conda_shared_overlay_strip() {
 }"""
 
 
-def _posix(applied: Activation, new: Mapping[str, str]) -> str:
+def _posix(applied: Activation, new: Mapping[str, str], _old: Mapping[str, str]) -> str:
     # Entries are compared as whole strings, never used as patterns: any path is safe.
     q = shlex.quote
     lines = [f"command -v {DEACTIVATE} >/dev/null 2>&1 && {DEACTIVATE}", _POSIX_STRIP]
@@ -113,7 +113,7 @@ def _fish_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _fish(applied: Activation, new: Mapping[str, str]) -> str:
+def _fish(applied: Activation, new: Mapping[str, str], _old: Mapping[str, str]) -> str:
     q = _fish_quote
     lines = [f"functions -q {DEACTIVATE}; and {DEACTIVATE}"]
     body = []
@@ -141,26 +141,23 @@ def _csh_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''").replace("!", "\\!") + "'"
 
 
-def _csh(applied: Activation, new: Mapping[str, str]) -> str:
-    # csh has no functions: deactivate_overlay is an alias that restores the saved values.
+def _csh(applied: Activation, new: Mapping[str, str], old: Mapping[str, str]) -> str:
+    # csh has no functions, and it expands `$VAR` even in a branch not taken, so
+    # deactivate_overlay is an alias restoring the values this activation replaced, literally.
     q = _csh_quote
-    lines = []
-    restore = []
-    for name, _ in applied.prepended:
-        saved = f"_CONDA_SHARED_OVERLAY_OLD_{name}"
-        lines.append(f'if ( $?{name} ) setenv {saved} "${name}";')
-        lines.append(f"setenv {name} {q(new[name])};")
-        restore.append(f'if ( $?{saved} ) setenv {name} "${saved}";')
-        restore.append(f"if ( ! $?{saved} ) unsetenv {name};")
-        restore.append(f"unsetenv {saved};")
+    lines = [f"setenv {name} {q(new[name])};" for name, _ in applied.prepended]
     lines += [f"setenv {name} {q(value)};" for name, value in applied.variables]
+    restore = [
+        f"setenv {name} {q(old[name])};" if name in old else f"unsetenv {name};"
+        for name, _ in applied.prepended
+    ]
     restore += [f"unsetenv {name};" for name, _ in applied.variables]
     restore.append(f"unalias {DEACTIVATE};")
     lines.append(f"alias {DEACTIVATE} {q(' '.join(restore))};")
     return "\n".join(lines) + "\n"
 
 
-def _powershell(applied: Activation, new: Mapping[str, str]) -> str:
+def _powershell(applied: Activation, new: Mapping[str, str], _old: Mapping[str, str]) -> str:
     def q(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
