@@ -100,11 +100,7 @@ def _scope(args: Any) -> str:
 def _install(args: Any) -> int:
     from ..overlay.change import install
 
-    items = list(args.items)
-    packages, pip_options = items, []
-    if "--" in items:
-        cut = items.index("--")
-        packages, pip_options = items[:cut], items[cut + 1 :]
+    packages, pip_options = _install_items(args)
     result = install(
         placement=_placement(args),
         scope=_scope(args),
@@ -119,6 +115,34 @@ def _install(args: Any) -> int:
     )
     emit(args, result, _render_change)
     return 0
+
+
+_INSTALL_FLAGS = {"--admin": "admin", "--retarget": "retarget", "--json": "json"}
+_INSTALL_VALUES = {"--root": "root", "--from": "source"}
+
+
+def _install_items(args: Any) -> tuple[list[str], list[str]]:
+    """Split `PKG... [-- PIP-OPTIONS]`; our own options typed after ENV still count as ours."""
+    items = list(args.items)
+    cut = items.index("--") if "--" in items else len(items)
+    packages, pip_options = [], items[cut + 1 :]
+    words = iter(items[:cut])
+    for word in words:
+        if word in _INSTALL_FLAGS:
+            setattr(args, _INSTALL_FLAGS[word], True)
+        elif word in _INSTALL_VALUES:
+            value = next(words, None)
+            if value is None:
+                raise InputError(f"{word} needs a value", f"Write {word} VALUE before ENV")
+            setattr(args, _INSTALL_VALUES[word], Path(value) if word == "--root" else value)
+        elif word.startswith("-") and word not in ("-e", "--editable"):
+            raise InputError(
+                f"{word} is not an option of `overlay install`",
+                f"Put pip options after --: conda shared overlay install ENV PKG -- {word}",
+            )
+        else:
+            packages.append(word)
+    return packages, pip_options
 
 
 def _remove(args: Any) -> int:

@@ -37,8 +37,10 @@ def make_env(path: Path, *, packages: tuple[str, ...] = (), wheels: Path | None 
     (path / "conda-meta" / "history").write_text("")
     if packages:
         subprocess.run(
-            [str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index"]
-            + ["--disable-pip-version-check", "--find-links", str(wheels), *packages],
+            [
+                *(str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index"),
+                *("--disable-pip-version-check", "--find-links", str(wheels), *packages),
+            ],
             check=True,
         )
     subprocess.run(["chmod", "-R", "a-w", str(path)], check=True)
@@ -101,6 +103,7 @@ def overlay_run(
     """`conda-shared overlay run ENV -- COMMAND` as a user types it."""
     return subprocess.run(
         [sys.executable, "-m", "conda_shared", "overlay", "run", str(env), "--", *command],
+        check=False,
         capture_output=True,
         text=True,
         env=environ if environ is not None else dict(os.environ),

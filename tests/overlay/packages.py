@@ -21,7 +21,9 @@ def _wheel(directory, members):
     if FAIL:
         raise RuntimeError("this package's build always fails (a test fixture)")
     members[DIST_INFO + "/METADATA"] = METADATA
-    members[DIST_INFO + "/WHEEL"] = "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    members[DIST_INFO + "/WHEEL"] = (
+        "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    )
     record = []
     for path, text in members.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")

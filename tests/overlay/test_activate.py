@@ -43,7 +43,7 @@ def test_run_puts_the_overlay_in_front_of_the_env_only(
     assert overlay_run(shared_env.prefix, "python", "-c", _VERSION_PROBE).stdout == "1.2\n"
     # without the overlay, the env's own version
     plain = subprocess.run(
-        [str(shared_env.python), "-c", _VERSION_PROBE], capture_output=True, text=True
+        [str(shared_env.python), "-c", _VERSION_PROBE], check=False, capture_output=True, text=True
     )
     assert plain.stdout == "1.0\n"
     # inside the run, other Pythons (another env, the Python running conda) see nothing of it
@@ -109,11 +109,7 @@ def test_activate_then_deactivate_in_a_real_shell(
     if shutil.which(shell) is None:
         pytest.skip(f"{shell} is not installed")
     argv, evaluate = _SHELLS[shell]
-    activate = " ".join(
-        _quote(shell, a)
-        for a in (sys.executable, "-m", "conda_shared", "overlay", "activate")
-        + (str(shared_env.prefix), "--shell", shell)
-    )
+    activate = _activate_command(shell, shared_env.prefix)
     script = "\n".join(
         [
             evaluate.format(cmd=activate),
@@ -128,7 +124,7 @@ def test_activate_then_deactivate_in_a_real_shell(
     # `python` on PATH is the env's, as `conda activate` leaves it; PYTHONPATH has a user entry
     path = f"{shared_env.prefix / 'bin'}{os.pathsep}{os.environ['PATH']}"
     environ = {**os.environ, "PATH": path, "PYTHONPATH": "/opt/my libs"}
-    out = subprocess.run([*argv, script], capture_output=True, text=True, env=environ)
+    out = subprocess.run([*argv, script], check=False, capture_output=True, text=True, env=environ)
     lines = out.stdout.splitlines()
     assert lines[0] == "1.2", out.stderr
     assert lines[1] == f"0.5 {shared_env.python}"
@@ -145,7 +141,13 @@ _PRINT_PATHS = {
 def _quote(shell: str, value: str) -> str:
     if shell == "fish":
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return "'" + value.replace("'", "'\\''") + "'"
+    quoted = "'" + value.replace("'", "'\\''") + "'"
+    return quoted.replace("!", "\\!") if shell == "csh" else quoted
+
+
+def _activate_command(shell: str, env: Path) -> str:
+    argv = (sys.executable, "-m", "conda_shared", "overlay", "activate", str(env), "--shell", shell)
+    return " ".join(_quote(shell, arg) for arg in argv)
 
 
 def test_activate_code_for_every_shell_quotes_paths(
@@ -162,11 +164,7 @@ def test_activate_code_for_every_shell_quotes_paths(
 def test_tcsh_activate_and_deactivate(shared_env: Env, overlaid: Path) -> None:
     if shutil.which("tcsh") is None:
         pytest.skip("tcsh is not installed")
-    activate = " ".join(
-        _quote("csh", a).replace("!", "\\!")
-        for a in (sys.executable, "-m", "conda_shared", "overlay", "activate")
-        + (str(shared_env.prefix), "--shell", "csh")
-    )
+    activate = _activate_command("csh", shared_env.prefix)
     # tcsh expands aliases line by line: deactivate_overlay is usable from the next line on
     script = "\n".join(
         [
@@ -179,7 +177,9 @@ def test_tcsh_activate_and_deactivate(shared_env: Env, overlaid: Path) -> None:
     )
     path = f"{shared_env.prefix / 'bin'}{os.pathsep}{os.environ['PATH']}"
     environ = {**os.environ, "PATH": path}
-    out = subprocess.run(["tcsh", "-f", "-c", script], capture_output=True, text=True, env=environ)
+    out = subprocess.run(
+        ["tcsh", "-f", "-c", script], check=False, capture_output=True, text=True, env=environ
+    )
     before = [environ["PYTHONPATH"]] if "PYTHONPATH" in environ else []
     assert out.stdout.splitlines() == ["1.2", path, *before, "end"], out.stderr
     assert python_sees(shared_env.python, "tidy_util", environ).startswith(str(shared_env.prefix))
