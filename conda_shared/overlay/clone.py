@@ -4,6 +4,7 @@ solve), minus chosen packages, remembering which baseline it came from."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -123,8 +124,11 @@ def read_baseline(prefix: Path) -> Baseline | None:
 def _lock(
     state: EnvState, installation: Installation, key: str, specs_dir: Path | None
 ) -> tuple[str, str]:
-    """export's NAME.lock when it describes the env as it is now, else one made from disk."""
-    if specs_dir is not None:
+    """export's NAME.lock when it describes the env as it is now, else one made from disk.
+
+    conda reads `#sha256` in @EXPLICIT files from 24.9 on: older installations get md5."""
+    old_conda = _version(installation.conda_version) < (24, 9)
+    if specs_dir is not None and not old_conda:
         exported = specs_dir / installation.name / f"{state.name}.lock"
         try:
             text = exported.read_text(encoding="utf-8")
@@ -135,7 +139,13 @@ def _lock(
     source = SourceInfo(
         path=installation.path, conda_version=installation.conda_version, config=installation.config
     )
-    return build_specs(state, source=source).lock, f"{state.path}/conda-meta"
+    lock_hash = "md5" if old_conda else "sha256"
+    return build_specs(state, source=source, lock_hash=lock_hash).lock, f"{state.path}/conda-meta"
+
+
+def _version(text: str | None) -> tuple[int, ...]:
+    parts = re.findall(r"\d+", text or "")[:2]
+    return tuple(int(p) for p in parts) if parts else (0,)
 
 
 def _package_of(line: str) -> str | None:
@@ -179,6 +189,6 @@ def _create(
         raise SharedError(
             f"{installation}'s conda could not create {destination}: "
             f"{message.splitlines()[0] if message else 'it failed'}",
-            "Check that the packages of the lock are reachable (channels, package cache), "
-            "then clone again",
+            "Fix what conda reports (a destination path without spaces; the lock's packages "
+            "reachable through the channels or the package cache), then clone again",
         )
