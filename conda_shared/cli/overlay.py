@@ -12,7 +12,6 @@ from typing import Any
 
 from ..errors import InputError
 from . import add_source_option, root_of
-from .render import emit, progress_printer
 
 ACTIONS = {
     "install": "pip-install packages into ENV's overlay (options after -- go to pip).",
@@ -99,6 +98,7 @@ def _scope(args: Any) -> str:
 
 def _install(args: Any) -> int:
     from ..overlay.change import install
+    from .render import emit, progress_printer
 
     packages, pip_options = _install_items(args)
     result = install(
@@ -147,6 +147,7 @@ def _install_items(args: Any) -> tuple[list[str], list[str]]:
 
 def _remove(args: Any) -> int:
     from ..overlay.change import remove
+    from .render import emit
 
     result = remove(
         placement=_placement(args),
@@ -161,6 +162,7 @@ def _remove(args: Any) -> int:
 
 def _clear(args: Any) -> int:
     from ..overlay.change import clear
+    from .render import emit
 
     result = clear(
         placement=_placement(args), scope=_scope(args), command=_command(args, "clear", [])
@@ -194,6 +196,7 @@ def _render_change(result: Any) -> str:
 def _list(args: Any) -> int:
     from ..overlay.listing import list_overlays
     from ..overlay.locate import all_overlays
+    from .render import emit
 
     if args.env is None:
         overlays = all_overlays(overlays_dir=args.settings.overlays_dir, root=_root(args))
@@ -278,6 +281,7 @@ def _run(args: Any) -> int:
 
 def _check(args: Any) -> int:
     from ..overlay.check import check_overlays
+    from .render import emit
 
     result = check_overlays(placement=_placement(args), environ=os.environ)
     emit(args, result, _render_check, ok=result.ok)
@@ -299,6 +303,7 @@ def _clone(args: Any) -> int:
     from ..layout import open_root
     from ..overlay.clone import clone_env
     from ..overlay.locate import resolve_env
+    from .render import emit, progress_printer
 
     root = _root(args)
     env = resolve_env(args.env, root=root, installation=args.source)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import InputError
 from .locate import OverlayDir, TargetEnv
@@ -18,8 +17,7 @@ SHELLS = ("bash", "zsh", "fish", "csh", "powershell")
 DEACTIVATE = "deactivate_overlay"
 
 
-@dataclass(frozen=True)
-class Activation:
+class Activation(NamedTuple):  # not a dataclass: see locate.TargetEnv
     """What applying overlays adds: two variables, and entries in front of two path lists."""
 
     env: Path
@@ -92,7 +90,8 @@ _POSIX_STRIP = """_conda_shared_overlay_strip() {
 
 def _posix(applied: Activation, new: Mapping[str, str], _old: Mapping[str, str]) -> str:
     # Entries are compared as whole strings, never used as patterns: any path is safe.
-    q = shlex.quote
+    from shlex import quote as q
+
     lines = [f"command -v {DEACTIVATE} >/dev/null 2>&1 && {DEACTIVATE}", _POSIX_STRIP]
     lines += [f"export {name}={q(new[name])}" for name, _ in applied.prepended]
     lines += [f"export {name}={q(value)}" for name, value in applied.variables]

@@ -4,38 +4,35 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 from ..errors import InputError
-from ..installation import is_installation, read_installation, validate_env_name
-from ..layout import open_root
 
 META_FILE = "overlay.json"
 LEDGER = Path("conda-meta") / "history"
 SCOPES = ("user", "admin")
 
 
-@dataclass(frozen=True)
-class TargetEnv:
+# NamedTuples, not dataclasses: `overlay run` builds these on its way to exec, where every
+# millisecond of start-up counts (the same reason as in settings.py).
+class TargetEnv(NamedTuple):
     """The environment an overlay extends, identified by its real path."""
 
     name: str
     prefix: Path  # resolved: the identity of the env
     python: Path
-    python_version: str | None  # "3.11"
-    installation: Path | None  # the installation whose conda made it, when known
+    python_version: Optional[str]  # "3.11"
+    installation: Optional[Path]  # the installation whose conda made it, when known
 
 
-@dataclass(frozen=True)
-class OverlayDir:
+class OverlayDir(NamedTuple):
     """One overlay: a stable path (a pointer to its current generation) and what it targets."""
 
     scope: str  # user | admin
     path: Path
-    target: Path | None  # the env real path recorded at creation; None if it does not exist yet
-    recorded_key: str | None  # the env's content key when the overlay last changed
+    target: Optional[Path]  # the env real path recorded at creation; None before the first
+    recorded_key: Optional[str]  # the env's content key when the overlay last changed
 
     @property
     def exists(self) -> bool:
@@ -53,13 +50,12 @@ class OverlayDir:
         return self.path / "lib" / f"python{python_version}" / "site-packages"
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """Where a user's and the admin's overlays for one environment live."""
 
     env: TargetEnv
     user: OverlayDir
-    admin: OverlayDir | None  # None when no shared root is known
+    admin: Optional[OverlayDir]  # None when no shared root is known
 
     def applied(self) -> tuple[OverlayDir, ...]:
         """The overlays a run of the env's Python sees, the user's in front of the admin's."""
@@ -94,6 +90,10 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
                 f"cannot find environment {name_or_path!r}: no shared root is known",
                 "Pass the environment's path, or --root DIR (or set CONDA_SHARED_ROOT)",
             )
+        # Only a name needs the installation read (kept out of `overlay run`'s start-up).
+        from ..installation import read_installation, validate_env_name
+        from ..layout import open_root
+
         inst = read_installation(open_root(root).installation(installation))
         found = inst.find_env(validate_env_name(name_or_path))
         if found is None:
@@ -125,7 +125,9 @@ def _target(prefix: Path, name: str) -> TargetEnv:
         prefix=prefix,
         python=python,
         python_version=versions[-1].parent.name.removeprefix("python") if versions else None,
-        installation=parent if prefix.parent.name == "envs" and is_installation(parent) else None,
+        installation=parent
+        if prefix.parent.name == "envs" and (parent / "conda-meta").is_dir()
+        else None,
     )
 
 
@@ -140,12 +142,8 @@ def place(env: TargetEnv, *, overlays_dir: Path, root: Path | None) -> Placement
 
 
 def _admin_root(root: Path | None) -> Path | None:
-    if root is None:
-        return None
-    try:
-        return open_root(root).path / "overlays"
-    except InputError:
-        return None
+    """ROOT/overlays of the shared root (its real path, as `open_root` resolves it)."""
+    return root.expanduser().resolve() / "overlays" if root is not None else None
 
 
 def read_overlay(path: Path, *, scope: str) -> OverlayDir:
