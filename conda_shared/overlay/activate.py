@@ -27,10 +27,26 @@ class Activation(NamedTuple):  # not a dataclass: see locate.TargetEnv
 
     def applied_to(self, environ: Mapping[str, str]) -> dict[str, str]:
         """`environ` with the overlays applied (for `run` and for pip)."""
-        result = dict(environ)
-        result.update(self.variables)
+        result = self.without_previous(environ)
         for name, entries in self.prepended:
-            result[name] = os.pathsep.join([*entries, *_split(environ.get(name))])
+            result[name] = os.pathsep.join([*entries, *_split(result.get(name))])
+        result.update(self.variables)
+        return result
+
+    def without_previous(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """`environ` without what an earlier activation (of any env) added, so activating
+        twice, or another env, never stacks entries."""
+        earlier = _split(environ.get(DIRS_VAR))
+        stale = {str(SHIM_DIR), *(os.path.join(d, "bin") for d in earlier)}
+        stale.update(entry for _, entries in self.prepended for entry in entries)
+        result = {k: v for k, v in environ.items() if k not in (ENV_VAR, DIRS_VAR)}
+        for name, _ in self.prepended:
+            if name in result:
+                kept = [e for e in result[name].split(os.pathsep) if e not in stale]
+                if any(kept):
+                    result[name] = os.pathsep.join(kept)
+                else:
+                    del result[name]
         return result
 
 
@@ -68,7 +84,7 @@ def shell_code(applied: Activation, *, shell: str, environ: Mapping[str, str]) -
         "csh": _csh,
         "powershell": _powershell,
     }[shell]
-    return writer(applied, applied.applied_to(environ), environ)
+    return writer(applied, applied.applied_to(environ), applied.without_previous(environ))
 
 
 _POSIX_STRIP = """_conda_shared_overlay_strip() {

@@ -104,7 +104,8 @@ def top_level_modules(overlay: Path, dist: PythonDist) -> tuple[str, ...]:
             # dist-info dirs, `..` (scripts) and __pycache__/__editable__ helpers are no modules
             if head.isidentifier() and not head.startswith("__") and head not in names:
                 names.append(head)
-    return tuple(names)
+    fallback = dist.normalized.replace("-", "_")  # an editable install may list no module
+    return tuple(names) or ((fallback,) if fallback.isidentifier() else ())
 
 
 def _imports(

@@ -183,3 +183,25 @@ def test_tcsh_activate_and_deactivate(shared_env: Env, overlaid: Path) -> None:
     before = [environ["PYTHONPATH"]] if "PYTHONPATH" in environ else []
     assert out.stdout.splitlines() == ["1.2", path, *before, "end"], out.stderr
     assert python_sees(shared_env.python, "tidy_util", environ).startswith(str(shared_env.prefix))
+
+
+def test_activating_twice_does_not_stack_entries(
+    shared_env: Env, overlaid: Path, capsys: Capsys
+) -> None:
+    script = "\n".join(
+        [
+            f'eval "$({_activate_command("bash", shared_env.prefix)})"',
+            f'eval "$({_activate_command("bash", shared_env.prefix)})"',
+            'echo "$PATH"',
+            'echo "$PYTHONPATH"',
+            "deactivate_overlay",
+            'echo "$PATH"',
+        ]
+    )
+    environ = {**os.environ, "PYTHONPATH": "/opt/my libs"}
+    out = subprocess.run(
+        ["bash", "-c", script], check=False, capture_output=True, text=True, env=environ
+    ).stdout.splitlines()
+    assert out[0].split(os.pathsep).count(str(overlaid / "bin")) == 1
+    assert out[1].count("shim") == 1 and out[1].endswith(":/opt/my libs")
+    assert out[2] == os.environ["PATH"]
