@@ -327,7 +327,7 @@ def _render_clone(result: Any) -> str:
     ]
     if result.baseline.without:
         lines.append(f"  left out: {', '.join(result.baseline.without)}")
-    lines += [f"warning: kept {item}, which was left out" for item in result.dependents_left]
+    lines += [f"warning: {item}, which was left out" for item in result.dependents_left]
     if result.pip_not_cloned:
         lines.append(
             f"note: pip packages not cloned: pip install {' '.join(result.pip_not_cloned)}"

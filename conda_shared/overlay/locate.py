@@ -78,12 +78,12 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
     """An environment by absolute path, or by name in the root's installation (current)."""
     if os.path.isabs(name_or_path) or name_or_path.startswith(("./", "../", "~")):
         location = Path(name_or_path).expanduser()
-        name = location.resolve().name
-        if not location.exists():
+        if not location.exists():  # also a dangling link or a symlink loop
             raise InputError(
                 f"environment {name_or_path} does not exist",
                 "Pass the path of an existing conda environment, or its name",
             )
+        name = location.resolve().name
     else:
         if root is None:
             raise InputError(

@@ -95,6 +95,9 @@ def test_bad_input_gets_one_line_errors(
         ("install", str(tmp_path)): "is not a conda environment",
         ("install", str(shared_env.prefix), "x", "--no-index"): "Put pip options after --",
     }
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    cases["install", str(loop), "x"] = "does not exist"
     env = {**os.environ, "CONDA_SHARED_ROOT": ""}
     for argv, message in cases.items():
         out = subprocess.run(
