@@ -30,8 +30,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     actions.required = True
     # --root/--json are accepted after the action too; SUPPRESS keeps a value given before it.
     late = argparse.ArgumentParser(add_help=False)
-    late.add_argument("--root", type=Path, metavar="DIR", default=argparse.SUPPRESS)
-    late.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    late.add_argument(
+        "--root", type=Path, metavar="DIR", default=argparse.SUPPRESS, help="the shared root"
+    )
+    late.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     made = {
         name: actions.add_parser(name, help=summary, description=summary, parents=[late])
         for name, summary in ACTIONS.items()
@@ -43,7 +45,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
             help="change the admin overlay in ROOT/overlays (applies to every user)",
         )
     for name, action in made.items():
-        add_source_option(action, verb=f"overlay {name} (ENV names are looked up there)")
+        add_source_option(action, verb="look ENV names up in")
         if name != "list":
             action.add_argument("env", metavar="ENV", help="environment name or path")
     made["install"].add_argument(
