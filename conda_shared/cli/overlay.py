@@ -239,7 +239,9 @@ def _activate(args: Any) -> int:
     placement = _placement(args)
     shell = args.shell or _shell_from(os.environ.get("SHELL", ""))
     print(
-        shell_code(activation(placement.env, placement.applied()), shell=shell, environ=os.environ),
+        shell_code(
+            activation(placement.env, placement.activated()), shell=shell, environ=os.environ
+        ),
         end="",
     )
     return 0
@@ -261,14 +263,10 @@ def _run(args: Any) -> int:
             "no command to run", "Give one after --: conda shared overlay run ENV -- python"
         )
     placement = _placement(args)
-    environ = activation(placement.env, placement.applied()).applied_to(os.environ)
     # The env's own programs come right after the overlays' scripts, as `conda run` would.
-    environ["PATH"] = os.pathsep.join(
-        [
-            *(str(o.bin_dir) for o in placement.applied()),
-            str(placement.env.prefix / "bin"),
-            os.environ.get("PATH", ""),
-        ]
+    path = os.pathsep.join([str(placement.env.prefix / "bin"), os.environ.get("PATH", "")])
+    environ = activation(placement.env, placement.activated()).applied_to(
+        {**os.environ, "PATH": path}
     )
     sys.stdout.flush()
     try:

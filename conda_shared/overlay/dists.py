@@ -21,7 +21,7 @@ def read_dists(overlay: Path) -> dict[str, PythonDist]:
 
 
 def remove_dist(overlay: Path, dist: PythonDist) -> None:
-    """Delete every file its RECORD lists (scripts in bin/ too), and its metadata directory."""
+    """Delete every file its RECORD lists (scripts in bin/ too), then its metadata directory."""
     metadata = overlay / dist.location
     try:
         text = (metadata / "RECORD").read_text(encoding="utf-8")
@@ -33,5 +33,5 @@ def remove_dist(overlay: Path, dist: PythonDist) -> None:
         ) from None
     site = metadata.parent
     files = [site / row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
-    files += [p for p in metadata.iterdir() if p.is_file()]
     fs.remove_files(files, within=overlay)
+    fs.remove_tree(metadata)  # with whatever its RECORD did not list

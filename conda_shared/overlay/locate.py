@@ -63,6 +63,13 @@ class Placement(NamedTuple):
             o for o in (self.user, self.admin) if o is not None and o.target == self.env.prefix
         )
 
+    def activated(self) -> tuple[OverlayDir, ...]:
+        """What `activate` and `run` point the env's Python at: the applied overlays, and the
+        user's own even before its first install (so installing later needs no re-activation)."""
+        if self.user.target is None:
+            return (self.user, *(o for o in self.applied() if o.scope == "admin"))
+        return self.applied()
+
     def scope(self, scope: str) -> OverlayDir:
         if scope == "admin":
             if self.admin is None:

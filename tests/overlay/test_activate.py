@@ -205,3 +205,31 @@ def test_activating_twice_does_not_stack_entries(
     assert out[0].split(os.pathsep).count(str(overlaid / "bin")) == 1
     assert out[1].count("shim") == 1 and out[1].endswith(":/opt/my libs")
     assert out[2] == os.environ["PATH"]
+
+
+def test_activating_before_the_first_install_sees_later_installs(
+    shared_env: Env, wheels: Path, overlays_dir: Path
+) -> None:
+    install = " ".join(
+        _quote("bash", arg)
+        for arg in (
+            *(sys.executable, "-m", "conda_shared", "overlay", "install", str(shared_env.prefix)),
+            *("fresh-tool", "--", "--no-index", "--find-links", str(wheels)),
+        )
+    )
+    script = "\n".join(
+        [
+            f'eval "$({_activate_command("bash", shared_env.prefix)})"',
+            f"{install} >/dev/null 2>&1",
+            "fresh-tool",
+        ]
+    )
+    path = f"{shared_env.prefix / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    out = subprocess.run(
+        ["bash", "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+    )
+    assert out.stdout == f"0.5 {shared_env.python}\n", out.stderr
