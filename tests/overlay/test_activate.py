@@ -71,6 +71,7 @@ def test_overlay_sits_behind_the_stdlib_and_in_front_of_site_packages(
     env_site = next(i for i, p in enumerate(out) if p.startswith(str(shared_env.prefix)))
     stdlib = next(i for i, p in enumerate(out) if p.endswith("lib-dynload"))
     assert stdlib < ours < env_site
+    assert not [p for p in out if p.endswith("shim")], "the guard leaves sys.path after start"
 
 
 def test_console_script_runs_with_the_env_python_and_exit_codes_pass_through(

@@ -33,16 +33,17 @@ def _apply_overlays() -> None:
 
 
 def _chain_next_sitecustomize() -> None:
-    import importlib.machinery
-    import importlib.util
-
+    # Leave sys.path without this directory (nothing else in it is importable), then import
+    # `sitecustomize` again: the one this file shadows, if there is one, runs as usual.
     here = os.path.dirname(os.path.abspath(__file__))
-    rest = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != here]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
-    if spec is not None and spec.loader is not None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["sitecustomize"] = module
-        spec.loader.exec_module(module)
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != here]
+    ours = sys.modules.pop("sitecustomize", None)
+    try:
+        import sitecustomize  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError as error:
+        if error.name != "sitecustomize":
+            raise
+        sys.modules["sitecustomize"] = ours  # type: ignore[assignment]
 
 
 _apply_overlays()
