@@ -11,13 +11,17 @@ from tests.support.channel import build_wheel
 _BACKEND = """
 import base64, hashlib, os, zipfile
 
-NAME, VERSION, MODULE, FAIL = {name!r}, {version!r}, {module!r}, {fail!r}
+NAME, VERSION, MODULE, FAIL, SLOW = {name!r}, {version!r}, {module!r}, {fail!r}, {slow!r}
 DIST_INFO = NAME.replace("-", "_") + "-" + VERSION + ".dist-info"
 METADATA = "Metadata-Version: 2.1\\nName: " + NAME + "\\nVersion: " + VERSION + "\\n\\n"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _wheel(directory, members):
+    if SLOW:
+        import time
+
+        time.sleep(SLOW)
     if FAIL:
         raise RuntimeError("this package's build always fails (a test fixture)")
     members[DIST_INFO + "/METADATA"] = METADATA
@@ -75,8 +79,11 @@ def wheelhouse(directory: Path) -> Path:
     return directory
 
 
-def source_tree(directory: Path, name: str, version: str, *, fail_build: bool = False) -> Path:
-    """A project pip can build offline (wheel and editable) with its in-tree backend."""
+def source_tree(
+    directory: Path, name: str, version: str, *, fail_build: bool = False, slow: float = 0
+) -> Path:
+    """A project pip can build offline (wheel and editable) with its in-tree backend; its
+    build raises with `fail_build`, and takes `slow` seconds more."""
     module = name.replace("-", "_")
     (directory / "src" / module).mkdir(parents=True)
     (directory / "src" / module / "__init__.py").write_text(f'__version__ = "{version}"\n')
@@ -84,6 +91,6 @@ def source_tree(directory: Path, name: str, version: str, *, fail_build: bool = 
         '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
     )
     (directory / "backend.py").write_text(
-        _BACKEND.format(name=name, version=version, module=module, fail=fail_build)
+        _BACKEND.format(name=name, version=version, module=module, fail=fail_build, slow=slow)
     )
     return directory

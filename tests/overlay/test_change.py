@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +163,41 @@ def test_stale_stages_of_a_killed_run_are_removed(
     assert sorted(generations) == sorted(
         [os.readlink(overlays_dir / "it's shared"), neighbour.name]
     )
+
+
+def test_kill_9_during_pip_leaves_the_overlay_and_the_next_run_cleans_up(
+    shared_env: Env, wheels: Path, overlays_dir: Path, tmp_path: Path, capsys: Capsys
+) -> None:
+    env = str(shared_env.prefix)
+    run_cli(capsys, "overlay", "install", env, "fresh-tool", *offline(wheels))
+    pointer = overlays_dir / "it's shared"
+    before = overlay_state(pointer)
+    slow = source_tree(tmp_path / "slow", "slow-build", "0.1", slow=60)
+    install = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conda_shared",
+            "overlay",
+            "install",
+            env,
+            str(slow),
+            "--",
+            "--no-index",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, as a terminal job is
+    )
+    deadline = time.monotonic() + 60
+    while not list(overlays_dir.glob("*.conda-shared-tmp")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(overlays_dir.glob("*.conda-shared-tmp")), "the install never staged"
+    time.sleep(8)  # into pip's run: resolving, then building the slow package
+    assert install.poll() is None
+    os.killpg(install.pid, signal.SIGKILL)
+    install.wait()
+    assert overlay_state(pointer)[:2] == before[:2]  # the stage is left, the overlay is not
+    again = run_cli(capsys, "overlay", "install", env, "tidy-util==1.1", *offline(wheels))
+    assert again.code == 0, again.err
+    assert not list(overlays_dir.glob("*.conda-shared-tmp"))
