@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -85,7 +87,7 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
     """An environment by absolute path, or by name in the root's installation (current)."""
     if os.path.isabs(name_or_path) or name_or_path.startswith(("./", "../", "~")):
         location = Path(name_or_path).expanduser()
-        if not location.exists():  # also a dangling link or a symlink loop
+        if _stat(location) is None:
             raise InputError(
                 f"environment {name_or_path} does not exist",
                 "Pass the path of an existing conda environment, or its name",
@@ -113,14 +115,31 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
     return _target(location.resolve(), name)
 
 
+def _stat(path: Path) -> os.stat_result | None:
+    """The path's stat, None when it does not exist (or is a symlink loop); a path this user
+    may not look at is a clear error, not a traceback."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return None
+        raise InputError(
+            f"cannot look at {path}: {error.strerror}",
+            "Run as a user who can read the environment, or ask its admin for read access",
+        ) from None
+
+
 def _target(prefix: Path, name: str) -> TargetEnv:
-    if not (prefix / "conda-meta").is_dir():
+    meta = _stat(prefix / "conda-meta")
+    if meta is None or not stat.S_ISDIR(meta.st_mode):
         raise InputError(
             f"{prefix} is not a conda environment: it has no conda-meta/ directory",
             "Pass the path of a conda environment, or its name",
         )
     python = prefix / "bin" / "python"
-    if not python.exists():
+    if _stat(python) is None:
         raise InputError(
             f"environment {prefix} has no Python (no bin/python)",
             "Overlays extend Python environments; choose one with python installed",

@@ -141,28 +141,35 @@ def test_an_unwritable_overlay_dir_is_a_clear_error_for_a_normal_user(
     world_readable: Path,
 ) -> None:
     env = make_env(world_readable / "env")
+    subprocess.run(["chmod", "-R", "a+rX", str(world_readable)], check=True)
     locked = world_readable / "admin-only"
     locked.mkdir(mode=0o755)
     source = Path(__file__).resolve().parents[2]
+    as_nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(world_readable),
+        "PYTHONPATH": str(source),
+        "CONDA_PLUGINS_SHARED_OVERLAYS_DIR": str(locked / "overlays"),
+    }
+    overlay = (*as_nobody, sys.executable, "-m", "conda_shared", "overlay")
     out = subprocess.run(
-        [
-            *("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
-            *(sys.executable, "-m", "conda_shared", "overlay", "install", str(env.prefix), "x"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=world_readable,
-        env={
-            "PATH": os.environ["PATH"],
-            "HOME": str(world_readable),
-            "PYTHONPATH": str(source),
-            "CONDA_PLUGINS_SHARED_OVERLAYS_DIR": str(locked / "overlays"),
-        },
-    )
+        [*overlay, "install", str(env.prefix), "x"],
+        capture_output=True, text=True, check=False, cwd=world_readable, env=environ,
+    )  # fmt: skip
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip() == (
         f"conda-shared: error: cannot create the overlay directory {locked / 'overlays'}: "
         "Permission denied. Set plugins.shared_overlays_dir (or "
         "CONDA_PLUGINS_SHARED_OVERLAYS_DIR) to a directory you own"
+    )
+    private = world_readable / "private"
+    private.mkdir(mode=0o700)
+    hidden = subprocess.run(
+        [*overlay, "list", str(private / "env")],
+        capture_output=True, text=True, check=False, cwd=world_readable, env=environ,
+    )  # fmt: skip
+    assert hidden.stderr.strip() == (
+        f"conda-shared: error: cannot look at {private / 'env'}: Permission denied. Run as a "
+        "user who can read the environment, or ask its admin for read access"
     )
