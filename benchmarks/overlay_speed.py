@@ -8,8 +8,9 @@ It builds, in a temporary directory, an environment (a venv of this machine's CP
 pip and conda-meta/) and a user overlay of D distributions (default 50) installed by
 `conda-shared overlay install` from local wheels, then measures, interleaved, in fresh
 processes:
-- `conda-shared overlay run ENV -- python -c pass` against `ENV/bin/python -c pass`, and the
-  plain conda way, `conda run -p ENV python -c pass`, for reference;
+- `conda-shared overlay run ENV -- python -c pass` against `ENV/bin/python -c pass` (with the
+  shared root found from the running installation, and configured), and the plain conda way,
+  `conda run -p ENV python -c pass`, for reference;
 - the env's Python started with the overlay applied (as in a shell after `eval "$(conda
   shared overlay activate ENV)"`) against it started plainly: what the guard shim costs;
 - `conda-shared overlay list ENV` against pip's own `pip list --path OVERLAY-SITE`.
@@ -84,11 +85,20 @@ def cases(env: Path, overlays: Path) -> list[Case]:
     applied = activation(
         resolve_env(str(env), root=None, installation=None), [read_overlay(overlay, scope="user")]
     ).applied_to({})
+    # a shared root as sites configure it (plugins.shared_root or CONDA_SHARED_ROOT)
+    root = overlays.parent / "root"
+    (root / "conda-meta").mkdir(parents=True, exist_ok=True)
+    run = (*shared, "run", str(env), "--", "python", "-c", "pass")
     found = [
         Case(
             "overlay run ENV -- python -c pass",
             baseline=Command((python, "-c", "pass")),
-            candidate=Command((*shared, "run", str(env), "--", "python", "-c", "pass"), ours),
+            candidate=Command(run, ours),
+        ),
+        Case(
+            "  the same, shared root configured",
+            baseline=Command((python, "-c", "pass")),
+            candidate=Command(run, {**ours, "CONDA_SHARED_ROOT": str(root)}),
         ),
         Case(
             "activated python -c pass (shim)",

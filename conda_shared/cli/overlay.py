@@ -80,6 +80,10 @@ def execute(args: Any) -> int:
 
 
 def _root(args: Any) -> Path | None:
+    """The shared root if one is known (admin overlays and ENV names need it), else None."""
+    given = args.root or args.settings.shared_root
+    if given is not None:
+        return Path(given)  # as root_of would, without importing the root readers (`run`)
     try:
         return root_of(args)
     except InputError:
