@@ -163,9 +163,10 @@ def test_an_unwritable_overlay_dir_is_a_clear_error_for_a_normal_user(
         f"conda-shared: error: cannot look at {private / 'env'}: Permission denied. Run as a "
         "user who can read the environment, or ask its admin for read access"
     )
-    usable = subprocess.run([*as_nobody, str(env.python), "-c", "pass"], check=False)
+    probe = "import os, sys; os.stat(sys.argv[1])"
+    usable = subprocess.run([*as_nobody, sys.executable, "-c", probe, str(env.python)], check=False)
     if usable.returncode != 0:
-        pytest.skip(f"{env.python} links to a Python that uid 65534 cannot run")
+        pytest.skip(f"{env.python} links to a Python that uid 65534 may not look at")
     out = subprocess.run(
         [*overlay, "install", str(env.prefix), "x"],
         capture_output=True, text=True, check=False, cwd=world_readable, env=environ,
