@@ -7,17 +7,15 @@ import io
 from pathlib import Path
 
 from .. import fs
-from ..condarc import CondaConfig
 from ..errors import SharedError
-from ..prefix import PythonDist, read_env
+from ..prefix import PythonDist, site_packages_dirs
+from ..prefix.dists import read_dists as read_site_dists
 
 
 def read_dists(overlay: Path) -> dict[str, PythonDist]:
     """Distributions by normalized name; an overlay that does not exist yet has none."""
-    if not (overlay / "conda-meta").is_dir():
-        return {}
-    env = read_env(overlay, name=overlay.name, config=CondaConfig())
-    return {dist.normalized: dist for dist in env.dists}
+    dists = read_site_dists(overlay, site_packages_dirs(overlay), set(), include_owned=True)
+    return {dist.normalized: dist for dist in dists}
 
 
 def remove_dist(overlay: Path, dist: PythonDist) -> None:

@@ -75,7 +75,7 @@ def read(overlay: Path) -> tuple[LedgerEntry, ...]:
         LedgerEntry(
             date=r.date,
             user=users[i] if i < len(users) else "",
-            command=" ".join(r.command),
+            command=r.command,
             added=r.added,
             removed=r.removed,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.overlay.packages import wheelhouse
-from tests.roots import tree_digest
+from tests.roots import tree_digest, write_record
 from tests.support.channel import base_interpreter
 
 
@@ -35,6 +36,9 @@ def make_env(path: Path, *, packages: tuple[str, ...] = (), wheels: Path | None 
     subprocess.run([str(base_interpreter()), "-m", "venv", *with_pip, str(path)], check=True)
     (path / "conda-meta").mkdir()
     (path / "conda-meta" / "history").write_text("")
+    # the record conda leaves for python: readers take its site-packages as the env's own
+    python = {"name": "python", "version": platform.python_version(), "build": "0"}
+    write_record(path, {**python, "build_number": 0, "files": []})
     if packages:
         subprocess.run(
             [
