@@ -558,3 +558,49 @@ def discard_dir(path: Path) -> None:
     hidden = _temp_sibling(path)
     os.rename(path, hidden)
     shutil.rmtree(hidden, ignore_errors=True)
+
+
+def link_tree(source: Path, destination: Path, *, copied: tuple[str, ...] = ()) -> None:
+    """Recreate `source` at `destination` with hard links (fast, no extra space); top-level
+    entries named in `copied` are real copies, because they will be appended to or edited."""
+    import shutil
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    for entry in os.scandir(source):
+        target = destination / entry.name
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        elif entry.is_dir():
+            shutil.copytree(
+                entry.path,
+                target,
+                symlinks=True,
+                copy_function=shutil.copy2 if entry.name in copied else link_or_copy,
+            )
+        elif entry.name in copied:
+            shutil.copy2(entry.path, target)
+        else:
+            link_or_copy(entry.path, str(target))
+
+
+def remove_files(paths: list[Path], *, within: Path) -> None:
+    """Delete files (a missing one is fine) that lie inside `within`, then the directories
+    they leave empty, up to `within` itself."""
+    for path in paths:
+        ensure_within(within, path.parent, bound="the overlay")
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    limit = within.resolve()
+    for emptied in sorted({p.parent.resolve() for p in paths}, key=lambda d: -len(d.parts)):
+        directory = emptied
+        while directory != limit and limit in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+            directory = directory.parent

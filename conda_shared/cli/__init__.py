@@ -33,6 +33,7 @@ VERBS: dict[str, str] = {
     "qa": "Set or clear the qa pointer: the installation under test.",
     "cutover": "Switch current to the qa installation after a preflight; --rollback switches back.",
     "kernels": "List Jupyter kernelspecs and where they resolve; sync creates missing ones.",
+    "overlay": "Extend a read-only environment with pip packages in your (or an admin) overlay.",
 }
 
 
