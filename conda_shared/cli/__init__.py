@@ -58,26 +58,40 @@ def _common_options(*, with_root: bool) -> argparse.ArgumentParser:
     return common
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike."""
+def configure_parser(parser: argparse.ArgumentParser, *, only: str | None = None) -> None:
+    """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike.
+
+    With `only`, just that verb's module is imported and its options built: a command pays
+    for the one verb it runs (`overlay run` starts a user's program, every millisecond shows).
+    """
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
     for name, summary in VERBS.items():
-        module = importlib.import_module(f"{__name__}.{name}")
         verb_parser = verbs.add_parser(
             name,
             help=summary,
             description=summary,
             parents=[_common_options(with_root=name not in CommandLine.ROOTLESS)],
         )
-        module.configure_parser(verb_parser)
-        verb_parser.set_defaults(_execute=module.execute)
+        if only is None or name == only:
+            module = importlib.import_module(f"{__name__}.{name}")
+            module.configure_parser(verb_parser)
+            verb_parser.set_defaults(_execute=module.execute)
 
 
-def build_parser(prog: str = "conda-shared") -> argparse.ArgumentParser:
+def build_parser(
+    prog: str = "conda-shared", argv: Sequence[str] | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line; given the arguments, only the verb they name is built."""
     parser = _Parser(prog=prog, description=SUMMARY)
     parser.add_argument("--version", action="version", version=f"conda-shared {__version__}")
-    configure_parser(parser)
+    configure_parser(parser, only=_named_verb(argv))
     return parser
+
+
+def _named_verb(argv: Sequence[str] | None) -> str | None:
+    """The verb the arguments name (their first word that is not an option), if any."""
+    first = next((word for word in argv or () if not word.startswith("-")), None)
+    return first if first in VERBS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return from_environment(Path(sys.prefix))
 
     return _run(
-        build_parser,
+        lambda words: build_parser("conda-shared", words),
         sys.argv[1:] if argv is None else argv,
         settings=settings,
         running_prefix=lambda: Path(sys.prefix),
@@ -114,7 +128,7 @@ def main_in_conda(argv: Sequence[str]) -> int:
         return Path(context.root_prefix)
 
     return _run(
-        lambda: build_parser("conda shared"),
+        lambda words: build_parser("conda shared", words),
         argv,
         settings=settings,
         running_prefix=running_prefix,
@@ -124,7 +138,7 @@ def main_in_conda(argv: Sequence[str]) -> int:
 
 
 def _run(
-    parser: Callable[[], argparse.ArgumentParser],
+    parser: Callable[[Sequence[str]], argparse.ArgumentParser],
     argv: Sequence[str],
     *,
     settings: Callable[[], Settings],
@@ -140,7 +154,7 @@ def _run(
     as_json = "--json" in argv
     command_line = CommandLine(program)
     try:
-        built = parser()
+        built = parser(argv)
         args, unknown = built.parse_known_args(list(argv))
         if getattr(args, "_execute", None) is None:
             built.print_help()

@@ -191,7 +191,7 @@ runpy.run_module("conda_shared", run_name="__main__", alter_sys=True)
     "module",
     [
         "conda_shared.errors",  # while the command line itself loads
-        "conda_shared.cli.export",  # while the verbs load
+        "conda_shared.cli.status",  # while the verb loads
     ],
 )
 @pytest.mark.parametrize("as_json", [False, True])
