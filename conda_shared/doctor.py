@@ -20,10 +20,6 @@ PROBLEM = "problem"
 NOTE = "note"
 #: admin-owned condarc locations conda reads before the user's (Linux and macOS)
 SYSTEM_CONFIG_DIRS = (Path("/etc/conda"), Path("/var/lib/conda"))
-NOT_CHECKED = (
-    "overlays whose environment changed: conda-shared has no overlays yet, so there is "
-    "nothing to compare",
-)
 
 _WRITE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 _PINNED_KEYS = ("no_plugins", "override_channels_enabled", "shared_channel_policy")
@@ -38,7 +34,7 @@ _FALSE = ("false", "no", "off", "0", "n")
 class Finding:
     """One thing wrong (problem: doctor exits 1) or worth knowing (note) about the root."""
 
-    check: str  # pointers | installations | permissions | kernels | config | plugin
+    check: str  # pointers | installations | permissions | kernels | overlays | config | plugin
     severity: str
     subject: str
     message: str
@@ -72,7 +68,6 @@ class DoctorReport:
     findings: tuple[Finding, ...]
     installations: tuple[PluginInstall, ...]
     writable: tuple[WritableDir, ...]
-    not_checked: tuple[str, ...]
 
     @property
     def problems(self) -> tuple[Finding, ...]:
@@ -139,13 +134,13 @@ def check_root(
     findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
     findings += dict.fromkeys(unreadable)
     findings += _kernel_findings(shared)
+    findings += _overlay_findings(shared)
     findings += config + plugin
     return DoctorReport(
         root=shared.path,
         findings=tuple(findings),
         installations=tuple(installs),
         writable=tuple(dict.fromkeys(writable)),
-        not_checked=NOT_CHECKED,
     )
 
 
@@ -394,9 +389,50 @@ def report_text(report: DoctorReport) -> str:
             lines += [line for finding in findings for line in _finding_lines(finding)]
     if not report.problems:
         lines.append("no problems found")
-    lines += [f"not checked: {reason}" for reason in report.not_checked]
     return "\n".join(lines)
 
 
 def _finding_lines(finding: Finding) -> list[str]:
     return [f"  [{finding.check}] {finding.message}", f"      fix: {finding.fix}"]
+
+
+def _overlay_findings(shared: SharedRoot) -> list[Finding]:
+    """Admin overlays whose environment changed (or vanished) since the overlay last changed:
+    what the overlay installed may no longer fit what the env holds now."""
+    from .condarc import CondaConfig
+    from .overlay.locate import admin_overlays
+    from .prefix import read_env
+    from .specs import content_key
+
+    findings = []
+    for overlay in admin_overlays(shared.path):
+        env = overlay.target
+        if env is None or not overlay.recorded_key:
+            continue
+        check = f"Check it with `conda shared overlay check {quoted(env)}`"
+        try:
+            now = content_key(read_env(env, name=env.name, config=CondaConfig(), owned_dists=False))
+        except SharedError as error:
+            findings.append(
+                Finding(
+                    "overlays",
+                    PROBLEM,
+                    str(overlay.path),
+                    f"admin overlay {overlay.path}: its env cannot be read: {error.message}",
+                    f"Re-target it to the env that replaced it (`conda shared overlay install ENV "
+                    f"--admin --retarget`) or remove it; {check[0].lower()}{check[1:]}",
+                )
+            )
+            continue
+        if now != overlay.recorded_key:
+            findings.append(
+                Finding(
+                    "overlays",
+                    NOTE,
+                    str(overlay.path),
+                    f"admin overlay {overlay.path}: the env {env} changed since the overlay was "
+                    f"last changed (content key {overlay.recorded_key[:19]} then, {now[:19]} now)",
+                    f"{check}, then reinstall into the overlay what no longer fits",
+                )
+            )
+    return findings

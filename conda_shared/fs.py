@@ -8,7 +8,6 @@ import getpass
 import json
 import os
 import secrets
-import socket
 import stat
 import sys
 import time
@@ -254,8 +253,14 @@ def _held(path: Path, holder: str) -> LockHeld:
     )
 
 
+def _host() -> str:
+    import socket  # only for lock records: not every command takes a lock
+
+    return socket.gethostname()
+
+
 def _holder_line() -> str:
-    return f"pid {os.getpid()}, user {current_user()}, host {socket.gethostname()}\n"
+    return f"pid {os.getpid()}, user {current_user()}, host {_host()}\n"
 
 
 @contextlib.contextmanager
@@ -304,7 +309,7 @@ def _is_stale(path: Path) -> bool:
         pid = int(fields.get("pid", ""))
     except (OSError, ValueError):
         return False
-    if fields.get("host", "").strip() != socket.gethostname():
+    if fields.get("host", "").strip() != _host():
         return False  # another machine's process: cannot tell, so never steal it
     try:
         os.kill(pid, 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 from collections.abc import Iterator
@@ -166,6 +165,8 @@ def _parse_specs(listed: str) -> tuple[str, ...]:
     listed = listed.strip()
     if listed.startswith("["):
         try:
+            import ast  # only conda 4.x histories need it; keep the import cheap
+
             parsed = ast.literal_eval(listed)
         except (ValueError, SyntaxError):
             return ()

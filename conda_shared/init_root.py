@@ -11,8 +11,8 @@ from pathlib import Path
 
 from . import audit, fs
 from .errors import InputError
-from .installation import is_installation, package_version
-from .layout import ENVS_POINTER
+from .installation import package_version
+from .layout import ENVS_POINTER, is_installation
 from .pointers import refuse_real_directories
 
 FOLDERS = ("kernels", "specs", "reports", "log")

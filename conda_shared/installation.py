@@ -14,6 +14,7 @@ from pathlib import Path
 from .condarc import CondaConfig, installation_condarc_files, read_config
 from .errors import InputError, SharedError
 from .history import Revision, read_history
+from .layout import is_installation
 from .prefix import is_environment, site_packages_dirs
 
 _VERSIONED_RECORD = r"^{name}-(\d[^-]*)-[^-]+\.json$"
@@ -83,10 +84,6 @@ def validate_env_name(name: str) -> str:
             "Give a name listed by `conda shared inventory`, or an absolute path",
         )
     return name
-
-
-def is_installation(path: Path) -> bool:
-    return is_environment(path)
 
 
 def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Installation:

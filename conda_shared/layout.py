@@ -10,10 +10,15 @@ from pathlib import Path
 
 from . import fs
 from .errors import InputError
-from .installation import is_installation
 
 POINTERS = ("current", "qa", "previous")
 ENVS_POINTER = "envs"
+
+
+def is_installation(path: Path) -> bool:
+    """A conda installation (like any env) has conda-meta/: all it takes to tell, and cheap, so
+    finding the root does not load the readers."""
+    return (path / "conda-meta").is_dir()
 
 
 @dataclass(frozen=True)

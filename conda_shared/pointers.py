@@ -9,8 +9,7 @@ from pathlib import Path
 
 from . import fs
 from .errors import InputError, SharedError
-from .installation import is_installation
-from .layout import SharedRoot, open_root
+from .layout import SharedRoot, is_installation, open_root
 
 
 def link_target(root: Path, installation: Path) -> str:

@@ -58,7 +58,6 @@ def test_sample_root(tmp_path: Path) -> None:
     assert plugin[0] == NOTE and "not installed in the base of v26.7 (qa)" in plugin[1]
     config = by_check(report, "config")
     assert [severity for severity, _ in config] == [NOTE, NOTE, NOTE]  # policy is warn: notes
-    assert "overlays" in report.not_checked[0]
 
 
 def test_group_and_other_writable_shared_envs(tmp_path: Path) -> None:
@@ -245,3 +244,35 @@ def test_latin1_condarc_still_counts_its_pins_and_is_noted(tmp_path: Path) -> No
         NOTE,
         f"v1: {root / 'v1' / '.condarc'} is not UTF-8 (byte 0xfc at offset 17); read it as Latin-1",
     ) in config
+
+
+def test_admin_overlays_whose_env_changed_or_vanished_are_reported(tmp_path: Path) -> None:
+    from conda_shared.condarc import CondaConfig
+    from conda_shared.prefix import read_env
+    from conda_shared.specs import content_key
+
+    root = make_sample(tmp_path)
+    env = root / "v24.11" / "envs" / "r_env"
+    key = content_key(read_env(env, name="r_env", config=CondaConfig(), owned_dists=False))
+
+    def overlay(name: str, prefix: Path, recorded: str) -> None:
+        (root / "overlays" / name).mkdir(parents=True)
+        (root / "overlays" / name / "overlay.json").write_text(
+            json.dumps({"env_prefix": str(prefix), "env_content_key": recorded})
+        )
+
+    overlay("r_env", env, key)
+    assert not [f for f in check_root(root=root).findings if f.check == "overlays"]
+
+    overlay("changed", env, "sha256:" + "0" * 64)
+    overlay("gone", root / "v24.11" / "envs" / "retired", key)
+    found = {
+        Path(f.subject).name: f for f in check_root(root=root).findings if f.check == "overlays"
+    }
+    assert set(found) == {"changed", "gone"}
+    assert (
+        found["changed"].severity == NOTE
+        and "changed since the overlay" in found["changed"].message
+    )
+    assert found["gone"].severity == PROBLEM and "cannot be read" in found["gone"].message
+    assert "overlay check" in found["changed"].fix

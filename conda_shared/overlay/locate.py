@@ -194,10 +194,17 @@ def read_meta(path: Path) -> dict[str, Any]:
 
 def all_overlays(*, overlays_dir: Path, root: Path | None) -> tuple[OverlayDir, ...]:
     """Every overlay of this user and of the shared root, for `list` without ENV."""
-    places = [(overlays_dir, "user")]
     admin_root = _admin_root(root)
-    if admin_root is not None:
-        places.append((admin_root, "admin"))
+    return _overlays_in([(overlays_dir, "user"), *([(admin_root, "admin")] if admin_root else [])])
+
+
+def admin_overlays(root: Path) -> tuple[OverlayDir, ...]:
+    """The shared root's own overlays (ROOT/overlays), which apply to everyone."""
+    admin_root = _admin_root(root)
+    return _overlays_in([(admin_root, "admin")]) if admin_root else ()
+
+
+def _overlays_in(places: list[tuple[Path, str]]) -> tuple[OverlayDir, ...]:
     found = []
     for directory, scope in places:
         try:
