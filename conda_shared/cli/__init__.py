@@ -66,16 +66,17 @@ def configure_parser(parser: argparse.ArgumentParser, *, only: str | None = None
     """
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
     for name, summary in VERBS.items():
+        if only is not None and name != only:
+            continue
         verb_parser = verbs.add_parser(
             name,
             help=summary,
             description=summary,
             parents=[_common_options(with_root=name not in CommandLine.ROOTLESS)],
         )
-        if only is None or name == only:
-            module = importlib.import_module(f"{__name__}.{name}")
-            module.configure_parser(verb_parser)
-            verb_parser.set_defaults(_execute=module.execute)
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.configure_parser(verb_parser)
+        verb_parser.set_defaults(_execute=module.execute)
 
 
 def build_parser(
