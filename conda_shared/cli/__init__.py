@@ -29,8 +29,12 @@ VERBS: dict[str, str] = {
 }
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike."""
+def configure_parser(parser: argparse.ArgumentParser, *, only: str | None = None) -> None:
+    """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike.
+
+    With `only`, just that verb's module is imported and its options added: the others need
+    nothing but their summary, and importing every verb was most of a short command's time.
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--root",
@@ -42,16 +46,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     common.add_argument("--json", action="store_true", help="print the result as JSON")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
     for name, summary in VERBS.items():
-        module = importlib.import_module(f"{__name__}.{name}")
         verb_parser = verbs.add_parser(name, help=summary, description=summary, parents=[common])
-        module.configure_parser(verb_parser)
-        verb_parser.set_defaults(_execute=module.execute)
+        if only in (None, name):
+            module = importlib.import_module(f"{__name__}.{name}")
+            module.configure_parser(verb_parser)
+            verb_parser.set_defaults(_execute=module.execute)
 
 
-def build_parser(prog: str = "conda-shared") -> argparse.ArgumentParser:
+def build_parser(prog: str = "conda-shared", argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The whole command line; given `argv`, only the verb it names is fully configured."""
     parser = argparse.ArgumentParser(prog=prog, description=SUMMARY)
     parser.add_argument("--version", action="version", version=f"conda-shared {__version__}")
-    configure_parser(parser)
+    verb = next((a for a in argv if not a.startswith("-")), None)
+    configure_parser(parser, only=verb if verb in VERBS else None)
     return parser
 
 
@@ -59,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Standalone `conda-shared`, for installations where the plugin cannot load."""
     from ..settings import from_environment
 
+    argv = sys.argv[1:] if argv is None else argv
     return _run(
-        build_parser(),
-        sys.argv[1:] if argv is None else argv,
+        build_parser(argv=argv),
+        argv,
         settings=lambda: from_environment(Path(sys.prefix)),
         running_prefix=Path(sys.prefix),
         under_conda=False,
@@ -75,7 +83,7 @@ def main_in_conda(argv: Sequence[str]) -> int:
     from ..settings import from_conda_context
 
     return _run(
-        build_parser("conda shared"),
+        build_parser("conda shared", argv),
         argv,
         settings=lambda: from_conda_context(context),
         running_prefix=Path(context.root_prefix),
