@@ -24,11 +24,9 @@ holds that package. Trees are cached under --workdir by size and generator versi
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import multiprocessing
 import os
-import random
 import shutil
 import sys
 import time
@@ -36,153 +34,27 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+
+from generate_plan import (
+    CANONICAL,
+    ERAS,
+    PIP_PER_ENV,
+    SITE,
+    EnvPlan,
+    Package,
+    PipDist,
+    base_plan,
+    plan_envs,
+)
+
+from conda_shared.sample import formats
 
 #: bump whenever the generated layout changes, so cached trees are rebuilt
-GENERATOR_VERSION = 2
-SEED = 20260724
-PYTHON_VERSION = "3.11.9"
-PYTHON_SHORT = "3.11"
-SITE = f"lib/python{PYTHON_SHORT}/site-packages"
-SUBDIR = "linux-64"
-FORGE = "https://conda.anaconda.org/conda-forge"
-MAIN = "https://repo.anaconda.com/pkgs/main"
-CANONICAL = {FORGE: "conda-forge", MAIN: "defaults"}
-CONDA_BY_ERA = {"24": "24.11.3", "26": "26.7.1"}
-PIP_PER_ENV = 3
-#: specs asked for by name at create, and in a later install, besides python itself
-REQUESTED_AT_CREATE = 6
-REQUESTED_LATER = 2
+GENERATOR_VERSION = 3
 #: conda-build's 255-character prefix placeholder, on text files that embed the build prefix
 PLACEHOLDER = (
     "/home/conda/feedstock_root/build_artifacts/pkg_1700000000000/_h_env_" + "placehold_" * 19
 )[:255]
-
-#: what every environment holds besides python: the interpreter's runtime and packaging
-CORE_NATIVE = (
-    "_libgcc_mutex",
-    "_openmp_mutex",
-    "bzip2",
-    "ca-certificates",
-    "ld_impl_linux-64",
-    "libffi",
-    "libgcc-ng",
-    "libgomp",
-    "libnsl",
-    "libsqlite",
-    "libstdcxx-ng",
-    "libuuid",
-    "libxcrypt",
-    "libzlib",
-    "ncurses",
-    "openssl",
-    "readline",
-    "tk",
-    "tzdata",
-    "xz",
-)
-CORE_PYTHON = ("pip", "setuptools", "wheel")
-NATIVE_LIBS = (
-    "libblas", "libcblas", "liblapack", "libopenblas", "libgfortran-ng", "libgfortran5",
-    "libcurl", "libssh2", "libnghttp2", "libev", "krb5", "keyutils", "libedit", "c-ares",
-    "libpng", "libjpeg-turbo", "libtiff", "libwebp-base", "lcms2", "openjpeg", "freetype",
-    "fontconfig", "libxml2", "libxslt", "libiconv", "icu", "libarrow", "libthrift",
-    "libprotobuf", "libabseil", "re2", "orc", "snappy", "lz4-c", "zstd", "libbrotlicommon",
-    "libbrotlidec", "libbrotlienc", "gflags", "glog", "libevent", "libutf8proc",
-    "aws-c-common", "aws-c-io", "aws-c-http", "aws-crt-cpp", "aws-sdk-cpp", "libgdal", "proj",
-    "geos", "sqlite", "hdf5", "libnetcdf", "libaec", "blosc", "tiledb", "libspatialite",
-    "libkml", "postgresql", "libpq", "unixodbc", "graphviz", "cairo", "pango", "harfbuzz",
-    "fribidi", "pixman", "libglib", "gettext", "expat", "pcre2", "libllvm15", "mkl",
-    "intel-openmp", "tbb", "r-base", "openjdk", "nodejs",
-)  # fmt: skip
-PYTHON_LIBS = (
-    "numpy", "pandas", "scipy", "matplotlib-base", "scikit-learn", "statsmodels", "seaborn",
-    "pyarrow", "polars", "dask-core", "distributed", "xarray", "netcdf4", "h5py", "tables",
-    "numba", "llvmlite", "cython", "sympy", "networkx", "pillow", "imageio", "scikit-image",
-    "shapely", "pyproj", "fiona", "geopandas", "rasterio", "gdal", "sqlalchemy", "psycopg2",
-    "pymysql", "pyodbc", "requests", "urllib3", "idna", "charset-normalizer", "certifi",
-    "httpx", "httpcore", "anyio", "sniffio", "h11", "aiohttp", "yarl", "multidict",
-    "frozenlist", "attrs", "pydantic", "pydantic-core", "typing_extensions", "packaging",
-    "pyparsing", "python-dateutil", "pytz", "six", "tzlocal", "click", "rich", "pygments",
-    "markdown-it-py", "mdurl", "jinja2", "markupsafe", "pyyaml", "ruamel.yaml", "toml",
-    "tomli", "platformdirs", "filelock", "fsspec", "s3fs", "boto3", "botocore", "jmespath",
-    "s3transfer", "cryptography", "cffi", "pycparser", "bcrypt", "paramiko", "pynacl",
-    "ipykernel", "ipython", "jupyter_client", "jupyter_core", "traitlets", "tornado", "pyzmq",
-    "jedi", "parso", "prompt-toolkit", "wcwidth", "decorator", "pexpect", "ptyprocess",
-    "matplotlib-inline", "nest-asyncio", "comm", "debugpy", "psutil", "executing",
-    "asttokens", "pure_eval", "stack_data", "jupyterlab", "notebook", "nbformat", "nbconvert",
-    "jsonschema", "referencing", "rpds-py", "fastjsonschema", "bleach", "tinycss2",
-    "beautifulsoup4", "soupsieve", "lxml", "openpyxl", "et_xmlfile", "xlrd", "pyreadstat",
-    "tqdm", "joblib", "threadpoolctl", "cloudpickle", "toolz", "partd", "locket", "zict",
-    "tblib", "sortedcontainers", "msgpack-python", "bokeh", "contourpy", "cycler", "fonttools",
-    "kiwisolver", "pytest", "pluggy", "iniconfig", "coverage", "black", "mypy_extensions",
-    "pathspec", "flake8", "pycodestyle", "pyflakes",
-)  # fmt: skip
-#: distributions only ever pip-installed (never a conda name in the pool, so no overlap)
-PIP_ONLY = (
-    "ipumspy", "censusdis", "us", "pyreadr", "linearmodels", "formulaic", "interface-meta",
-    "pandas-flavor", "survey-weights", "hhcore", "ipums-auth", "hhtool",
-)  # fmt: skip
-LICENSES = ("BSD-3-Clause", "MIT", "Apache-2.0", "LGPL-2.1-or-later", "PSF-2.0", "MPL-2.0")
-PROJECTS = ("ipums", "nhis", "census", "acs", "cps", "atus", "geo", "analysis", "thesis", "lab")
-
-
-@dataclass(frozen=True)
-class Package:
-    """One build of a package in a channel, and the paths it installs."""
-
-    name: str
-    version: str
-    build: str
-    build_number: int
-    channel: str
-    subdir: str
-    extension: str
-    kind: str  # interpreter | native | python (compiled) | noarch (noarch: python)
-    files: tuple[str, ...]
-    depends: tuple[str, ...]
-    license: str
-    size: int
-    timestamp: int
-
-    @property
-    def stem(self) -> str:
-        return f"{self.name}-{self.version}-{self.build}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.channel}/{self.subdir}/{self.stem}{self.extension}"
-
-    @property
-    def dist_info(self) -> str | None:
-        """The dist-info folder, relative to the prefix, of a Python package."""
-        return _dist_info(self.name, self.version) if self.kind in ("python", "noarch") else None
-
-
-@dataclass(frozen=True)
-class PipDist:
-    """A distribution pip installed into an environment, and from where (PEP 610)."""
-
-    name: str
-    version: str
-    direct_url: dict[str, Any] | None
-
-    @property
-    def editable(self) -> bool:
-        return bool(self.direct_url and self.direct_url.get("dir_info", {}).get("editable"))
-
-
-@dataclass(frozen=True)
-class EnvPlan:
-    """What one generated environment holds, and the conda that wrote it."""
-
-    name: str
-    era: str  # "24" or "26": the conda release whose record format it has
-    created: int  # POSIX seconds of its first command
-    packages: tuple[Package, ...]
-    at_create: tuple[str, ...]  # specs of `conda create`
-    later: tuple[str, ...]  # specs of a later `conda install`
-    pip: tuple[PipDist, ...]
 
 
 @dataclass(frozen=True)
@@ -208,111 +80,6 @@ class GeneratedRoot:
         return self.installation / "envs" / name
 
 
-def _dist_info(name: str, version: str) -> str:
-    return f"{SITE}/{name.replace('-', '_')}-{version}.dist-info"
-
-
-def _digest(text: str, algorithm: str = "sha256") -> str:
-    return hashlib.new(algorithm, text.encode()).hexdigest()
-
-
-def _word(index: int) -> str:
-    """A made-up, pronounceable package name for pools larger than the built-in lists."""
-    syllables = ("ka", "lo", "mi", "ra", "zen", "tor", "vex", "qui", "sil", "dor", "ne", "pa")
-    count = len(syllables)
-    word = "".join(syllables[(index // count**place) % count] for place in range(3))
-    return word + (str(index // count**3) if index >= count**3 else "")  # never repeats
-
-
-def _kind(name: str) -> str:
-    if name == "python":
-        return "interpreter"
-    if name in CORE_NATIVE or name in NATIVE_LIBS or name.startswith("lib"):
-        return "native"
-    # about a third of Python packages are pure Python, built as noarch: python
-    return "noarch" if int(_digest(name, "md5")[:2], 16) % 3 == 0 else "python"
-
-
-def make_package(name: str, variant: int, channel: str) -> Package:
-    """The `variant`-th build of `name` in `channel`, the same on every call."""
-    rng = random.Random(f"{name}/{variant}/{channel}")
-    kind = _kind(name)
-    forge = channel == FORGE
-    version = (
-        PYTHON_VERSION
-        if kind == "interpreter"
-        else f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 12) + variant}"
-    )
-    build_number = rng.randint(0, 3)
-    tag = "h" + _digest(f"{name}{version}{channel}", "md5")[:7]
-    if kind == "noarch":
-        build = f"{'pyhd8ed1ab' if forge else 'pyhd3eb1b0'}_{build_number}"
-    elif kind == "python":
-        build = f"py311{tag}_{build_number}"
-    elif kind == "interpreter":
-        build = f"{tag}_0_cpython" if forge else f"{tag}_0"
-    else:
-        build = f"{tag}_{build_number}"
-    depends: list[str] = []
-    if kind == "interpreter":
-        depends = [f"{dep} >=1.0" for dep in CORE_NATIVE if not dep.startswith("_")]
-        depends += [] if forge else ["pip"]  # defaults' python lists pip
-    elif kind == "native":
-        depends = ["libgcc-ng >=12", "libstdcxx-ng >=12"]
-    else:
-        depends = ["python >=3.11,<3.12.0a0"] if kind == "python" else ["python >=3.9"]
-        if kind == "python":
-            depends.append("python_abi 3.11.* *_cp311" if forge else "libgcc-ng >=11.2.0")
-        depends += sorted(f"{dep} >={rng.randint(1, 9)}.0" for dep in rng.sample(PYTHON_LIBS, 2))
-    return Package(
-        name=name,
-        version=version,
-        build=build,
-        build_number=build_number,
-        channel=channel,
-        subdir="noarch" if kind == "noarch" else SUBDIR,
-        extension=".conda" if rng.random() < 0.85 else ".tar.bz2",
-        kind=kind,
-        files=_files(name, version, kind, rng.randint(20, 60)),
-        depends=tuple(depends),
-        license="PSF-2.0" if kind == "interpreter" else rng.choice(LICENSES),
-        size=rng.randint(20_000, 30_000_000),
-        timestamp=rng.randint(1_650_000_000, 1_740_000_000) * 1000,
-    )
-
-
-def _files(name: str, version: str, kind: str, count: int) -> tuple[str, ...]:
-    """`count` paths (about), laid out as that kind of package lays them out."""
-    if kind == "interpreter":
-        files = [f"bin/python{PYTHON_SHORT}", "bin/python", "bin/python3"]
-        files += [f"include/python{PYTHON_SHORT}/Python.h", f"lib/libpython{PYTHON_SHORT}.so"]
-        files += [f"lib/python{PYTHON_SHORT}/{m}.py" for m in ("os", "re", "typing", "abc")]
-        files += [
-            f"lib/python{PYTHON_SHORT}/lib-dynload/_mod{i}.cpython-311-x86_64-linux-gnu.so"
-            for i in range(count - len(files))
-        ]
-        return tuple(files)
-    if kind == "native":
-        base = name.removeprefix("lib")
-        major = version.split(".", maxsplit=1)[0]
-        files = [f"lib/lib{base}.so", f"lib/lib{base}.so.{major}", f"lib/lib{base}.so.{version}"]
-        files += [f"lib/pkgconfig/{base}.pc", f"share/licenses/{name}/LICENSE"]
-        files += [f"include/{base}/{base}_{i}.h" for i in range(count - len(files) - 1)]
-        files.append(f"bin/{base}-config")
-        return tuple(files)
-    module = name.replace("-", "_").replace(".", "_").lower()
-    dist = _dist_info(name, version)
-    files = [f"{dist}/{leaf}" for leaf in ("INSTALLER", "METADATA", "RECORD", "WHEEL")]
-    sources = [f"{SITE}/{module}/__init__.py"]
-    sources += [f"{SITE}/{module}/_part{i}.py" for i in range((count - len(files)) // 2 - 1)]
-    files += sources
-    if kind == "python":
-        files.append(f"{SITE}/{module}/_core.cpython-311-x86_64-linux-gnu.so")
-    # compiled builds ship their .pyc; for noarch ones conda compiles them at link time
-    files += [f"{SITE}/{module}/__pycache__/{Path(s).stem}.cpython-311.pyc" for s in sources]
-    return tuple(files)
-
-
 def _is_softlink(package: Package, path: str) -> bool:
     if package.kind == "interpreter":
         return path in ("bin/python", "bin/python3")
@@ -320,79 +87,41 @@ def _is_softlink(package: Package, path: str) -> bool:
 
 
 def _path_entry(package: Package, path: str) -> dict[str, object]:
-    """One paths_data entry, its keys in the order conda 26 dumps them (24 sorts them)."""
+    """One paths_data entry: noarch .pyc files are compiled at link time, text files that
+    embed the build prefix carry its placeholder, a few shared-library names are symlinks."""
     if package.kind == "noarch" and path.endswith(".pyc"):
-        return {"_path": path, "path_type": "pyc_file", "size_in_bytes": 300 + len(path)}
+        return formats.path_entry(path, path_type="pyc_file", size=300 + len(path))
     # noarch: python records keep the in-package path in paths_data; `files` has the target
     in_package = in_package_path(package, path)
-    digest = _digest(package.url + path)
+    digest = formats.stand_in_digest(package.url + path)
     if _is_softlink(package, path):
-        return {"_path": in_package, "path_type": "softlink", "sha256": digest, "size_in_bytes": 0}
-    entry: dict[str, object] = {
-        "_path": in_package,
-        "path_type": "hardlink",
-        "sha256": digest,
-        "size_in_bytes": 120 + int(digest[:4], 16),
-    }
-    if path.endswith((".pc", "-config")):
-        entry["file_mode"] = "text"
-        entry["prefix_placeholder"] = PLACEHOLDER
-        entry["sha256_in_prefix"] = _digest(digest)
-    else:
-        entry["sha256_in_prefix"] = digest
-    return entry
+        return formats.path_entry(in_package, path_type="softlink", sha256=digest, size=0)
+    text = path.endswith((".pc", "-config"))
+    return formats.path_entry(
+        in_package,
+        path_type="hardlink",
+        sha256=digest,
+        size=120 + int(digest[:4], 16),
+        sha256_in_prefix=formats.stand_in_digest(digest) if text else digest,
+        prefix_placeholder=PLACEHOLDER if text else None,
+    )
 
 
-def record(package: Package, *, era: str, pkgs_dir: str, requested: str | None) -> dict[str, Any]:
-    """The conda-meta record of `package` as conda 24.11 or 26.7 writes it (key order: 26)."""
-    extracted = f"{pkgs_dir}/{package.stem}"
-    data: dict[str, Any] = {
-        "name": package.name,
-        "version": package.version,
-        "build": package.build,
-        "build_number": package.build_number,
-        "channel": f"{package.channel}/{package.subdir}",
-        "subdir": package.subdir,
-        "fn": package.stem + package.extension,
-        "md5": _digest(package.url, "md5"),
-        "url": package.url,
-        "sha256": _digest(package.url),
-        "depends": list(package.depends),
-        "constrains": [],
-    }
-    if package.kind == "noarch":
-        data["noarch"] = "python"
-    data["license"] = package.license
-    data["license_family"] = package.license.split("-")[0]
-    if package.kind == "noarch":
-        data["package_type"] = "noarch_python"
-    data["timestamp"] = package.timestamp
-    data["size"] = package.size
-    if era == "24":
-        data["requested_spec"] = requested or "None"  # conda < 26.3: "None" for dependencies
-    elif requested:
-        data["requested_spec"] = requested
-    else:
-        data["_requested_specs"] = []
-    data["package_tarball_full_path"] = extracted + package.extension
-    data["extracted_package_dir"] = extracted
-    data["files"] = list(package.files)
-    data["paths_data"] = {
-        "paths_version": 1,
-        "paths": [_path_entry(package, path) for path in package.files],
-    }
-    data["link"] = {"source": extracted, "type": 1}
-    if era == "26" and requested:
-        data["requested_specs"] = [requested]
-    return data
+def record_text(package: Package, *, era: str, pkgs_dir: str, requested: str | None) -> bytes:
+    """The conda-meta record of `package` as conda 24.11 or 26.7 writes it."""
+    data = formats.record(
+        package,
+        era=era,
+        url=package.url,
+        pkgs_dir=pkgs_dir,
+        requested=requested,
+        files=package.files,
+        paths=[_path_entry(package, path) for path in package.files],
+    )
+    return formats.json_text(data, era).encode()
 
 
-def record_text(record_data: dict[str, Any], era: str) -> bytes:
-    """conda 24.x json_dump (indent 2, sorted keys); 26.x keeps field order (no sort_keys)."""
-    return json.dumps(record_data, indent=2, sort_keys=era == "24").encode()
-
-
-def _metadata(name: str, version: str, summary: str) -> bytes:
+def _metadata(name: str, version: str, summary: str) -> str:
     lines = [
         "Metadata-Version: 2.1",
         f"Name: {name}",
@@ -418,40 +147,26 @@ def _metadata(name: str, version: str, summary: str) -> bytes:
         f"    pip install {name}",
         "",
     ]
-    return "\n".join(lines).encode()
-
-
-def _record_file(dist_info: str, files: Sequence[str]) -> bytes:
-    folder = dist_info.rsplit("/", 1)[-1]
-    lines = [
-        f"{path[len(SITE) + 1 :]},sha256={_digest(path)[:43]},{len(path)}"
-        for path in files
-        if not path.endswith("/RECORD")
-    ]
-    lines.append(f"{folder}/RECORD,,")
-    return ("\n".join(lines) + "\n").encode()
-
-
-WHEEL = (
-    b"Wheel-Version: 1.0\nGenerator: bdist_wheel (0.43.0)\nRoot-Is-Purelib: true\n"
-    b"Tag: py3-none-any\n"
-)
+    return "\n".join(lines)
 
 
 def conda_dist_files(package: Package) -> dict[str, bytes]:
     """The dist-info files a Python package's record lists, by their path in the prefix."""
-    dist_info = package.dist_info
-    if dist_info is None:
+    if package.dist_info is None:
         return {}
-    contents = {
-        f"{dist_info}/INSTALLER": b"conda",  # conda-build's rewrite: no newline
-        f"{dist_info}/METADATA": _metadata(package.name, package.version, f"{package.name} lib"),
-        f"{dist_info}/RECORD": _record_file(
-            dist_info, [path for path in package.files if path.startswith(SITE)]
-        ),
-        f"{dist_info}/WHEEL": WHEEL,
-    }
-    return {path: contents[path] for path in package.files if path in contents}
+    files = formats.dist_info(
+        site=SITE,
+        name=package.name,
+        version=package.version,
+        installer="conda",
+        metadata_text=_metadata(package.name, package.version, f"{package.name} lib"),
+        modules=[
+            path
+            for path in package.files
+            if path.startswith(f"{SITE}/") and not path.startswith(f"{package.dist_info}/")
+        ],
+    )
+    return {path: files[path].encode() for path in package.files if path in files}
 
 
 def in_package_path(package: Package, path: str) -> str:
@@ -463,97 +178,17 @@ def in_package_path(package: Package, path: str) -> str:
 
 def pip_dist_files(dist: PipDist) -> dict[str, bytes]:
     """What pip leaves for one distribution: its dist-info (+ direct_url.json, editable .pth)."""
-    dist_info = _dist_info(dist.name, dist.version)
     module = dist.name.replace("-", "_").lower()
-    files = {
-        f"{dist_info}/METADATA": _metadata(dist.name, dist.version, f"{dist.name} from PyPI"),
-        f"{dist_info}/INSTALLER": b"pip\n",
-        f"{dist_info}/WHEEL": WHEEL,
-        f"{dist_info}/REQUESTED": b"",
-    }
-    if dist.direct_url is not None:
-        files[f"{dist_info}/direct_url.json"] = json.dumps(dist.direct_url, sort_keys=True).encode()
-    if dist.editable:  # PEP 660: a .pth pointing at the working copy
-        source = str(dist.direct_url["url"] if dist.direct_url else "").removeprefix("file://")
-        files[f"{SITE}/__editable__.{dist.name.replace('-', '_')}-{dist.version}.pth"] = (
-            source + "\n"
-        ).encode()
-    listed = [*files, f"{SITE}/{module}/__init__.py"]  # modules are listed, not written
-    files[f"{dist_info}/RECORD"] = _record_file(dist_info, listed)
-    return files
-
-
-def plan_envs(*, envs: int, packages: int) -> tuple[EnvPlan, ...]:
-    """Every environment's contents: python, the core runtime, the rest drawn from a pool."""
-    if packages < 1 + len(CORE_NATIVE) + len(CORE_PYTHON):
-        raise ValueError(f"--packages must be at least {1 + len(CORE_NATIVE) + len(CORE_PYTHON)}")
-    extra = packages - 1 - len(CORE_NATIVE) - len(CORE_PYTHON)
-    pool = [*NATIVE_LIBS, *PYTHON_LIBS]
-    index = 0
-    while len(pool) < 2 * extra:  # room for environments to differ
-        pool.append(f"{'lib' if index % 3 == 0 else 'py'}{_word(index)}")
-        index += 1
-    cache: dict[tuple[str, int, str], Package] = {}
-
-    def package(name: str, variant: int, channel: str) -> Package:
-        key = (name, variant, channel)
-        if key not in cache:
-            cache[key] = make_package(name, variant, channel)
-        return cache[key]
-
-    plans = []
-    for number in range(envs):
-        rng = random.Random(f"{SEED}/{number}")
-        era = "26" if number % 4 == 3 else "24"
-        channel = MAIN if number % 4 == 1 else FORGE
-        chosen = rng.sample(pool, extra)
-        members = [
-            package("python", 0, channel),
-            *(package(name, 0, channel) for name in (*CORE_NATIVE, *CORE_PYTHON)),
-            *(package(name, rng.randint(0, 1), channel) for name in chosen),
-        ]
-        python_names = [p.name for p in members if p.kind in ("python", "noarch")]
-        asked = rng.sample(
-            python_names, min(len(python_names), REQUESTED_AT_CREATE + REQUESTED_LATER)
-        )
-        plans.append(
-            EnvPlan(
-                name=f"{PROJECTS[number % len(PROJECTS)]}_{number:03d}",
-                era=era,
-                created=(1_735_700_000 if era == "24" else 1_784_000_000) + number * 3_600,
-                packages=tuple(members),
-                at_create=(f"python={PYTHON_SHORT}", *asked[:REQUESTED_AT_CREATE]),
-                later=tuple(asked[REQUESTED_AT_CREATE:]),
-                pip=_pip_dists(number, rng),
-            )
-        )
-    return tuple(plans)
-
-
-def _pip_dists(number: int, rng: random.Random) -> tuple[PipDist, ...]:
-    names = rng.sample(PIP_ONLY, PIP_PER_ENV)
-    dists = []
-    for position, name in enumerate(names):
-        version = f"{rng.randint(0, 3)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
-        direct_url: dict[str, Any] | None = None
-        if position == 0 and number % 4 == 1:
-            commit = _digest(f"{name}{number}", "sha1")
-            direct_url = {
-                "url": f"https://github.com/ipums/{name}.git",
-                "vcs_info": {"commit_id": commit, "requested_revision": "main", "vcs": "git"},
-            }
-        elif position == 1 and number % 8 == 3:
-            version += ".dev0"
-            direct_url = {
-                "url": f"file:///home/user{number}/src/{name}",
-                "dir_info": {"editable": True},
-            }
-        dists.append(PipDist(name, version, direct_url))
-    return tuple(dists)
-
-
-def _dist_str(package: Package) -> str:
-    return f"{CANONICAL[package.channel]}/{package.subdir}::{package.stem}"
+    files = formats.dist_info(
+        site=SITE,
+        name=dist.name,
+        version=dist.version,
+        installer="pip",
+        metadata_text=_metadata(dist.name, dist.version, f"{dist.name} from PyPI"),
+        direct_url=dist.direct_url,
+        modules=[f"{SITE}/{module}/__init__.py"],  # listed, not written
+    )
+    return {path: content.encode() for path, content in files.items()}
 
 
 def _date(seconds: int) -> str:
@@ -566,26 +201,30 @@ def history_text(plan: EnvPlan, conda: str) -> str:
     # the later install links the packages asked for then; everything else came with create
     first = [p for p in plan.packages if p.name not in later_names]
     second = [p for p in plan.packages if p.name in later_names]
-    version = CONDA_BY_ERA[plan.era]
-    blocks = [
-        (plan.created, f"create -n {plan.name} {' '.join(plan.at_create)}", first, plan.at_create),
-        (
-            plan.created + 86_400 * 30,
-            f"install -n {plan.name} {' '.join(plan.later)}",
-            second,
-            plan.later,
-        ),
+    entries = [
+        formats.HistoryEntry(
+            date=_date(plan.created),
+            conda=conda,
+            arguments=f"create -n {plan.name} {' '.join(plan.at_create)}",
+            linked=tuple(_dist(p, plan.era) for p in first),
+            update=plan.at_create,
+        )
     ]
-    lines = []
-    for when, command, linked, specs in blocks if plan.later else blocks[:1]:
-        lines += [
-            f"==> {_date(when)} <==",
-            f"# cmd: {conda} {command}",
-            f"# conda version: {version}",
-        ]
-        lines += sorted(f"+{_dist_str(p)}" for p in linked)
-        lines.append(f"# update specs: {list(specs)}")
-    return "\n".join(lines) + "\n"
+    if plan.later:
+        entries.append(
+            formats.HistoryEntry(
+                date=_date(plan.created + 86_400 * 30),
+                conda=conda,
+                arguments=f"install -n {plan.name} {' '.join(plan.later)}",
+                linked=tuple(_dist(p, plan.era) for p in second),
+                update=plan.later,
+            )
+        )
+    return formats.history_text(entries, plan.era)
+
+
+def _dist(package: Package, era: str) -> str:
+    return formats.dist_string(CANONICAL[package.channel], package, era)
 
 
 class _TreeWriter:
@@ -621,8 +260,9 @@ class _TreeWriter:
         key = (package, era, requested)
         text = self._records.get(key)
         if text is None:
-            data = record(package, era=era, pkgs_dir=self.final_pkgs, requested=requested)
-            text = self._records[key] = record_text(data, era)
+            text = self._records[key] = record_text(
+                package, era=era, pkgs_dir=self.final_pkgs, requested=requested
+            )
         return text
 
     def extract(self, package: Package) -> None:
@@ -659,42 +299,11 @@ class _TreeWriter:
             self.write(f"{meta}/created_at", str(plan.created + 0.25).encode())
 
 
-def _base_plan() -> EnvPlan:
-    members = (
-        make_package("python", 0, FORGE),
-        *(make_package(name, 0, FORGE) for name in (*CORE_NATIVE, *CORE_PYTHON)),
-    )
-    conda = Package(
-        name="conda",
-        version=CONDA_BY_ERA["26"],
-        build="py311h38be061_0",
-        build_number=0,
-        channel=FORGE,
-        subdir=SUBDIR,
-        extension=".conda",
-        kind="python",
-        files=_files("conda", CONDA_BY_ERA["26"], "python", 40),
-        depends=("python >=3.11,<3.12.0a0", "python_abi 3.11.* *_cp311", "pluggy >=1.0.0"),
-        license="BSD-3-Clause",
-        size=1_200_000,
-        timestamp=1_753_000_000_000,
-    )
-    return EnvPlan(
-        name="base",
-        era="26",
-        created=1_735_600_000,
-        packages=(*members, conda),
-        at_create=(f"python={PYTHON_SHORT}", "conda"),
-        later=(),
-        pip=(),
-    )
-
-
 def _write_tree(work: Path, final: Path, plans: Sequence[EnvPlan]) -> tuple[int, int, int]:
     """Write the installation and the package cache, then the envs in parallel processes."""
     writer = _TreeWriter(work, final)
     installation = work / "v1"
-    base = _base_plan()
+    base = base_plan()
     for package in dict.fromkeys(p for plan in (base, *plans) for p in plan.packages):
         if package.dist_info is not None:
             writer.extract(package)
@@ -764,7 +373,7 @@ def generate(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    eras = {era: sum(1 for p in plans if p.era == era) for era in CONDA_BY_ERA}
+    eras = {era: sum(1 for p in plans if p.era == era) for era in ERAS}
     result = GeneratedRoot(
         root=str(root),
         envs=tuple(plan.name for plan in plans),

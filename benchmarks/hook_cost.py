@@ -100,7 +100,7 @@ def probe_post_solve(count: int) -> dict[str, Any]:
     from conda.models.channel import Channel
     from conda.models.records import PackageRecord
 
-    from conda_shared import hooks
+    from conda_shared.hooks import shadowing
     from conda_shared.settings import from_conda_context
 
     context.__init__(argparse_args=generate_parser().parse_args(["install", "pkg0"]))
@@ -119,12 +119,12 @@ def probe_post_solve(count: int) -> dict[str, Any]:
         for index in range(count)
     ]
     settings = from_conda_context(context)
-    models = hooks._RealCondaModels()
+    models = shadowing.RealCondaModels()
     samples = []
     gc.disable()  # a collection in one sample of 10000 records is not the check's cost
     for _ in range(9):
         start = time.perf_counter()
-        hooks.record_notices(records, context, settings, models)
+        shadowing.record_notices(records, context, settings, models)
         samples.append(time.perf_counter() - start)
     gc.enable()
     return {"seconds": statistics.median(samples)}
@@ -274,7 +274,7 @@ def report(runs: int, whole: bool, env: dict[str, str | None]) -> int:
     for scenario, stats in pre.items():
         loaded = added_ms(stats, "first", "settings-loaded")
         print(
-            f"info: `{scenario}`: {loaded:.3f} ms of the first call is hooks.py itself; the rest "
+            f"info: `{scenario}`: {loaded:.3f} ms of the first call is the hooks package; the rest "
             "is loading conda's plugin settings (conda_shared.settings and PluginConfig)"
         )
     for scenario in others:

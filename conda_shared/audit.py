@@ -8,38 +8,84 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from . import fs
+
+_BLOCK = 8192
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One line of ROOT/log/shared.log."""
+    """One JSON line of the audit log.
+
+    `command` and `result` are in every entry since the first version; the rest is optional so
+    that old lines stay readable: `action` (export, inventory, doctor-fix, cutover, ...),
+    `source`/`target` (written as "from"/"to": the installation or pointer target before and
+    after) and `forced` (a safety check was overridden).
+    """
 
     time: str
     user: str
     host: str
     command: str
     result: str
+    action: str | None = None
+    source: str | None = None
+    target: str | None = None
+    forced: bool | None = None
 
 
-def record(log_path: Path, *, command: str, result: str) -> AuditEntry:
-    """Append one entry; entries are JSON lines so any tool can read them."""
+_JSON_NAMES = {"source": "from", "target": "to"}
+
+
+def record(
+    log_path: Path,
+    *,
+    command: str,
+    result: str,
+    action: str | None = None,
+    source: str | None = None,
+    target: str | None = None,
+    forced: bool | None = None,
+) -> AuditEntry:
+    """Append one entry (one write, under the log's lock); entries are JSON lines."""
     entry = AuditEntry(
         time=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         user=fs.current_user(),
         host=socket.gethostname(),
         command=command,
         result=result,
+        action=action,
+        source=source,
+        target=target,
+        forced=forced,
     )
-    fs.append_line(log_path, json.dumps(entry.__dict__, sort_keys=True))
+    fs.append_line(log_path, json.dumps(_to_json(entry), sort_keys=True))
     return entry
 
 
-def try_record(log_path: Path, *, command: str, result: str) -> str | None:
+def try_record(
+    log_path: Path,
+    *,
+    command: str,
+    result: str,
+    action: str | None = None,
+    source: str | None = None,
+    target: str | None = None,
+    forced: bool | None = None,
+) -> str | None:
     """Record an entry; when the log cannot be written, return a note saying so instead."""
     try:
-        record(log_path, command=command, result=result)
+        record(
+            log_path,
+            command=command,
+            result=result,
+            action=action,
+            source=source,
+            target=target,
+            forced=forced,
+        )
     except OSError as error:
         return f"audit log {log_path} not written: {error.strerror}"
     return None
@@ -51,19 +97,59 @@ def tail(log_path: Path, count: int) -> tuple[AuditEntry, ...]:
         return ()
     try:
         with log_path.open("rb") as stream:
-            stream.seek(0, os.SEEK_END)
-            size = stream.tell()
-            stream.seek(max(0, size - 512 * (count + 1)))
-            lines = stream.read().decode("utf-8", "replace").splitlines()
+            lines = _last_lines(stream.fileno(), count)
     except OSError:
         return ()
     entries = []
-    for line in lines[-count:]:
+    for line in lines:
         try:
-            data = json.loads(line)
-            entries.append(
-                AuditEntry(**{k: str(data.get(k, "")) for k in AuditEntry.__annotations__})
-            )
+            entries.append(_from_json(json.loads(line)))
         except (ValueError, TypeError, AttributeError):
             continue
     return tuple(entries)
+
+
+def _last_lines(fd: int, count: int) -> list[str]:
+    """The last `count` lines, read backwards in blocks, however long each line is."""
+    end = os.fstat(fd).st_size
+    data = b""
+    while end > 0 and data.count(b"\n") <= count:
+        start = max(0, end - _BLOCK)
+        data = os.pread(fd, end - start, start) + data
+        end = start
+    lines = data.decode("utf-8", "replace").splitlines()
+    if end > 0:
+        lines = lines[1:]  # the first one is cut
+    return lines[-count:]
+
+
+def _to_json(entry: AuditEntry) -> dict[str, Any]:
+    # An action (cutover, qa, init, ...) always names from, to and forced, null when not set.
+    return {
+        _JSON_NAMES.get(name, name): value
+        for name, value in entry.__dict__.items()
+        if value is not None or entry.action is not None
+    }
+
+
+def _from_json(data: dict[str, Any]) -> AuditEntry:
+    def text(key: str) -> str:
+        value = data.get(key)
+        return "" if value is None else str(value)
+
+    def optional(key: str) -> str | None:
+        value = data.get(key)
+        return None if value is None else str(value)
+
+    forced = data.get("forced")
+    return AuditEntry(
+        time=text("time"),
+        user=text("user"),
+        host=text("host"),
+        command=text("command"),
+        result=text("result"),
+        action=optional("action"),
+        source=optional("from"),
+        target=optional("to"),
+        forced=forced if isinstance(forced, bool) else None,
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .condarc import DEFAULT_CHANNEL_ALIAS, CondaConfig
 
@@ -31,7 +34,9 @@ KNOWN_SUBDIRS = frozenset(
     }
 )
 
-# Every URL conda has used for the `defaults` multichannel, from conda 4.3 to today.
+# Every URL conda has used for today's `defaults` multichannel. Since conda 4.7 `defaults` means
+# main and r (and msys2 on Windows) only: pkgs/free and pkgs/pro keep their full URLs, or a spec
+# naming them as `defaults` would lose them.
 STOCK_DEFAULT_CHANNELS = frozenset(
     f"{host}/pkgs/{name}"
     for host in (
@@ -40,10 +45,15 @@ STOCK_DEFAULT_CHANNELS = frozenset(
         "https://repo.continuum.io",
         "http://repo.continuum.io",
     )
-    for name in ("main", "free", "r", "pro", "msys2")
+    for name in ("main", "r", "msys2")
 )
+_DEFAULTS_NAMES = ("defaults", "pkgs/main", "pkgs/r", "pkgs/msys2")
+_RETIRED_DEFAULTS = {
+    name: f"https://repo.anaconda.com/{name}" for name in ("pkgs/free", "pkgs/pro")
+}
 _PUBLIC_ALIASES = (DEFAULT_CHANNEL_ALIAS, "http://conda.anaconda.org", "https://conda.binstar.org")
 
+_ENCODED_URL = re.compile(r"^[A-Za-z0-9%/:!'()*._~@#-]*$")
 _TOKEN = re.compile(r"/t/[^/]+")
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", re.IGNORECASE)
 
@@ -62,6 +72,28 @@ def strip_secrets(url: str) -> str:
     if "/t/" not in url and "@" not in url:  # nearly every URL: skip both regexes
         return url
     return _USERINFO.sub(r"\1", _TOKEN.sub("", url, count=1))
+
+
+def file_url_to_path(url: str) -> Path:
+    """The local path of a `file://` URL, percent-decoded (bytes that are not UTF-8 survive)."""
+    parts = urlsplit(url)
+    path = os.fsdecode(unquote_to_bytes(parts.path))
+    if parts.netloc not in ("", "localhost"):  # file://server/share: a UNC path
+        path = f"//{parts.netloc}{path}"
+    return Path(path)
+
+
+def path_to_file_url(path: str | Path) -> str:
+    """A `file://` URL for a local path, percent-encoded the way conda and pip write them."""
+    # conda's own set of unencoded characters (conda.common.url.path_to_url)
+    return "file://" + quote(os.fsencode(os.path.abspath(path)), safe="/:!'()*")
+
+
+def canonical_file_url(url: str) -> str:
+    """A `file://` URL whose raw spaces or non-ASCII become %XX; an encoded one is kept as is."""
+    if not url.startswith("file:") or _ENCODED_URL.match(url):
+        return url
+    return path_to_file_url(file_url_to_path(url))
 
 
 def split_package_url(url: str) -> tuple[str, str | None, str]:
@@ -93,6 +125,8 @@ def spec_channel(base_url: str, config: CondaConfig) -> str:
     base = strip_secrets(base_url).rstrip("/")
     if "://" not in base:
         return _named_channel(base, config)
+    if base.startswith("file:"):
+        return canonical_file_url(base)
     if base in STOCK_DEFAULT_CHANNELS and not config.default_channels:
         return "defaults"
     for alias in _PUBLIC_ALIASES:
@@ -103,8 +137,10 @@ def spec_channel(base_url: str, config: CondaConfig) -> str:
 
 def _named_channel(name: str, config: CondaConfig) -> str:
     """A bare name (old records, history specs) resolved with the source's own config."""
-    if name in ("defaults", "pkgs/main", "pkgs/r", "pkgs/free", "pkgs/pro", "pkgs/msys2"):
+    if name in _DEFAULTS_NAMES:
         return "defaults"
+    if name in _RETIRED_DEFAULTS:
+        return _RETIRED_DEFAULTS[name]
     custom = dict(config.custom_channels)
     if name.split("/", maxsplit=1)[0] in custom:
         head, _, rest = name.partition("/")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SharedError
+from .text import decode, quoted
 
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org"
 
@@ -25,9 +26,8 @@ class CondaConfig:
     envs_dirs: tuple[str, ...] = ()
     pkgs_dirs: tuple[str, ...] = ()
     plugins: tuple[tuple[str, Any], ...] = field(default=())
-
-    def plugin_setting(self, name: str) -> Any:
-        return dict(self.plugins).get(name)
+    #: files that exist but could not be read (or only with a fallback), one line each
+    warnings: tuple[str, ...] = ()
 
 
 def installation_condarc_files(prefix: Path) -> list[Path]:
@@ -57,10 +57,14 @@ def user_search_path(running_prefix: Path | None) -> list[Path]:
 
 def _files_at(place: Path) -> list[Path]:
     files = [place / ".condarc", place / "condarc"]
-    drop_in = place / "condarc.d"
-    if drop_in.is_dir():
-        files += sorted(p for p in drop_in.iterdir() if p.suffix in (".yml", ".yaml"))
-    return files
+    try:
+        # An unreadable condarc.d (or HOME) is reported when its files are read: keep its path.
+        drop_in = sorted(os.scandir(place / "condarc.d"), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return files
+    except OSError:
+        return [*files, place / "condarc.d"]
+    return files + [Path(e.path) for e in drop_in if e.name.endswith((".yml", ".yaml"))]
 
 
 def read_config(files: Iterable[Path]) -> CondaConfig:
@@ -73,8 +77,11 @@ def read_config(files: Iterable[Path]) -> CondaConfig:
     envs_dirs: list[str] = []
     pkgs_dirs: list[str] = []
     plugins: dict[str, Any] = {}
+    warnings: list[str] = []
     for path in files:
-        data = _load(path)
+        data, warning = _load(path)
+        if warning:
+            warnings.append(warning)
         if data is None:
             continue
         sources.append(path)
@@ -99,16 +106,20 @@ def read_config(files: Iterable[Path]) -> CondaConfig:
         envs_dirs=tuple(dict.fromkeys(envs_dirs)),
         pkgs_dirs=tuple(dict.fromkeys(pkgs_dirs)),
         plugins=tuple(plugins.items()),
+        warnings=tuple(warnings),
     )
 
 
-def _load(path: Path) -> Mapping[str, Any] | None:
+def _load(path: Path) -> tuple[Mapping[str, Any] | None, str | None]:
+    """A condarc's settings, and a warning when it exists but could not be read as is."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    except PermissionError:
-        return None  # an unreadable condarc is skipped, as conda does
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except OSError as error:
+        # conda skips it too, but then its channels and envs_dirs are silently gone: say so.
+        return None, f"{path} skipped: {(error.strerror or str(error)).lower()}"
+    text, warning = decode(raw, source=path)
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -117,9 +128,9 @@ def _load(path: Path) -> Mapping[str, Any] | None:
     except YAMLError as error:
         raise SharedError(
             f"{path} is not valid YAML ({str(error).splitlines()[0]})",
-            f"Fix or remove {path}, then run the command again",
+            f"Fix or remove {quoted(path)}, then run the command again",
         ) from None
-    return data if isinstance(data, Mapping) else None
+    return (data if isinstance(data, Mapping) else None), warning
 
 
 def _strings(value: Any) -> list[str]:

@@ -14,7 +14,7 @@ from .errors import SharedError
 from .installation import Installation, read_installation
 from .kernels import read_kernels
 from .layout import SharedRoot, open_root
-from .text import table
+from .text import decode, quoted, table
 
 PROBLEM = "problem"
 NOTE = "note"
@@ -51,6 +51,7 @@ class WritableDir:
 
     path: Path
     mode: int  # permission bits as found
+    identity: tuple[int, int]  # (st_dev, st_ino) as checked: the fix touches only this one
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def check_root(
     writable: list[WritableDir] = []
     config: list[Finding] = []
     plugin: list[Finding] = []
+    unreadable: list[Finding] = []
     for path, pointers in shared.installations_with_pointers().items():
         try:
             inst = read_installation(path)
@@ -116,11 +118,26 @@ def check_root(
             )
             continue
         installs.append(PluginInstall(inst.name, inst.path, pointers, inst.conda_shared_version))
-        writable += _writable_dirs(inst, shared.path)
+        config += [
+            Finding(
+                "config",
+                NOTE,
+                inst.name,
+                f"{inst.name}: {warning}",
+                "Make it readable to every user of the installation, saved as UTF-8",
+            )
+            for warning in inst.config.warnings
+        ]
+        for found in _writable_dirs(inst, shared.path):
+            if isinstance(found, WritableDir):
+                writable.append(found)
+            else:
+                unreadable.append(found)
         plugin += _plugin_findings(inst, pointers, single=shared.single)
         if inst.conda_shared_version is not None:
             config += _config_findings(inst, system_config_dirs)
     findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
+    findings += dict.fromkeys(unreadable)
     findings += _kernel_findings(shared)
     findings += config + plugin
     return DoctorReport(
@@ -138,13 +155,16 @@ def fix_permissions(*, root: Path, dirs: Sequence[WritableDir]) -> PermissionFix
     failed: list[tuple[Path, str]] = []
     for found in dirs:
         try:
-            fs.set_mode(found.path, found.mode & ~_WRITE_BY_OTHERS)
+            fs.remove_write_by_others(found.path, identity=found.identity)
+        except SharedError as error:
+            failed.append((found.path, error.message))
         except OSError as error:
             failed.append((found.path, error.strerror or str(error)))
         else:
             fixed.append(found.path)
     note = audit.try_record(
         open_root(root).log_path,
+        action="doctor-fix",
         command=f"doctor --fix: remove group/other write from {len(dirs)} directories",
         result=f"{len(fixed)} fixed, {len(failed)} failed",
     )
@@ -162,7 +182,7 @@ def _pointer_findings(shared: SharedRoot) -> Iterator[Finding]:
                 PROBLEM,
                 str(link),
                 f"{link}: {pointer.problem}",
-                f"Point it at an installation of the root (ln -sfn vX {link}) or remove it",
+                f"Point it at an installation of the root (ln -sfn vX {quoted(link)}) or remove it",
             )
         elif pointer.name == "current" and pointer.unset:
             yield Finding(
@@ -170,23 +190,40 @@ def _pointer_findings(shared: SharedRoot) -> Iterator[Finding]:
                 PROBLEM,
                 str(link),
                 f"{link} is not set: users of this root get no installation",
-                f"Point it at an installation: ln -s vX {link}",
+                f"Point it at an installation: ln -s vX {quoted(link)}",
             )
 
 
-def _writable_dirs(inst: Installation, root: Path) -> Iterator[WritableDir]:
-    """Envs dirs and the top directories of each environment inside the root."""
-    candidates = [d for d in inst.envs_dirs if _inside(d, root)]
+def _writable_dirs(inst: Installation, root: Path) -> Iterator[WritableDir | Finding]:
+    """Envs dirs and the top directories of each environment inside the root.
+
+    A directory this user cannot look into is a note naming it, and the scan goes on.
+    """
+    candidates = [d for d in inst.envs_dirs if fs.is_within(root, d)]
     for env in inst.envs:
-        if _inside(env.prefix, root):
+        if fs.is_within(root, env.prefix):
             candidates += [env.prefix, env.prefix / "conda-meta", env.prefix / "bin"]
+    closed: set[Path] = set()  # folders this user cannot look into: one note each
     for path in candidates:
+        if path.parent in closed:
+            continue
         try:
             info = path.lstat()
-        except OSError:
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            # lstat needs search permission on the parent only: name that folder once.
+            closed.add(path.parent)
+            yield Finding(
+                "permissions",
+                NOTE,
+                str(path.parent),
+                f"cannot look into {path.parent}: {(error.strerror or str(error)).lower()}",
+                "Run the doctor as a user who can read every shared environment (an admin)",
+            )
             continue
         if stat.S_ISDIR(info.st_mode) and info.st_mode & _WRITE_BY_OTHERS:
-            yield WritableDir(path, stat.S_IMODE(info.st_mode))
+            yield WritableDir(path, stat.S_IMODE(info.st_mode), (info.st_dev, info.st_ino))
 
 
 def _writable_finding(found: WritableDir) -> Finding:
@@ -201,7 +238,7 @@ def _writable_finding(found: WritableDir) -> Finding:
         str(found.path),
         f"{found.path} is writable by {who} (mode {found.mode:o}): users other than its "
         "admins can change a shared environment",
-        f"chmod go-w {found.path} (or `conda doctor conda-shared --fix` on conda >= 26.1)",
+        f"chmod go-w {quoted(found.path)} (or `conda doctor conda-shared --fix` on conda >= 26.1)",
     )
 
 
@@ -219,8 +256,8 @@ def _kernel_findings(shared: SharedRoot) -> Iterator[Finding]:
         elif (
             not shared.single
             and kernel.executable
-            and _inside(Path(kernel.executable), shared.path)
-            and not _inside(Path(kernel.executable), current)
+            and fs.is_within(shared.path, Path(kernel.executable))
+            and not _goes_through(Path(kernel.executable), current)
         ):
             yield Finding(
                 "kernels",
@@ -232,9 +269,9 @@ def _kernel_findings(shared: SharedRoot) -> Iterator[Finding]:
             )
 
 
-def _inside(path: Path, root: Path) -> bool:
-    """Lexically inside `root` (no symlinks resolved: `current/...` must stay `current/...`)."""
-    return path == root or root in path.parents
+def _goes_through(path: Path, pointer: Path) -> bool:
+    """Whether `path` is written through the pointer (read as written: resolving would lose it)."""
+    return pointer in path.parents
 
 
 def _plugin_findings(
@@ -251,7 +288,8 @@ def _plugin_findings(
             f"conda-shared is not installed in the base of {inst.name}"
             + (f" ({', '.join(pointers)})" if pointers else "")
             + ": its users get no channel policy, no shadowing warnings and no `conda shared`",
-            f"Install it from your site channel: {inst.path}/bin/conda install -p {inst.path} "
+            "Install it from your site channel: "
+            f"{quoted(inst.path / 'bin' / 'conda')} install -p {quoted(inst.path)} "
             "conda-shared" + ("" if serves_users else " (before it becomes current)"),
         )
     ]
@@ -314,8 +352,8 @@ def _pinned_settings(files: Iterable[Path]) -> dict[str, _Pinned]:
     found: dict[str, _Pinned] = {}
     for path in files:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
+            lines = decode(path.read_bytes(), source=path)[0].splitlines()
+        except OSError:
             continue
         for line in lines:
             match = _SETTING_LINE.match(line)

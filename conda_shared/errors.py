@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Sequence
+
+from .text import CommandLine, quoted
+
 
 class SharedError(Exception):
-    """A problem the user can fix; rendered as one line, never as a traceback."""
+    """A problem the user can fix; rendered as one line, never as a traceback.
+
+    `command` is the conda-shared command (verb and arguments) that is the next step, when
+    there is one: the CLI prints it the way the user called conda-shared, with their --root.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, next_step: str) -> None:
+    def __init__(self, message: str, next_step: str, *, command: Sequence[str] = ()) -> None:
         self.message = message.rstrip(". ")
         self.next_step = next_step
-        super().__init__(f"{self.message}. {self.next_step}")
+        self.command = tuple(command)
+        super().__init__(self.text(CommandLine()))
+
+    def next_step_for(self, command_line: CommandLine) -> str:
+        """The next step, with its command spelled for `command_line`."""
+        if not self.command:
+            return self.next_step
+        return f"{self.next_step}: {command_line(*self.command)}"
+
+    def text(self, command_line: CommandLine) -> str:
+        return f"{self.message}. {self.next_step_for(command_line)}"
 
 
 class InputError(SharedError):
@@ -26,14 +45,46 @@ class PolicyError(SharedError):
     exit_code = 3
 
 
-def as_conda_error(error: SharedError) -> Exception:
-    """A CondaError subclass named like ours, so conda prints it (and its --json) natively."""
+_NEXT_STEP = {
+    errno.EACCES: "Run as a user who may do this, or choose a path you can write",
+    errno.EPERM: "Run as a user who may do this, or choose a path you can write",
+    errno.ENOTDIR: "A part of that path is a file, not a directory: choose another path",
+    errno.EISDIR: "That path is a directory: name a file",
+    errno.ENOSPC: "Free space on that file system, then run the command again",
+    errno.EDQUOT: "Free space within your quota, then run the command again",
+    errno.EROFS: "That file system is mounted read-only: choose a writable destination",
+    errno.ENOLCK: "That file system has no locks (NFS without a lock daemon): choose a local "
+    "destination, or ask the admin to enable NFS locking",
+    errno.ELOOP: "A symlink there points back to itself: fix or remove that link",
+    errno.ENAMETOOLONG: "Choose a shorter path",
+    errno.EIO: "The disk reported an I/O error: check the file system, then run again",
+}
+
+
+def from_os_error(error: OSError) -> SharedError:
+    """An OSError nobody handled closer to its cause, as one line with a next step."""
+    where = " -> ".join(quoted(f) for f in (error.filename, error.filename2) if f is not None)
+    reason = error.strerror or str(error)
+    message = f"{reason}: {where}" if where else reason
+    next_step = _NEXT_STEP.get(error.errno or 0, "Check that path, then run the command again")
+    return SharedError(message, next_step)
+
+
+def as_conda_error(
+    error: SharedError | OSError, command_line: CommandLine | None = None
+) -> Exception:
+    """A CondaError subclass named like ours, so conda prints it (and its --json) natively.
+
+    `command_line` spells the next-step command (default: `conda shared` with no --root).
+    """
     from conda.exceptions import CondaError
 
+    if isinstance(error, OSError):
+        error = from_os_error(error)
     error_type = type(
         type(error).__name__,
         (CondaError,),
         # Older CondaError.__str__ %-formats the message; ours may hold '%' (URLs).
         {"return_code": error.exit_code, "__str__": lambda self: str(self.message)},
     )
-    return error_type(str(error))  # type: ignore[no-any-return]
+    return error_type(error.text(command_line or CommandLine()))  # type: ignore[no-any-return]

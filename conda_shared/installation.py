@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from .condarc import CondaConfig, installation_condarc_files, read_config
 from .errors import InputError, SharedError
-from .history import read_history
+from .history import Revision, read_history
 from .prefix import is_environment, site_packages_dirs
 
 _VERSIONED_RECORD = r"^{name}-(\d[^-]*)-[^-]+\.json$"
@@ -24,7 +26,33 @@ class EnvLocation:
 
     name: str
     prefix: Path
-    found_in: str  # "base" | an envs dir | "environments.txt"
+    found_in: str  # "base" | an envs dir | "environments.txt" | "path"
+    # The env's identity in inventories and export file names: its name when no other env
+    # of the installation has that name (ignoring case), else the name and a hash of its path.
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.name)
+
+
+def assign_keys(
+    locations: Iterable[EnvLocation], *, taken: Iterable[str] = ()
+) -> tuple[EnvLocation, ...]:
+    """Give every env a unique key; the first env of a name (the one `-n` picks) keeps it.
+
+    Keys differ ignoring case too, since they become file names on case-insensitive disks.
+    """
+    used = {key.casefold() for key in taken}
+    keyed = []
+    for location in locations:
+        key = location.name
+        if key.casefold() in used:
+            digest = hashlib.sha256(os.fsencode(location.prefix)).hexdigest()[:8]
+            key = f"{location.name}~{digest}"
+        used.add(key.casefold())
+        keyed.append(dataclasses.replace(location, key=key))
+    return tuple(keyed)
 
 
 @dataclass(frozen=True)
@@ -42,8 +70,9 @@ class Installation:
     envs: tuple[EnvLocation, ...]
 
     def find_env(self, name: str) -> EnvLocation | None:
-        """The environment conda would pick for `-n name`: the first envs dir wins."""
-        return next((env for env in self.envs if env.name == name), None)
+        """The env with this key, else the one conda would pick for `-n name` (first dir wins)."""
+        by_key = next((env for env in self.envs if env.key == name), None)
+        return by_key or next((env for env in self.envs if env.name == name), None)
 
 
 def validate_env_name(name: str) -> str:
@@ -76,16 +105,13 @@ def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Install
     config = read_config(installation_condarc_files(real))
     envs_dirs = tuple(dict.fromkeys([real / "envs", *(Path(p) for p in config.envs_dirs)]))
     envs = [EnvLocation(name="base", prefix=real, found_in="base")]
-    seen = {real}
-    for envs_dir in envs_dirs:
-        for prefix in _envs_in(envs_dir):
-            if prefix.resolve() not in seen:
-                seen.add(prefix.resolve())
-                envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in=str(envs_dir)))
-    for prefix in _registered_envs(registered, real):
-        if prefix.resolve() not in seen:
-            seen.add(prefix.resolve())
-            envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in="environments.txt"))
+    seen = {_identity(real)}
+    found = [(prefix, str(envs_dir)) for envs_dir in envs_dirs for prefix in _envs_in(envs_dir)]
+    found += [(prefix, "environments.txt") for prefix in _registered_envs(registered, real)]
+    for prefix, found_in in found:
+        if _identity(prefix) not in seen:
+            seen.add(_identity(prefix))
+            envs.append(EnvLocation(name=prefix.name, prefix=prefix, found_in=found_in))
     return Installation(
         path=real,
         name=real.name,
@@ -95,8 +121,17 @@ def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Install
         conda_shared_version=package_version(real, "conda-shared"),
         config=config,
         envs_dirs=envs_dirs,
-        envs=tuple(envs),
+        envs=assign_keys(envs),
     )
+
+
+def _identity(prefix: Path) -> object:
+    """One env reached by two paths (a symlink, a bind mount, an automounter) is one env."""
+    try:
+        info = prefix.stat()
+    except OSError:
+        return prefix.absolute()
+    return (info.st_dev, info.st_ino)
 
 
 def package_version(prefix: Path, name: str) -> str | None:
@@ -160,8 +195,22 @@ def _envs_in(envs_dir: Path) -> Iterator[Path]:
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(".") and entry.is_dir() and is_environment(Path(entry.path)):
+        # os.path.isdir, not DirEntry.is_dir: a looping link must read as no env, not raise.
+        if (
+            not entry.name.startswith(".")
+            and os.path.isdir(entry.path)
+            and env_or_unreadable(entry.path)
+        ):
             yield Path(entry.path)
+
+
+def env_or_unreadable(path: str | Path) -> bool:
+    """An env, or a folder this user cannot look into (`chmod 700`, common on shared roots):
+    listed, so reading it fails with one line naming it instead of vanishing."""
+    try:
+        return is_environment(Path(path))
+    except PermissionError:
+        return True
 
 
 def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path]:
@@ -173,17 +222,44 @@ def _registered_envs(files: Iterable[Path], installation: Path) -> Iterator[Path
             continue
         for line in lines:
             prefix = Path(line.strip())
-            if line.strip() and is_environment(prefix) and _created_by(prefix, installation):
+            if line.strip() and _readable_env(prefix) and _created_by(prefix, installation):
                 yield prefix
 
 
+def _readable_env(path: Path) -> bool:
+    # Listed in someone's environments.txt, maybe inside a home this user cannot read.
+    try:
+        return is_environment(path)
+    except OSError:
+        return False
+
+
 def _created_by(prefix: Path, installation: Path) -> bool:
-    history = read_history(prefix / "conda-meta" / "history")
-    for revision in history.revisions:
-        if revision.command:
-            executable = Path(os.path.realpath(revision.command[0]))
-            return installation == executable or installation in executable.parents
-    return False
+    revision = _first_command(prefix)
+    return revision is not None and revision.invoked_from(installation)
+
+
+def owning_installation(prefix: Path) -> Path | None:
+    """The installation an env belongs to: the one whose envs/ holds it, else its creator's."""
+    real = prefix.resolve()
+    if real.parent.name == "envs" and is_installation(real.parent.parent):
+        return real.parent.parent
+    revision = _first_command(real)
+    readings = revision.executable_readings() if revision is not None else iter(())
+    for reading in readings:  # `/tmp/my root/bin/conda`: the first reading inside one
+        owner = next((p for p in reading.parents if p != real and is_installation(p)), None)
+        if owner is not None:
+            return owner
+    return None
+
+
+def _first_command(prefix: Path) -> Revision | None:
+    """The first revision of the env's history that records a command (None if unreadable)."""
+    try:
+        history = read_history(prefix / "conda-meta" / "history")
+    except SharedError:  # another user's env we cannot read: not provably anyone's
+        return None
+    return next((r for r in history.revisions if r.command), None)
 
 
 def user_environment_lists() -> list[Path]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from . import audit, fs
-from .errors import InputError
+from .errors import InputError, SharedError
 from .history import read_history
 from .installation import (
     EnvLocation,
@@ -23,10 +24,12 @@ from .installation import (
     read_installation,
     validate_env_name,
 )
-from .kernels import read_kernels
+from .kernels import kernels_running, read_kernels
 from .layout import SharedRoot, open_root
+from .text import decode
 
 ACTIONS = {"replicate": "REPLICATE", "export": "export", "skip": "skip"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class InventoryFile:
 
     path: Path
     entries: tuple[InventoryLine, ...]
+    warning: str | None = None  # set when the file had to be read as Latin-1
 
     def action_of(self, name: str) -> str | None:
         return next((e.action for e in self.entries if e.name == name), None)
@@ -90,12 +94,12 @@ def parse_inventory(text: str, *, source: str) -> tuple[InventoryLine, ...]:
         where = f"{source}:{number}"
         if not sep or not name or not action:
             raise InputError(
-                f"{where}: expected `NAME = ACTION`, found {raw.strip()!r}",
+                f"{where}: expected `NAME = ACTION`, found '{raw.strip()}'",
                 "Fix that line (actions: REPLICATE, export, skip)",
             )
         if action.lower() not in ACTIONS:
             raise InputError(
-                f"{where}: unknown action {action!r} for {name}",
+                f"{where}: unknown action '{action}' for {name}",
                 "Use REPLICATE, export or skip (any case)",
             )
         if not os.path.isabs(name):
@@ -115,19 +119,25 @@ def parse_inventory(text: str, *, source: str) -> tuple[InventoryLine, ...]:
 
 def read_inventory(path: Path) -> InventoryFile:
     try:
-        text = path.read_text(encoding="utf-8")
+        text, warning = decode(path.read_bytes(), source=path)
     except FileNotFoundError:
         raise InputError(
             f"inventory file {path} does not exist",
-            "Create it with `conda shared inventory --write FILE`",
+            "Create it",
+            command=("inventory", "--write", str(path)),
         ) from None
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}", "Check the path") from None
-    return InventoryFile(path=path, entries=parse_inventory(text, source=str(path)))
+        raise InputError(
+            f"cannot read {path}: {(error.strerror or str(error)).lower()}",
+            "Check the path and its permissions",
+        ) from None
+    entries = parse_inventory(text, source=str(path))
+    return InventoryFile(path=path, entries=entries, warning=warning)
 
 
-def default_inventory_path(root: Path, installation_name: str) -> Path:
-    return root / "specs" / installation_name / "inventory.ini"
+def default_inventory_path(shared: SharedRoot, installation_name: str) -> Path:
+    """specs/<installation>/inventory.ini in the state folder, never through a symlink out."""
+    return shared.ensure_in_state_dir(shared.specs_dir / installation_name / "inventory.ini")
 
 
 def take_inventory(
@@ -143,21 +153,36 @@ def take_inventory(
     source = read_installation(shared.installation(installation), registered=_environment_lists())
     if write is None:
         return _inventory(shared, source, existing=None, sizes=sizes, progress=progress)
-    if shared.path in write.absolute().parents:  # a symlink inside the root must not lead out
-        fs.ensure_within(shared.path, write)
+    _refuse_inside_installations(shared, write)
     # Two admins rewriting the same file must not lose each other's edits.
     with fs.exclusive_lock(write.with_name(f".{write.name}.lock"), wait_seconds=10):
         existing = read_inventory(write) if write.exists() else None
         inventory = _inventory(shared, source, existing=existing, sizes=sizes, progress=progress)
         added, gone = _write(write, source.name, inventory.envs, existing)
+    existing_notes = (existing.warning,) if existing and existing.warning else ()
     note = audit.try_record(
         shared.log_path,
+        action="inventory",
         command=f"inventory of {source.name} written to {write}",
         result=f"ok: {len(added)} added, {len(gone)} marked gone",
     )
     return dataclasses.replace(
-        inventory, written=write, added=added, gone=gone, notes=(note,) if note else ()
+        inventory,
+        written=write,
+        added=added,
+        gone=gone,
+        notes=(*inventory.notes, *existing_notes, *((note,) if note else ())),
     )
+
+
+def _refuse_inside_installations(shared: SharedRoot, write: Path) -> None:
+    for installation in shared.installations_with_pointers():
+        if fs.is_within(installation, write):
+            raise InputError(
+                f"refusing to write the inventory into the installation {installation} ({write})",
+                "Write it outside every installation: leave --write without a file for the "
+                "default, or name a file elsewhere",
+            )
 
 
 def _inventory(
@@ -178,9 +203,7 @@ def _inventory(
         if progress:
             progress(f"measuring {env.name}")
         key = env.name if name_counts[env.name] == 1 else str(env.prefix)
-        env_kernels = tuple(
-            k.name for k in kernels if k.env_prefix and k.env_prefix == env.prefix.resolve()
-        )
+        env_kernels = tuple(k.name for k in kernels_running(kernels, env.prefix))
         chosen = existing.action_of(key) if existing else None
         action = chosen or ("replicate" if env_kernels else "export")
         summaries.append(_summary(env, key, action, env_kernels, sizes))
@@ -190,7 +213,21 @@ def _inventory(
         written=None,
         added=(),
         gone=(),
+        notes=source.config.warnings,
     )
+
+
+def installations_with_env(*, root: Path, name: str) -> tuple[str, ...]:
+    """The installations of the root that have an environment called `name` (by folder name)."""
+    shared = open_root(root)
+    found = []
+    for path in shared.installations_with_pointers():
+        try:
+            if read_installation(path).find_env(name) is not None:
+                found.append(path.name)
+        except SharedError:
+            continue
+    return tuple(found)
 
 
 def _environment_lists() -> list[Path]:
@@ -208,7 +245,8 @@ def _summary(
         owner = _owner(env.prefix)
         problem = None
     except OSError as error:
-        packages, owner, problem = 0, None, f"unreadable: {error.strerror}"
+        packages, owner = 0, None
+        problem = f"cannot read {error.filename}: {(error.strerror or str(error)).lower()}"
     return EnvSummary(
         name=env.name,
         key=key,
@@ -217,11 +255,18 @@ def _summary(
         action=action,
         packages=packages,
         size_bytes=disk_usage(env.prefix) if sizes and problem is None else None,
-        last_change=read_history(meta / "history").last_change if problem is None else None,
+        last_change=_as_date(read_history(meta / "history").last_change)
+        if problem is None
+        else None,
         owner=owner,
         kernels=kernels,
         problem=problem,
     )
+
+
+def _as_date(text: str | None) -> str | None:
+    """A history header that is a date, or nothing: other text must not pass for a date."""
+    return text if text is not None and _DATE.match(text) else None
 
 
 def _owner(path: Path) -> str:
@@ -260,7 +305,7 @@ def _write(
     present = {s.key for s in summaries}
     listed = {e.name: e.line for e in existing.entries}
     gone_lines = {line: name for name, line in listed.items() if name not in present}
-    text = path.read_text(encoding="utf-8").splitlines()
+    text = decode(path.read_bytes(), source=path)[0].splitlines()
     kept = [
         f"# gone {today}: {raw}" if number in gone_lines else raw
         for number, raw in enumerate(text, start=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +21,20 @@ class Kernel:
     problem: str | None
 
 
+def kernels_running(kernels: Iterable[Kernel], prefix: Path) -> tuple[Kernel, ...]:
+    """The kernels whose interpreter belongs to the environment at `prefix` (any path to it)."""
+    real = Path(os.path.realpath(prefix))
+    return tuple(k for k in kernels if k.env_prefix is not None and k.env_prefix == real)
+
+
 def read_kernels(kernels_dir: Path) -> tuple[Kernel, ...]:
     """Every `*/kernel.json` under a kernels folder; a missing folder has none."""
     try:
-        names = sorted(entry.name for entry in os.scandir(kernels_dir) if entry.is_dir())
+        entries = list(os.scandir(kernels_dir))
     except OSError:
         return ()
+    # os.path.isdir: a looping symlink in the folder is no kernel (DirEntry.is_dir raises ELOOP).
+    names = sorted(entry.name for entry in entries if os.path.isdir(entry.path))
     return tuple(_read_kernel(kernels_dir / name) for name in names)
 
 
@@ -53,6 +62,6 @@ def _read_kernel(folder: Path) -> Kernel:
 def _env_of(executable: Path) -> Path | None:
     """The environment an interpreter belongs to: the first parent with conda-meta/."""
     for parent in executable.parents:
-        if (parent / "conda-meta").is_dir():
+        if os.path.isdir(parent / "conda-meta"):
             return parent
     return None

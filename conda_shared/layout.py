@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import fs
 from .errors import InputError
 from .installation import is_installation
 
@@ -41,12 +44,29 @@ class SharedRoot:
     installations: tuple[Path, ...]
 
     @property
+    def state_dir(self) -> Path:
+        """Where conda-shared keeps its own files (audit log, default specs) for this root.
+
+        A shared root keeps them in itself; a plain installation is somebody's conda prefix, so
+        its state lives in the user's `~/.conda/shared/<name>-<hash of its real path>/`.
+        """
+        if self.single:
+            return single_state_dir(self.path)
+        return self.path
+
+    def ensure_in_state_dir(self, path: Path) -> Path:
+        """Refuse a default destination that a symlink leads out of the state folder."""
+        bound = "conda-shared's state folder" if self.single else "the shared root"
+        return fs.ensure_within(self.state_dir, path, bound=bound)
+
+    @property
     def specs_dir(self) -> Path:
-        return self.path / "specs"
+        return self.state_dir / "specs"
 
     @property
     def reports_dir(self) -> Path:
-        return self.path / "reports"
+        """Replicate runs, one folder each: ROOT/reports/<UTC stamp>/."""
+        return self.state_dir / "reports"
 
     @property
     def kernels_dir(self) -> Path:
@@ -57,7 +77,7 @@ class SharedRoot:
 
     @property
     def log_path(self) -> Path:
-        return self.path / "log" / "shared.log"
+        return self.state_dir / "log" / "shared.log"
 
     def installations_with_pointers(self) -> dict[Path, tuple[str, ...]]:
         """Every installation (folders and pointer targets), with the pointers naming it."""
@@ -73,7 +93,11 @@ class SharedRoot:
         return next((p for p in self.pointers if p.name == name), None)
 
     def installation(self, which: str | None = None) -> Path:
-        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path."""
+        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path.
+
+        A path must be an installation of this root: its specs and log belong to the root, so
+        another root's installation would be mixed into this one's.
+        """
         which = which or "current"
         if self.single and which in ("current", self.path.name, str(self.path)):
             return self.path
@@ -81,17 +105,18 @@ class SharedRoot:
         if pointer is not None:
             if not pointer.ok or pointer.target is None:
                 raise InputError(
-                    f"{self.path / which} cannot be used: {pointer.problem}",
-                    "Run `conda shared status` to see the pointers, then name an installation",
+                    f"{self.path / which} cannot be used: {pointer.problem or 'it is not set'}",
+                    "See the pointers and installations, then name an installation with --from",
+                    command=("status",),
                 )
             return pointer.target
         candidate = Path(which).expanduser()
         if not candidate.is_absolute() and os.sep not in which:
             candidate = self.path / which
+        known = ", ".join(p.name for p in self.installations_with_pointers()) or "none"
         if not candidate.exists():
-            known = ", ".join(p.name for p in self.installations) or "none"
             raise InputError(
-                f"no installation {which!r} in {self.path} (installations: {known})",
+                f"no installation {which} in {self.path} (installations: {known})",
                 "Name one of them, a pointer (current, qa, previous) or a path",
             )
         if not is_installation(candidate):
@@ -99,7 +124,21 @@ class SharedRoot:
                 f"{candidate} is not a conda installation: it has no conda-meta/ directory",
                 "Point at the directory that holds bin/conda and conda-meta/",
             )
-        return candidate.resolve()
+        real = _real(candidate)
+        if real not in self.installations_with_pointers():
+            raise InputError(
+                f"{candidate} is not an installation of the root {self.path} "
+                f"(installations: {known})",
+                "Work on it as a root of its own: pass --root with its path instead of --from",
+            )
+        return real
+
+
+def single_state_dir(installation: Path) -> Path:
+    """The per-user state folder of a plain installation used as a root (never inside it)."""
+    real = os.path.realpath(installation)
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:8]
+    return Path.home() / ".conda" / "shared" / f"{Path(real).name}-{digest}"
 
 
 def open_root(path: Path) -> SharedRoot:
@@ -108,8 +147,8 @@ def open_root(path: Path) -> SharedRoot:
     if not path.exists() and not path.is_symlink():
         raise InputError(
             f"shared root {path} does not exist",
-            "Pass --root with an existing directory, or try the sample: "
-            f"`conda shared sample {path}`",
+            "Pass --root with an existing directory, or try the sample",
+            command=("sample", str(path)),
         )
     if not path.is_dir():
         raise InputError(
@@ -123,7 +162,7 @@ def open_root(path: Path) -> SharedRoot:
             f"cannot read shared root {path}: permission denied",
             "Run as a user who can read it, or ask its admin for read access",
         ) from None
-    real = path.resolve()
+    real = _real(path)
     if is_installation(real):
         return SharedRoot(path=real, single=True, pointers=(), installations=(real,))
     pointers = tuple(_pointer(real, name) for name in (*POINTERS, ENVS_POINTER))
@@ -151,9 +190,13 @@ def _pointer(root: Path, name: str) -> Pointer:
             return Pointer(name, None, None, "is a real directory, not a symlink pointer")
         return Pointer(name, None, None, None)
     link = os.readlink(link_path)
-    target = link_path.resolve()
-    if not target.exists():
+    try:
+        os.stat(link_path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return Pointer(name, link, None, f"a symlink loop: {link} leads back to itself")
         return Pointer(name, link, None, f"dangling: {link} does not exist")
+    target = _real(link_path)
     if name != ENVS_POINTER and not is_installation(target):
         return Pointer(name, link, target, f"{link} is not a conda installation (no conda-meta/)")
     return Pointer(name, link, target, None)
@@ -168,14 +211,19 @@ def discover_root(
     if configured is not None:
         return configured
     if running_prefix is not None and is_installation(running_prefix):
-        real = running_prefix.resolve()
+        real = _real(running_prefix)
         parent = real.parent
         for name in POINTERS:
             link = parent / name
-            if link.is_symlink() and link.resolve() == real:
+            if link.is_symlink() and _real(link) == real:
                 return parent
         return real
     raise InputError(
         "no shared root given",
         "Pass --root DIR, set CONDA_SHARED_ROOT, or set `plugins: {shared_root: DIR}` in a condarc",
     )
+
+
+def _real(path: Path) -> Path:
+    # os.path.realpath, not Path.resolve: a symlink loop must not raise RuntimeError (< 3.13).
+    return Path(os.path.realpath(path))

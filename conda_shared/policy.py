@@ -1,6 +1,6 @@
 """The hooks' decisions on plain data: what to tell the user about a command, and whether to stop.
 
-Nothing here imports conda or touches the disk: `hooks.py` gathers the facts (what the user typed,
+Nothing here imports conda or touches the disk: `hooks/` gathers the facts (what the user typed,
 which directories are shared) and prints or raises what these functions return.
 """
 
@@ -52,8 +52,9 @@ class TypedCommand:
     name: str | None = None
     prefix: str | None = None
     options: tuple[str, ...] = ()  # every other option, as tokens: ("-y", "--solver", "classic")
-    spec_files: tuple[str, ...] = ()  # --file arguments that are not environment files
-    env_files: tuple[EnvFile, ...] = ()
+    files: tuple[str, ...] = ()  # -f/--file arguments, spec files and environment files alike
+    env_files: tuple[EnvFile, ...] = ()  # those of `files` that are environment files
+    positionals: tuple[str, ...] = ()  # positional arguments that are not packages
 
     @property
     def removes(self) -> bool:
@@ -71,9 +72,10 @@ class TypedCommand:
         if self.override_channels:
             tokens.append("--override-channels")
         tokens += self.options
-        for spec_file in self.spec_files:
-            tokens += ["--file", spec_file]
+        for path in self.files:
+            tokens += ["--file", path]
         tokens += self.packages
+        tokens += self.positionals
         return " ".join(["conda", *(shlex.quote(token) for token in tokens)])
 
 
@@ -198,9 +200,9 @@ def _cli_channel_notice(command: TypedCommand, *, stop: bool, url_specs: bool) -
         )
     if not qualified and not command.removes:
         parts.append(f"to take a package from {first.token}, name it as {first.token}::pkg")
-    if command.spec_files:
+    if command.files:
         parts.append(
-            f"the specs in {', '.join(command.spec_files)} are not rewritten: write "
+            f"the specs in {', '.join(command.files)} are not rewritten: write "
             f"{first.token}::pkg in the file for the ones you need from it"
         )
     if first.setup:
@@ -282,7 +284,7 @@ def name_notices(
 def cache_notices(
     *,
     command: TypedCommand,
-    offline: bool,  # offline, and this conda solves from pkgs_dirs (see hooks.py)
+    offline: bool,  # offline, and this conda solves from pkgs_dirs (see hooks/versions.py)
     shared_pkgs_dirs: Sequence[str],
     own_pkgs_dir: str,
     use_local: bool,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import audit
+from .cutover.switch import in_progress
 from .errors import SharedError
 from .installation import disk_usage, read_installation
 from .kernels import Kernel, read_kernels
@@ -26,6 +27,7 @@ class InstallationSummary:
     env_count: int
     size_bytes: int | None
     problem: str | None
+    warnings: tuple[str, ...] = ()  # its condarc files that could not be read as they are
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,16 @@ class Status:
     installations: tuple[InstallationSummary, ...]
     kernels: tuple[Kernel, ...]
     recent: tuple[audit.AuditEntry, ...]
+    switch: str | None = None  # a cutover running now, or one interrupted half-way
 
     @property
     def problems(self) -> tuple[str, ...]:
         """Problems that make the root unusable for users right now."""
         current = next((p for p in self.pointers if p.name == "current"), None)
+        switch = (f"cutover: {self.switch}",) if self.switch else ()
         if self.single or current is None or current.ok:
-            return ()
-        return (f"current: {current.problem or 'not set'}",)
+            return switch
+        return (f"current: {current.problem or 'not set'}", *switch)
 
 
 def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> Status:
@@ -62,6 +66,7 @@ def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> S
         installations=summaries,
         kernels=read_kernels(shared.kernels_dir),
         recent=audit.tail(shared.log_path, log_entries),
+        switch=None if shared.single else in_progress(shared.path),
     )
 
 
@@ -86,4 +91,5 @@ def _summary(
         env_count=len(inst.envs) - 1,
         size_bytes=size,
         problem=None if inst.conda_version else "no conda package found in its base",
+        warnings=inst.config.warnings,
     )

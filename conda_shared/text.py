@@ -1,6 +1,26 @@
-"""Plain-text formatting shared by the CLI and core reports: sizes and tables."""
+"""Plain text in and out: decoding files people wrote, sizes, tables, commands to paste."""
 
 from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+def decode(data: bytes, *, source: os.PathLike[str] | str) -> tuple[str, str | None]:
+    """Text of a file people edit by hand: UTF-8, else Latin-1 (which reads any byte).
+
+    Returns the text and, when the fallback was needed, a warning naming the file.
+    """
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        return data.decode("latin-1"), (
+            f"{os.fspath(source)} is not UTF-8 (byte {data[error.start]:#04x} at offset "
+            f"{error.start}); read it as Latin-1"
+        )
 
 
 def human_size(size: int | None) -> str:
@@ -22,3 +42,40 @@ def table(rows: list[list[str]], header: list[str]) -> str:
         cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths[:-1])] + [str(row[-1])]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 environment`, `2 environments`."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """How conda-shared was called, so every hint is a command the user can paste as printed.
+
+    `program` is `conda-shared` standalone and `conda shared` under conda; `root` is the
+    `--root` the user gave (hints carry it so they act on the same root).
+    """
+
+    program: tuple[str, ...] = ("conda", "shared")
+    root: str | None = None
+
+    #: verbs that make a root rather than read one: they take no --root
+    ROOTLESS: ClassVar[frozenset[str]] = frozenset({"sample"})
+
+    def __call__(self, verb: str, *arguments: str | os.PathLike[str]) -> str:
+        parts: list[str] = [verb]
+        if self.root is not None and verb not in self.ROOTLESS:
+            parts += ["--root", self.root]
+        parts += [os.fspath(a) for a in arguments]
+        return " ".join([*self.program, *(shlex.quote(part) for part in parts)])
+
+
+def quoted(path: str | os.PathLike[str]) -> str:
+    """A path as a shell word, for hints such as `chmod go-w PATH`."""
+    return shlex.quote(os.fspath(path))
+
+
+def command_words(command: Sequence[str]) -> str:
+    """Any command line, each word shell-quoted."""
+    return shlex.join(command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,15 @@ def conda_run(local_channel: Channel, tmp_path_factory: pytest.TempPathFactory) 
     if not HAVE_CONDA:
         pytest.skip(_NO_CONDA)
     return CondaRunner.in_sandbox(tmp_path_factory.mktemp("conda-sandbox"), [local_channel.url])
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own HOME (its own ~/.conda/shared state), never the real one.
+
+    One level down in a private folder, so `~/../*/.conda` finds no other test's files.
+    """
+    home = tmp_path_factory.mktemp("home") / "user"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from conda_shared.channels import resolve_channel, spec_channel, split_package_url, strip_secrets
+from conda_shared.channels import (
+    canonical_file_url,
+    file_url_to_path,
+    path_to_file_url,
+    resolve_channel,
+    spec_channel,
+    split_package_url,
+    strip_secrets,
+)
 from conda_shared.condarc import CondaConfig
 
 STOCK = CondaConfig()
@@ -43,7 +54,11 @@ def test_split_package_url() -> None:
     ("base", "name"),
     [
         ("https://repo.anaconda.com/pkgs/main", "defaults"),
-        ("https://repo.continuum.io/pkgs/free", "defaults"),
+        ("https://repo.continuum.io/pkgs/free", "https://repo.continuum.io/pkgs/free"),
+        ("https://repo.anaconda.com/pkgs/pro", "https://repo.anaconda.com/pkgs/pro"),
+        ("https://repo.anaconda.com/pkgs/msys2", "defaults"),
+        ("pkgs/free", "https://repo.anaconda.com/pkgs/free"),
+        ("pkgs/r", "defaults"),
         ("https://repo.anaconda.com/pkgs/r", "defaults"),
         ("https://conda.anaconda.org/conda-forge", "conda-forge"),
         ("https://conda.anaconda.org/user/label/dev", "user/label/dev"),
@@ -88,8 +103,38 @@ def test_resolve_channel_prefers_url_and_handles_old_records() -> None:
         "noarch",
     )
     old = resolve_channel(None, "https://repo.continuum.io/pkgs/free/linux-64", STOCK)
-    assert (old.name, old.subdir) == ("defaults", "linux-64")
+    assert (old.name, old.subdir) == ("https://repo.continuum.io/pkgs/free", "linux-64")
     unknown = resolve_channel(None, "<unknown>", STOCK)
     assert unknown.name == "<unknown>"
     nothing = resolve_channel(None, None, STOCK)
     assert nothing.name == "<unknown>"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/srv/conda channels/site",
+        "/srv/Kanäle/conda",
+        "/srv/100% #1/chan",
+        os.fsdecode(b"/srv/latin1-\xe9t\xe9"),  # not UTF-8: must survive the round trip
+    ],
+)
+def test_file_urls_round_trip_paths_with_spaces_and_non_ascii(path: str) -> None:
+    url = path_to_file_url(path)
+    assert " " not in url and url.isascii() and "#" not in url
+    assert file_url_to_path(url) == Path(path)
+    assert canonical_file_url(url) == url
+
+
+def test_file_urls_are_read_the_way_conda_writes_them() -> None:
+    # conda.common.url.path_to_url encodes everything but alphanumerics and !'()*-._/:
+    assert file_url_to_path("file:///srv/my%20chan/%C3%A4%7Eb") == Path("/srv/my chan/ä~b")
+    assert file_url_to_path("file://localhost/srv/x") == Path("/srv/x")
+    assert canonical_file_url("file:///srv/my chan/ä") == "file:///srv/my%20chan/%C3%A4"
+    assert canonical_file_url("https://host/a b") == "https://host/a b"
+
+
+def test_spec_channel_writes_file_channels_encoded() -> None:
+    assert spec_channel("file:///srv/my chan", STOCK) == "file:///srv/my%20chan"
+    ref = resolve_channel("file:///srv/my%20chan/noarch/x-1-0.conda", None, STOCK)
+    assert (ref.name, ref.subdir) == ("file:///srv/my%20chan", "noarch")

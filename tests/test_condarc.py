@@ -27,7 +27,7 @@ def test_merge_order_scalars_and_sequences(tmp_path: Path, monkeypatch: pytest.M
     assert config.channel_alias == "https://b.example"
     assert config.envs_dirs == ("/nfs/cpkgs/envs",)
     assert dict(config.custom_channels) == {"mpc": "file:///pkg/conda"}
-    assert config.plugin_setting("shared_channel_policy") == "error"
+    assert dict(config.plugins)["shared_channel_policy"] == "error"
     assert len(config.sources) == 2
 
 

@@ -207,3 +207,41 @@ def test_permission_fix_is_audited(tmp_path: Path) -> None:
     last = json.loads((root / "log" / "shared.log").read_text().splitlines()[-1])
     assert last["command"].startswith("doctor --fix: remove group/other write")
     assert last["result"].endswith("0 failed")
+
+
+@pytest.mark.parametrize("swap", ["symlink", "other directory"])
+def test_fix_never_follows_a_directory_swapped_after_the_check(tmp_path: Path, swap: str) -> None:
+    root = hand_made_root(tmp_path)
+    env = root / "v1" / "envs" / "analysis"
+    (env / "bin").mkdir()
+    os.chmod(env / "bin", 0o777)
+    report = check(root)
+    assert [w.path for w in report.writable] == [env / "bin"]
+    victim = tmp_path / "victim"  # e.g. a user's directory the admin's fix must not touch
+    victim.mkdir()
+    os.chmod(victim, 0o777)
+    (env / "bin").rmdir()  # the window between the check and the fix
+    if swap == "symlink":
+        (env / "bin").symlink_to(victim)
+    else:
+        victim.rename(env / "bin")
+    result = fix_permissions(root=report.root, dirs=report.writable)
+    assert result.fixed == ()
+    assert result.failed[0][0] == env / "bin"
+    assert "not changed" in result.failed[0][1]
+    changed = victim if swap == "symlink" else env / "bin"
+    assert stat.S_IMODE(changed.stat().st_mode) == 0o777
+
+
+def test_latin1_condarc_still_counts_its_pins_and_is_noted(tmp_path: Path) -> None:
+    root = hand_made_root(tmp_path)
+    (root / "v1" / ".condarc").write_bytes(
+        b"# Konfiguration f\xfcr alle\nno_plugins: false  #!final\n"
+    )
+    report = check(root)
+    config = by_check(report, "config")
+    assert not any("switch conda-shared off" in message for _, message in config)
+    assert (
+        NOTE,
+        f"v1: {root / 'v1' / '.condarc'} is not UTF-8 (byte 0xfc at offset 17); read it as Latin-1",
+    ) in config

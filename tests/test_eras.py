@@ -15,7 +15,7 @@ import pytest
 from conda_shared.channels import strip_secrets
 from conda_shared.condarc import installation_condarc_files, read_config
 from conda_shared.errors import SharedError
-from conda_shared.history import parse_history, read_history
+from conda_shared.history import parse_history, read_history, spec_name
 from conda_shared.prefix import EnvState, PackageRecord, PythonDist, read_env
 from conda_shared.specs import EnvSpecs, SourceInfo, build_specs
 from tests.eras import copy_era_env, era_root
@@ -227,11 +227,11 @@ REQUESTED = {
     },
 }
 REMOVED = {
-    "4.3": ("scipy",),
-    "4.8": ("scipy",),
-    "23": ("statsmodels",),
-    "24": ("scipy",),
-    "26": ("scipy",),
+    "4.3": ["scipy"],
+    "4.8": ["scipy"],
+    "23": ["statsmodels"],
+    "24": ["scipy"],
+    "26": ["scipy"],
 }
 REVISIONS = {"4.3": 5, "4.8": 4, "23": 4, "24": 5, "26": 4}
 
@@ -418,7 +418,7 @@ def test_history_requested_specs_after_removals(era: str, tmp_path: Path) -> Non
     history = env.history
 
     assert history.requested_specs() == REQUESTED[era]
-    assert history.removed_names() == REMOVED[era]
+    assert [spec_name(s) for r in history.revisions for s in r.remove_specs] == list(REMOVED[era])
     assert len(history.revisions) == REVISIONS[era]
     assert history.conda_versions == (
         () if era == "4.3" else (CONDA_VERSION[era],) * REVISIONS[era]
@@ -430,7 +430,7 @@ def test_43_history_comma_specs_and_defaults_dist_strings(tmp_path: Path) -> Non
     history = _read("4.3", tmp_path).history
     create, _, legacy, _, remove = history.revisions
 
-    assert create.command[1:4] == ("create", "-n", "py36")
+    assert create.arguments[1:4] == ("create", "-n", "py36")
     assert create.update_specs == ("python 3.6*", "numpy")
     assert create.added == (
         "defaults::numpy-1.14.0-py36h3dfced4_1",
@@ -466,7 +466,11 @@ def test_26_mixed_quote_spec_list_and_file_channel_dist_string(tmp_path: Path) -
 
     assert history.revisions[0].update_specs == ("python=3.13", "pip", "numpy[version='>=2']")
     assert history.revisions[1].added == ("file:///srv/conda/site-channel/noarch::sitecfg-1.0-0",)
-    assert history.revisions[1].command[-3:] == ("-c", "file:///srv/conda/site-channel", "sitecfg")
+    assert history.revisions[1].arguments[-3:] == (
+        "-c",
+        "file:///srv/conda/site-channel",
+        "sitecfg",
+    )
 
 
 def test_py2_conda_wrote_unicode_reprs_in_spec_lists() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
+import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -144,22 +148,161 @@ def test_ensure_within_accepts_inside_and_refuses_escapes(tmp_path: Path) -> Non
         fs.ensure_within(root, root / "sneaky" / "file")
 
 
-def test_append_line_from_many_processes_never_interleaves(tmp_path: Path) -> None:
-    log = tmp_path / "log" / "shared.log"
-    writer = textwrap.dedent(
-        f"""
-        import sys
-        from pathlib import Path
-        from conda_shared import fs
-        for i in range(200):
-            fs.append_line(Path({str(log)!r}), sys.argv[1] * 300 + str(i))
-        """
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", writer, c]) for c in "abcd"]
+#: Appends `count` entries of 64 KiB (far past the 4 KiB where pipes stop being atomic) with the
+#: writer named in argv[2]: fs.append_line, or a naive one that writes each entry in pieces.
+_APPENDER = """
+import os, sys, time
+from pathlib import Path
+from conda_shared import fs
+
+def naive(path, line):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    data = (line + "\\n").encode()
+    for start in range(0, len(data), 4096):
+        os.write(fd, data[start:start + 4096])
+        time.sleep(0)
+    os.close(fd)
+
+log, writer, letter = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+write = fs.append_line if writer == "fs" else naive
+go = log.with_name("go")
+log.with_name(f"ready-{letter}").touch()
+while not go.exists():  # start together, or the first process is done before the last starts
+    time.sleep(0.001)
+for i in range(20):
+    write(log, letter * 262144 + str(i))
+"""
+
+
+def _append_concurrently(log: Path, writer: str) -> list[str]:
+    log.parent.mkdir(exist_ok=True)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _APPENDER, str(log), writer, letter])
+        for letter in "abcdef"
+    ]
+    while len(list(log.parent.glob("ready-*"))) < len(procs):
+        time.sleep(0.01)
+    (log.parent / "go").touch()
     assert all(p.wait() == 0 for p in procs)
-    lines = log.read_text().splitlines()
-    assert len(lines) == 800
-    assert all(len(set(line.rstrip("0123456789"))) == 1 for line in lines)
+    return log.read_text().splitlines()
+
+
+def _whole(lines: list[str]) -> bool:
+    return len(lines) == 120 and all(len(set(line.rstrip("0123456789"))) == 1 for line in lines)
+
+
+def test_large_entries_from_many_processes_never_interleave(tmp_path: Path) -> None:
+    # The harness catches interleaving: a writer that writes in pieces is caught by it.
+    assert not _whole(_append_concurrently(tmp_path / "naive" / "naive.log", "naive"))
+    assert _whole(_append_concurrently(tmp_path / "log" / "shared.log", "fs"))
+
+
+def test_append_takes_the_lock_that_nfs_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[int] = []
+    real_lockf = fs.fcntl.lockf
+
+    def lockf(fd: int, operation: int, *args: int) -> None:
+        taken.append(operation)
+        real_lockf(fd, operation, *args)
+
+    monkeypatch.setattr(fs.fcntl, "lockf", lockf)
+    fs.append_line(tmp_path / "shared.log", "entry")
+    assert taken == [fs.fcntl.LOCK_EX]
+    assert (tmp_path / "shared.log").read_text() == "entry\n"
+
+
+def _no_posix_locks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def lockf(fd: int, operation: int, *args: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fs.fcntl, "lockf", lockf)
+
+
+def test_without_posix_locks_a_lock_file_excludes_and_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_posix_locks(monkeypatch)
+    lock = tmp_path / ".inventory.ini.lock"
+    with fs.exclusive_lock(lock):
+        assert f"pid {os.getpid()}" in (tmp_path / ".inventory.ini.lock.held").read_text()
+        with (
+            pytest.raises(SharedError, match="held by another conda-shared command"),
+            fs.exclusive_lock(lock),
+        ):
+            pass
+    assert not (tmp_path / ".inventory.ini.lock.held").exists()
+    fs.append_line(tmp_path / "shared.log", "still appended without locks")
+    assert (tmp_path / "shared.log").read_text() == "still appended without locks\n"
+
+
+def test_a_lock_file_left_by_a_dead_process_is_taken_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_posix_locks(monkeypatch)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    held = tmp_path / ".x.lock.held"
+    held.write_text(f"pid {dead}, user someone, host {socket.gethostname()}\n")
+    with fs.exclusive_lock(tmp_path / ".x.lock"):
+        assert f"pid {os.getpid()}" in held.read_text()
+    other_host = f"pid {dead}, user someone, host elsewhere.example\n"
+    held.write_text(other_host)  # another machine's process: never stolen
+    with (
+        pytest.raises(SharedError, match=r"elsewhere\.example"),
+        fs.exclusive_lock(tmp_path / ".x.lock"),
+    ):
+        pass
+    assert held.read_text() == other_host
+
+
+def test_is_within_resolves_both_sides(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "specs").mkdir(parents=True)
+    (tmp_path / "alias").symlink_to(real)
+    (real / "out").symlink_to(tmp_path)
+    assert fs.is_within(tmp_path / "alias", real / "specs" / "new")
+    assert fs.is_within(real, tmp_path / "alias" / "specs")
+    assert not fs.is_within(real, real / "out" / "x")
+    assert not fs.is_within(real, tmp_path / "realistic")  # a prefix of the name is not inside
+
+
+def _checked(path: Path) -> tuple[int, int]:
+    info = path.lstat()
+    return (info.st_dev, info.st_ino)
+
+
+def test_remove_write_by_others_changes_the_checked_directory(tmp_path: Path) -> None:
+    target = tmp_path / "bin"
+    target.mkdir(mode=0o777)
+    target.chmod(0o777)
+    assert fs.remove_write_by_others(target, identity=_checked(target)) == 0o755
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("swap", ["symlink", "other directory"])
+def test_remove_write_by_others_never_follows_a_swap(tmp_path: Path, swap: str) -> None:
+    target = tmp_path / "env" / "bin"
+    target.mkdir(parents=True)
+    target.chmod(0o777)
+    identity = _checked(target)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    victim.chmod(0o777)
+    target.rmdir()  # between check and fix, someone puts something else there
+    if swap == "symlink":
+        target.symlink_to(victim)
+    else:
+        victim.rename(target)
+    with pytest.raises(SharedError, match="not changed"):
+        fs.remove_write_by_others(target, identity=identity)
+    changed = victim if swap == "symlink" else target
+    assert stat.S_IMODE(changed.stat().st_mode) == 0o777
 
 
 def test_publish_dir_refuses_existing_nonempty_destination(tmp_path: Path) -> None:
@@ -187,6 +330,111 @@ def test_lock_that_cannot_be_created_is_one_clear_error(
         pass
     assert "cannot create the lock file" in str(caught.value)
     assert f"Run as a user who can write to {tmp_path}" in str(caught.value)
+
+
+def _old_set(directory: Path) -> dict[Path, str]:
+    files = {directory / name: f"old {name}\n" for name in ("e.yml", "e.lock", "e.json")}
+    for path, text in files.items():
+        path.write_text(text)
+    return files
+
+
+def _kill_at_rename(directory: Path, rename: int) -> None:
+    """Run replace_together in a process that SIGKILLs itself at its `rename`th os.replace."""
+    script = f"""
+        import os, signal
+        from pathlib import Path
+        from conda_shared import fs
+        calls, real = [], os.replace
+        def replace(src, dst):
+            if str(src).endswith("pending"):
+                if len(calls) == {rename}:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                calls.append(dst)
+            real(src, dst)
+        os.replace = replace
+        d = Path({str(directory)!r})
+        new = {{d / n: "new " + n + "\\n" for n in ("e.yml", "e.lock", "e.json")}}
+        fs.replace_together(new, journal=fs.journal_path(d, "e"))
+    """
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)
+    assert done.returncode == -9
+
+
+def _nothing_but_the_set(directory: Path) -> bool:
+    """No temp file or journal left beside the set."""
+    return sorted(p.name for p in directory.iterdir()) == ["e.json", "e.lock", "e.yml"]
+
+
+def _contents(directory: Path) -> set[str]:
+    return {p.read_text().split()[0] for p in directory.iterdir() if not p.name.startswith(".")}
+
+
+def test_replace_together_replaces_every_file_and_keeps_modes(tmp_path: Path) -> None:
+    old = _old_set(tmp_path)
+    (tmp_path / "e.lock").chmod(0o640)
+    fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    assert _contents(tmp_path) == {"new"}
+    assert (tmp_path / "e.lock").stat().st_mode & 0o777 == 0o640
+    assert _nothing_but_the_set(tmp_path)
+
+
+@pytest.mark.parametrize("rename", [0, 1, 2])
+def test_set_killed_mid_rename_is_completed_by_the_next_run(tmp_path: Path, rename: int) -> None:
+    _old_set(tmp_path)
+    _kill_at_rename(tmp_path, rename)
+    if rename:
+        assert _contents(tmp_path) == {"old", "new"}  # what a reader sees: keys disagree
+    assert fs.finish_interrupted(tmp_path) == 1
+    assert _contents(tmp_path) == {"new"}
+    assert _nothing_but_the_set(tmp_path)
+
+
+def test_set_interrupted_before_its_commit_point_stays_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _old_set(tmp_path)
+    real_write = fs.atomic_write
+
+    def journal_fails(path: Path, data: str | bytes, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fs, "atomic_write", journal_fails)
+    with pytest.raises(KeyboardInterrupt):
+        fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    monkeypatch.setattr(fs, "atomic_write", real_write)
+    assert fs.finish_interrupted(tmp_path) == 0
+    assert _contents(tmp_path) == {"old"}
+    assert _nothing_but_the_set(tmp_path)
+
+
+def test_ctrl_c_during_the_renames_completes_the_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _old_set(tmp_path)
+    real_replace, calls = os.replace, []
+
+    def interrupted_once(src: Path, dst: Path) -> None:
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    assert _contents(tmp_path) == {"new"}
+    assert _nothing_but_the_set(tmp_path)
+
+
+def test_a_planted_symlink_at_a_pending_name_is_not_followed(tmp_path: Path) -> None:
+    old = _old_set(tmp_path)
+    victim = tmp_path.parent / f"{tmp_path.name}-victim"
+    victim.write_text("keep\n")
+    (tmp_path / ".e.yml.conda-shared-pending").symlink_to(victim)
+    fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
+    assert victim.read_text() == "keep\n"
+    assert _contents(tmp_path) == {"new"}
 
 
 def test_remove_prefix_removes_a_tree_unlinks_a_symlink_and_accepts_absence(

@@ -8,6 +8,9 @@ import pytest
 
 from conda_shared.errors import InputError, SharedError
 from conda_shared.installation import (
+    EnvLocation,
+    assign_keys,
+    owning_installation,
     package_version,
     read_installation,
     validate_env_name,
@@ -84,3 +87,59 @@ def test_bad_env_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["isis3.6.0", "nhis_reformat", "py-3.11", "R env"])
 def test_good_env_names(name: str) -> None:
     assert validate_env_name(name) == name
+
+
+def _installation_with_extra_envs_dir(tmp_path: Path) -> tuple[Path, Path]:
+    inst = make_installation(tmp_path / "inst")
+    extra = tmp_path / "extra envs"
+    (inst / ".condarc").write_text(f"envs_dirs:\n  - {extra}\n")
+    return inst, extra
+
+
+def test_same_name_in_two_envs_dirs_gets_two_keys(tmp_path: Path) -> None:
+    inst, extra = _installation_with_extra_envs_dir(tmp_path)
+    first = make_installation(inst / "envs" / "analysis")
+    second = make_installation(extra / "analysis")
+    make_installation(extra / "Analysis")  # a distinct file name only where case counts
+    make_installation(extra / "base")
+    envs = read_installation(inst).envs
+    keys = [e.key for e in envs]
+    assert len(set(keys)) == len(keys) == 5
+    assert len({k.casefold() for k in keys}) == 5
+    by_prefix = {e.prefix: e for e in envs}
+    assert by_prefix[first].key == "analysis"  # the one `conda activate analysis` picks
+    assert by_prefix[second].key.startswith("analysis~")
+    assert keys[0] == "base"
+    found = read_installation(inst)
+    assert found.find_env("analysis") == by_prefix[first]
+    assert found.find_env(by_prefix[second].key) == by_prefix[second]
+    assert read_installation(inst).envs == envs  # stable from run to run
+
+
+def test_assign_keys_avoids_keys_already_taken(tmp_path: Path) -> None:
+    location = EnvLocation(name="tools", prefix=tmp_path / "tools", found_in="path")
+    assert location.key == "tools"
+    (keyed,) = assign_keys([location], taken=["TOOLS"])
+    assert keyed.key.startswith("tools~") and keyed.prefix == location.prefix
+
+
+def test_owning_installation(tmp_path: Path) -> None:
+    inst = make_installation(tmp_path / "inst")
+    inside = make_installation(inst / "envs" / "a")
+    assert owning_installation(inside) == inst.resolve()
+    made = make_installation(tmp_path / "projects" / "b")
+    (made / "conda-meta" / "history").write_text(
+        f"==> 2024-01-02 10:00:00 <==\n# cmd: {inst}/bin/conda create -p {made}\n"
+    )
+    assert owning_installation(made) == inst.resolve()
+    assert owning_installation(make_installation(tmp_path / "lone")) is None
+
+
+def test_an_env_reached_by_two_paths_is_one_env(tmp_path: Path) -> None:
+    inst, extra = _installation_with_extra_envs_dir(tmp_path)
+    make_installation(inst / "envs" / "analysis")
+    extra.mkdir()
+    (extra / "analysis").symlink_to(inst / "envs" / "analysis")
+    (extra / "alias").symlink_to(inst / "envs" / "analysis")
+    envs = read_installation(inst).envs
+    assert [(e.name, e.key) for e in envs] == [("base", "base"), ("analysis", "analysis")]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conda_shared.errors import InputError
-from conda_shared.inventory import parse_inventory, take_inventory
+from conda_shared.inventory import default_inventory_path, parse_inventory, take_inventory
+from conda_shared.layout import open_root
 from tests.roots import make_sample
 
 SEED = """\
@@ -113,5 +114,5 @@ def test_default_location_cannot_be_redirected_out_of_the_root(tmp_path: Path) -
     elsewhere.mkdir()
     (root / "specs").symlink_to(elsewhere)
     with pytest.raises(SharedError, match="outside the shared root"):
-        take_inventory(root=root, write=root / "specs" / "v24.11" / "inventory.ini", sizes=False)
+        default_inventory_path(open_root(root), "v24.11")
     assert list(elsewhere.iterdir()) == []

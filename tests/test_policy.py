@@ -81,13 +81,29 @@ def test_the_rewrite_keeps_the_other_options_and_spec_files() -> None:
         name="x",
         channels=("conda-forge",),
         options=("-y", "--solver", "classic"),
-        spec_files=("reqs.txt",),
+        files=("reqs.txt",),
     )
     (notice,) = decide(command)
     assert notice.next_step.endswith(
         "conda install -n x -y --solver classic --file reqs.txt conda-forge::numpy"
     )
     assert "the specs in reqs.txt are not rewritten" in notice.message
+
+
+def test_the_rewrite_keeps_an_environment_file() -> None:
+    """`conda create -n x -c X --file environment.yml` must not become `conda create -n x`,
+    which makes an empty environment."""
+    command = TypedCommand(
+        words=("create",),
+        name="x",
+        channels=("conda-forge",),
+        files=("my env.yml",),
+        env_files=(EnvFile("my env.yml", ("bioconda",)),),
+    )
+    rewrite, listed = decide(command)
+    assert rewrite.next_step == "Run instead: conda create -n x --file 'my env.yml'"
+    assert "the specs in my env.yml are not rewritten" in rewrite.message
+    assert "my env.yml lists channels that are not among your configured" in listed.message
 
 
 def test_several_channels_rewrite_with_the_first_and_say_so() -> None:

@@ -10,6 +10,7 @@ import pytest
 from conda_shared.condarc import CondaConfig
 from conda_shared.errors import SharedError
 from conda_shared.prefix import normalize_name, read_env
+from conda_shared.specs import SourceInfo, build_specs
 from tests.roots import write_record
 
 SITE = "lib/python3.11/site-packages"
@@ -198,3 +199,254 @@ def test_export_can_skip_reading_conda_owned_dists(env: Path) -> None:
     assert lean.pip_dists == full.pip_dists
     assert all(not d.conda_owned for d in lean.dists)
     assert len(full.dists) == len(lean.dists) + 1
+
+
+# --- one bad file: a clean failure naming it, or tolerated and said -----------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["null", "[]", '["https://x"]', '"https://x"', "{}", '{"url": null}', '{"url": 7}', "{"],
+)
+def test_unusable_direct_url_makes_provenance_unknown_and_says_so(env: Path, content: str) -> None:
+    folder = env / SITE / "pyreadstat-1.2.7.dist-info"
+    (folder / "direct_url.json").write_text(content)
+    state = read_env(env, name="env", config=CondaConfig())
+    (pyreadstat,) = [d for d in state.pip_dists if d.normalized == "pyreadstat"]
+    assert pyreadstat.source.kind == "unknown"
+    assert pyreadstat.source.url is None
+    assert str(folder / "direct_url.json") in (pyreadstat.source.problem or "")
+    assert (pyreadstat.source.problem or "").endswith(
+        {"null": "a JSON null, not an object", "[]": "a JSON array, not an object"}.get(content, "")
+    )
+    specs = build_specs(state, source=SourceInfo(env, "24.11.3", CondaConfig()))
+    assert ("pip-source-unknown", "pyreadstat") in {(r.code, r.package) for r in specs.risks}
+    assert "pyreadstat==1.2.7" in specs.pinned
+
+
+def test_vcs_fields_of_the_wrong_type_are_dropped(env: Path) -> None:
+    folder = env / SITE / "ipumspy-0.5.1.dist-info"
+    (folder / "direct_url.json").write_text(
+        json.dumps({"url": "https://g/x.git", "vcs_info": {"vcs": 1, "commit_id": ["a"]}})
+    )
+    state = read_env(env, name="env", config=CondaConfig())
+    (ipumspy,) = [d for d in state.pip_dists if d.normalized == "ipumspy"]
+    assert (ipumspy.source.kind, ipumspy.source.vcs, ipumspy.source.commit) == ("vcs", None, None)
+
+
+@pytest.mark.parametrize(
+    ("content", "url"),
+    [
+        ("../../../src/census_utils\n.\n", "file://{prefix}/src/census_utils"),
+        ("src/census_utils\n", "file://{prefix}/" + SITE + "/src/census_utils"),
+        ("C:\\Users\\bob\\src\\census utils\n.\n", "file:///C:/Users/bob/src/census%20utils"),
+    ],
+)
+def test_relative_and_windows_egg_links_resolve(env: Path, content: str, url: str) -> None:
+    (env / SITE / "census_utils.egg-link").write_text(content)
+    state = read_env(env, name="env", config=CondaConfig())
+    (census,) = [d for d in state.pip_dists if d.normalized == "census-utils"]
+    assert census.source.kind == "editable"
+    assert census.source.url == url.format(prefix=env)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "/home/bob/\0src\n"])
+def test_egg_link_without_a_usable_path_is_of_unknown_source(env: Path, content: str) -> None:
+    (env / SITE / "census_utils.egg-link").write_text(content)
+    state = read_env(env, name="env", config=CondaConfig())
+    (census,) = [d for d in state.pip_dists if d.normalized == "census-utils"]
+    assert (census.source.kind, census.source.url) == ("unknown", None)
+    assert "names no project directory" in (census.source.problem or "")
+    specs = build_specs(state, source=SourceInfo(env, "24.11.3", CondaConfig()))
+    assert [r.code for r in specs.risks if r.package == "census_utils"] == ["pip-source-unknown"]
+    assert "None" not in " ".join(r.message for r in specs.risks)
+
+
+def test_undecodable_metadata_falls_back_to_the_directory_name(env: Path) -> None:
+    folder = env / SITE / "pyreadstat-1.2.7.dist-info"
+    (folder / "METADATA").write_bytes(
+        b"Metadata-Version: 2.1\nName: pyr\xe9adstat\nVersion: 1.2.7\n"
+    )
+    state = read_env(env, name="env", config=CondaConfig())
+    assert "pyreadstat" in {d.name for d in state.pip_dists}
+    assert not any("\ufffd" in d.name for d in state.dists)
+
+
+def test_leftovers_of_an_interrupted_pip_uninstall_are_not_packages(env: Path) -> None:
+    dist(env, "~yreadstat", "1.2.6")
+    state = read_env(env, name="env", config=CondaConfig())
+    assert [d.version for d in state.dists if "readstat" in d.normalized] == ["1.2.7"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("build_number", "abc"),
+        ("build_number", [1]),
+        ("depends", "python >=3.8"),
+        ("depends", [1, 2]),
+        ("name", ["requests"]),
+        ("version", {"v": 1}),
+        ("url", 7),
+        ("channel", ["conda-forge"]),
+        ("noarch", 3),
+        ("md5", False),
+    ],
+)
+def test_record_field_of_the_wrong_type_fails_the_env_naming_the_file(
+    env: Path, field: str, value: object
+) -> None:
+    path = env / "conda-meta" / "requests-2.32.3-pyhd8ed1ab_0.json"
+    record = json.loads(path.read_text())
+    record[field] = value
+    path.write_text(json.dumps(record))
+    with pytest.raises(SharedError) as caught:
+        read_env(env, name="env", config=CondaConfig())
+    assert str(path) in caught.value.message
+    assert repr(field) in caught.value.message
+
+
+@pytest.mark.parametrize("content", ["[]", '"name"', "7", "null", "[" * 100_000 + "]" * 100_000])
+def test_record_that_is_json_but_not_an_object_names_the_file(env: Path, content: str) -> None:
+    path = env / "conda-meta" / "odd-1-0.json"
+    path.write_text(content)
+    with pytest.raises(SharedError) as caught:
+        read_env(env, name="env", config=CondaConfig())
+    assert str(path) in caught.value.message
+
+
+def test_record_that_cannot_be_read_names_the_file(env: Path) -> None:
+    loop = env / "conda-meta" / "loop-1-0.json"
+    loop.symlink_to(loop.name)
+    with pytest.raises(SharedError, match=r"cannot read .*loop-1-0\.json"):
+        read_env(env, name="env", config=CondaConfig())
+
+
+def test_site_packages_that_cannot_be_read_fails_the_env(env: Path) -> None:
+    site = env / "lib" / "python3.11" / "site-packages"
+    site.rename(env / "elsewhere")
+    site.write_text("")  # ENOTDIR: an error even for root, as EACCES is for its users
+    with pytest.raises(SharedError, match=r"cannot read .*site-packages"):
+        read_env(env, name="env", config=CondaConfig())
+
+
+# --- what belongs to whom ---------------------------------------------------------------------
+
+
+def test_egg_directory_a_conda_package_shipped_is_the_packages(env: Path) -> None:
+    egg = env / SITE / "pyproj-1.9.6-py3.11-linux-x86_64.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "EGG-INFO" / "PKG-INFO").write_text(
+        "Metadata-Version: 1.1\nName: pyproj\nVersion: 1.9.6\n"
+    )
+    (egg / "pyproj").mkdir()
+    relative = f"{SITE}/{egg.name}"
+    write_record(
+        env,
+        {
+            "name": "pyproj",
+            "version": "1.9.6",
+            "build": "py311_0",
+            "channel": "https://repo.anaconda.com/pkgs/main/linux-64",
+            "files": [f"{relative}/EGG-INFO/PKG-INFO", f"{relative}/pyproj/__init__.py"],
+        },
+    )
+    state = read_env(env, name="env", config=CondaConfig())
+    (pyproj,) = [d for d in state.dists if d.normalized == "pyproj"]
+    assert pyproj.conda_owned is True
+    assert "pyproj" not in {d.normalized for d in state.pip_dists}
+    assert "pyproj" not in {
+        d.normalized for d in read_env(env, name="e", config=CondaConfig(), owned_dists=False).dists
+    }
+
+
+def test_egg_directory_nobody_shipped_is_pips(env: Path) -> None:
+    egg = env / SITE / "oldlib-0.9-py3.11.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    state = read_env(env, name="env", config=CondaConfig())
+    (oldlib,) = [d for d in state.pip_dists if d.normalized == "oldlib"]
+    assert oldlib.version == "0.9"  # no PKG-INFO: the egg's own name says it
+
+
+def test_site_packages_of_an_older_python_is_stale_not_pip(env: Path) -> None:
+    old_site = env / "lib" / "python3.9" / "site-packages"
+    folder = old_site / "leftover-1.0.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text("Name: leftover\nVersion: 1.0\n")
+    (folder / "INSTALLER").write_text("pip\n")
+    state = read_env(env, name="env", config=CondaConfig())
+    assert "leftover" not in {d.normalized for d in state.dists}
+    assert state.stale_site_packages == (old_site,)
+    specs = build_specs(state, source=SourceInfo(env, "24.11.3", CondaConfig()))
+    assert [r.message.split()[0] for r in specs.risks if r.code == "stale-site-packages"] == [
+        str(old_site)
+    ]
+    assert "leftover" not in specs.pinned + specs.loose + specs.lock
+
+
+def test_without_a_python_record_every_site_packages_is_stale(env: Path) -> None:
+    (env / "conda-meta" / "python-3.11.9-h0_cpython.json").unlink()
+    state = read_env(env, name="env", config=CondaConfig())
+    assert state.dists == ()
+    assert state.stale_site_packages == (env / SITE,)
+
+
+def test_python_record_declares_its_site_packages(env: Path) -> None:
+    """CEP 17 (conda 25.x+): a free-threaded Python's site-packages is lib/python3.13t/..."""
+    path = env / "conda-meta" / "python-3.11.9-h0_cpython.json"
+    record = json.loads(path.read_text())
+    path.unlink()
+    record.update(version="3.13.1", build="h0_cp313t")
+    record["python_site_packages_path"] = "lib/python3.13t/site-packages"
+    write_record(env, record)
+    free = env / "lib" / "python3.13t" / "site-packages" / "fastlib-2.0.dist-info"
+    free.mkdir(parents=True)
+    (free / "METADATA").write_text("Name: fastlib\nVersion: 2.0\n")
+    state = read_env(env, name="env", config=CondaConfig())
+    assert {d.normalized for d in state.pip_dists} == {"fastlib"}
+    assert state.stale_site_packages == (env / SITE,)
+
+
+def test_windows_env_reads_lib_site_packages(tmp_path: Path) -> None:
+    prefix = tmp_path / "win"
+    write_record(
+        prefix,
+        {"name": "python", "version": "3.7.10", "build": "0", "subdir": "win-64", "files": []},
+    )
+    folder = prefix / "Lib" / "site-packages" / "arcgis_tools-1.0.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text("Name: arcgis-tools\nVersion: 1.0\n")
+    state = read_env(prefix, name="win", config=CondaConfig())
+    assert [d.name for d in state.pip_dists] == ["arcgis-tools"]
+    assert state.stale_site_packages == ()
+
+
+def test_zipped_eggs_are_read_by_name_and_owned_when_a_record_lists_them(env: Path) -> None:
+    """conda's own setuptools and future shipped zipped eggs (Anaconda 4.0, ArcGIS Pro)."""
+    (env / SITE / "future-0.18.2-py3.11.egg").write_bytes(b"PK\x03\x04")
+    (env / SITE / "xgboost-0.6-py3.11-linux-x86_64.egg").write_bytes(b"PK\x03\x04")
+    write_record(
+        env,
+        {
+            "name": "future",
+            "version": "0.18.2",
+            "build": "py311_0",
+            "files": [f"{SITE}/future-0.18.2-py3.11.egg"],
+        },
+    )
+    state = read_env(env, name="env", config=CondaConfig())
+    owned = {d.normalized: d.conda_owned for d in state.dists}
+    assert owned["future"] is True
+    assert owned["xgboost"] is False
+    assert [d.version for d in state.pip_dists if d.normalized == "xgboost"] == ["0.6"]
+
+
+def test_one_pip_distribution_per_project(env: Path) -> None:
+    """Half-finished pip upgrades leave old dist-infos; `setup.py install` an egg beside pip's."""
+    for version in ("1.11.1", "1.13.1", "1.11.3", "1.13.1rc1"):
+        dist(env, "numpy", version)
+    (env / SITE / "pyreadstat-1.2.7-py3.11.egg").write_bytes(b"")
+    state = read_env(env, name="env", config=CondaConfig())
+    assert [d.version for d in state.pip_dists if d.normalized == "numpy"] == ["1.13.1"]
+    (pyreadstat,) = [d for d in state.pip_dists if d.normalized == "pyreadstat"]
+    assert pyreadstat.location.endswith(".dist-info")

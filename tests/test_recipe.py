@@ -136,6 +136,14 @@ def test_minimal_toml_reading_agrees_with_tomllib() -> None:
     assert minimal["tool"]["hatch"]["version"] == full["tool"]["hatch"]["version"]
 
 
+def test_mypy_checks_the_oldest_python_that_pyproject_allows() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    full = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    lowest = re.fullmatch(r">=\s*(\d+\.\d+)", full["project"]["requires-python"])
+    assert lowest is not None, full["project"]["requires-python"]
+    assert full["tool"]["mypy"]["python_version"] == lowest[1]
+
+
 def test_version_comes_from_the_line_hatchling_reads() -> None:
     version_file = _pyproject()["tool"]["hatch"]["version"]["path"]
     expression = _recipe()["context"]["version"]

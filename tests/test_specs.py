@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
+import shlex
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from conda_shared.channels import path_to_file_url
 from conda_shared.installation import read_installation
 from conda_shared.kernels import read_kernels
 from conda_shared.prefix import EnvState, read_env
@@ -168,6 +171,143 @@ def test_content_key_changes_with_the_package_set(sample: Path, tmp_path: Path) 
     ],
 )
 def test_yaml_emitter_round_trips(document: dict) -> None:  # type: ignore[type-arg]
-    from conda_shared.specs import _yaml
+    from conda_shared.specs.yaml import dump as _yaml
 
     assert YAML(typ="safe").load(_yaml(document)) == document
+
+
+def _generated_scalars(seed: int, count: int) -> list[str]:
+    """Names, versions and pip entries YAML may misread: numbers, dates, words, indicators."""
+    rng = random.Random(seed)
+    tricky = [
+        "1.10",
+        "2024",
+        "1e3",
+        "0x1F",
+        "0o17",
+        "+1",
+        "-1",
+        ".5",
+        "1_000",
+        "12:30:00",
+        "2024-01-02",
+        "yes",
+        "No",
+        "ON",
+        "off",
+        "y",
+        "N",
+        "null",
+        "Null",
+        "~",
+        "true",
+        "False",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "=",
+        "<<",
+        "a: b",
+        "#x",
+        "x #y",
+        "- x",
+        "? x",
+        "!tag",
+        "&a",
+        "*a",
+        "@x",
+        "`x",
+        "%x",
+        "[1]",
+        "{a}",
+        "'q'",
+        '"q"',
+        "|",
+        ">",
+        ",",
+        "a\tb",
+        " lead",
+        "trail ",
+        "",
+        "ä-ü",
+        "x\\y",
+        "1.10 ",
+        "0",
+    ]
+    alphabet = "abz019._-=<>!,*+~/: #'\"\\[]{}&?|%@`"
+    generated = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(count)
+    ]
+    return tricky + generated
+
+
+def test_every_scalar_reads_back_as_the_same_string_the_way_conda_loads_it() -> None:
+    from conda_shared.specs.yaml import dump
+
+    conda_yaml = YAML(typ="safe", pure=True)  # how conda reads environment files
+    values = _generated_scalars(seed=8, count=2000)
+    for value in values:
+        document = {"name": value, "channels": [value], "dependencies": [value, {"pip": [value]}]}
+        assert conda_yaml.load(dump(document, key="sha256:" + "0" * 64)) == document, value
+
+
+@pytest.mark.parametrize("name", ["1.10", "2024", "1e3", "0x1F", "yes", "null", "a: b", "#x"])
+def test_env_files_keep_names_yaml_would_misread(tmp_path: Path, name: str) -> None:
+    root = make_sample(tmp_path)
+    envs = root / "current" / "envs"
+    (envs / "r_env").rename(envs / name)
+    _, specs = specs_for(root, name)
+    conda_yaml = YAML(typ="safe", pure=True)
+    assert conda_yaml.load(specs.pinned)["name"] == name
+    assert conda_yaml.load(specs.loose)["name"] == name
+    assert json.loads(specs.manifest)["name"] == name
+
+
+def test_all_four_files_name_the_content_key(sample: Path) -> None:
+    _, specs = specs_for(sample, "gitdev")
+    for text in (specs.pinned, specs.loose, specs.lock):
+        assert f"# content-key: {specs.content_key}\n" in text
+    assert json.loads(specs.manifest)["content_key"] == specs.content_key
+    assert set(specs.files()) == {".yml", ".lock", ".history.yml", ".json"}
+    assert list(specs.files())[-1] == ".json"  # the manifest is replaced last
+
+
+def test_retired_defaults_channels_keep_their_urls(sample: Path) -> None:
+    _, specs = specs_for(sample, "old_not_used")
+    assert "https://repo.continuum.io/pkgs/free" in load(specs.pinned)["channels"]
+
+
+def _encode_like_conda(record_path: Path) -> None:
+    """Rewrite a record's file:// channel and url the way conda writes them: percent-encoded."""
+    data = json.loads(record_path.read_text())
+    for field in ("channel", "url"):
+        path = data[field][len("file://") :]
+        data[field] = path_to_file_url(path)
+    record_path.write_text(json.dumps(data))
+
+
+def test_file_channel_in_a_path_with_spaces_is_not_gone(tmp_path: Path) -> None:
+    root = make_sample(tmp_path, name="shared root ä")
+    record = next((root / "current/envs/legacy_mpc/conda-meta").glob("mpctools-*.json"))
+    _encode_like_conda(record)
+    _, specs = specs_for(root, "legacy_mpc")
+    assert "channel-gone" not in codes(specs)
+    channel = path_to_file_url(root / "mpc")
+    assert "%20" in channel and "%C3%A4" in channel
+    assert channel in load(specs.pinned)["channels"]
+    assert f"{channel}/noarch/mpctools-1.2-py_0.tar.bz2#" in specs.lock
+    (root / "mpc" / "noarch" / "repodata.json").write_text('{"packages": {}}')
+    assert "channel-gone" in codes(specs_for(root, "legacy_mpc")[1])
+
+
+def test_pip_paths_with_spaces_stay_one_argument(tmp_path: Path) -> None:
+    root = make_sample(tmp_path)
+    site = next((root / "current/envs/editable_dev").glob("lib/python*/site-packages"))
+    direct_url = next(site.glob("*.dist-info/direct_url.json"))
+    data = json.loads(direct_url.read_text())
+    data["url"] = path_to_file_url("/home/al ice/src/Wörk tool")
+    direct_url.write_text(json.dumps(data))
+    _, specs = specs_for(root, "editable_dev")
+    pip = load(specs.pinned)["dependencies"][-1]["pip"]
+    assert "-e '/home/al ice/src/Wörk tool'" in pip
+    assert shlex.split(next(p for p in pip if "al ice" in p))[1] == "/home/al ice/src/Wörk tool"

@@ -8,10 +8,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import __version__
-from ..errors import SharedError, as_conda_error
+from ..errors import InputError, SharedError, as_conda_error, from_os_error
+from ..interrupt import print_interrupted
+from ..text import CommandLine
+from .render import print_error
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -26,101 +29,159 @@ VERBS: dict[str, str] = {
     "sample": "Write a sample shared root (two installations, a dozen environments).",
     "replicate": "Rebuild environments in another installation with its own conda; report.",
     "doctor": "Check a shared root: env permissions, pointers, kernels, policy-defeating config.",
+    "init": "Lay out a shared root (pointers, kernels/, specs/, reports/, log/) around conda.",
+    "qa": "Set or clear the qa pointer: the installation under test.",
+    "cutover": "Switch current to the qa installation after a preflight; --rollback switches back.",
+    "kernels": "List Jupyter kernelspecs and where they resolve; sync creates missing ones.",
+    "overlay": "Extend a read-only environment with pip packages in your (or an admin) overlay.",
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as an InputError, so --json still gets JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message, f"See the options with `{self.prog} --help`")
+
+
+def _common_options(*, with_root: bool) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    if with_root:
+        common.add_argument(
+            "--root",
+            type=Path,
+            metavar="DIR",
+            help="the shared root (default: plugins.shared_root, CONDA_SHARED_ROOT, or the "
+            "running installation's root)",
+        )
+    common.add_argument("--json", action="store_true", help="print the result as JSON")
+    return common
 
 
 def configure_parser(parser: argparse.ArgumentParser, *, only: str | None = None) -> None:
     """Add the verbs to `parser`; used by `conda shared` and by `conda-shared` alike.
 
-    With `only`, just that verb's module is imported and its options added: the others need
-    nothing but their summary, and importing every verb was most of a short command's time.
+    With `only`, just that verb's module is imported and its options built: a command pays
+    for the one verb it runs (`overlay run` starts a user's program, every millisecond shows).
     """
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--root",
-        type=Path,
-        metavar="DIR",
-        help="the shared root (default: plugins.shared_root, CONDA_SHARED_ROOT, or the "
-        "running installation's root)",
-    )
-    common.add_argument("--json", action="store_true", help="print the result as JSON")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
     for name, summary in VERBS.items():
-        verb_parser = verbs.add_parser(name, help=summary, description=summary, parents=[common])
-        if only in (None, name):
+        verb_parser = verbs.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            parents=[_common_options(with_root=name not in CommandLine.ROOTLESS)],
+        )
+        if only is None or name == only:
             module = importlib.import_module(f"{__name__}.{name}")
             module.configure_parser(verb_parser)
             verb_parser.set_defaults(_execute=module.execute)
 
 
-def build_parser(prog: str = "conda-shared", argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The whole command line; given `argv`, only the verb it names is fully configured."""
-    parser = argparse.ArgumentParser(prog=prog, description=SUMMARY)
+def build_parser(
+    prog: str = "conda-shared", argv: Sequence[str] | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line; given the arguments, only the verb they name is built."""
+    parser = _Parser(prog=prog, description=SUMMARY)
     parser.add_argument("--version", action="version", version=f"conda-shared {__version__}")
-    verb = next((a for a in argv if not a.startswith("-")), None)
-    configure_parser(parser, only=verb if verb in VERBS else None)
+    configure_parser(parser, only=_named_verb(argv))
     return parser
+
+
+def _named_verb(argv: Sequence[str] | None) -> str | None:
+    """The verb the arguments name (their first word that is not an option), if any."""
+    first = next((word for word in argv or () if not word.startswith("-")), None)
+    return first if first in VERBS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone `conda-shared`, for installations where the plugin cannot load."""
-    from ..settings import from_environment
 
-    argv = sys.argv[1:] if argv is None else argv
+    def settings() -> Settings:
+        from ..settings import from_environment
+
+        return from_environment(Path(sys.prefix))
+
     return _run(
-        build_parser(argv=argv),
-        argv,
-        settings=lambda: from_environment(Path(sys.prefix)),
-        running_prefix=Path(sys.prefix),
+        lambda words: build_parser("conda-shared", words),
+        sys.argv[1:] if argv is None else argv,
+        settings=settings,
+        running_prefix=lambda: Path(sys.prefix),
+        program=("conda-shared",),
         under_conda=False,
     )
 
 
 def main_in_conda(argv: Sequence[str]) -> int:
     """`conda shared ...`: conda hands over the raw arguments; settings come from its context."""
-    from conda.base.context import context
 
-    from ..settings import from_conda_context
+    def settings() -> Settings:
+        from conda.base.context import context
+
+        from ..settings import from_conda_context
+
+        return from_conda_context(context)
+
+    def running_prefix() -> Path:
+        from conda.base.context import context
+
+        return Path(context.root_prefix)
 
     return _run(
-        build_parser("conda shared", argv),
+        lambda words: build_parser("conda shared", words),
         argv,
-        settings=lambda: from_conda_context(context),
-        running_prefix=Path(context.root_prefix),
+        settings=settings,
+        running_prefix=running_prefix,
+        program=("conda", "shared"),
         under_conda=True,
     )
 
 
 def _run(
-    parser: argparse.ArgumentParser,
+    parser: Callable[[Sequence[str]], argparse.ArgumentParser],
     argv: Sequence[str],
     *,
     settings: Callable[[], Settings],
-    running_prefix: Path,
+    running_prefix: Callable[[], Path],
+    program: tuple[str, ...],
     under_conda: bool,
 ) -> int:
-    args = parser.parse_args(list(argv))
-    if getattr(args, "_execute", None) is None:
-        parser.print_help()
-        return 2
-    try:
-        args.settings = settings()
-        args.running_prefix = running_prefix
-        return int(args._execute(args))
-    except SharedError as error:
-        if under_conda:
-            raise as_conda_error(error) from None
-        from .render import print_error
+    """Parse, run one verb, and turn every way it can end into one line (or one JSON document).
 
-        print_error(error, as_json=bool(getattr(args, "json", False)))
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("conda-shared: interrupted; nothing was left half-written.", file=sys.stderr)
-        return 130
+    The only place errors are translated: SharedError as it is, any other OSError through
+    `from_os_error`, Ctrl-C as exit 130, a closed stdout quietly.
+    """
+    as_json = "--json" in argv
+    command_line = CommandLine(program)
+    try:
+        built = parser(argv)
+        args, unknown = built.parse_known_args(list(argv))
+        if getattr(args, "_execute", None) is None:
+            built.print_help()
+            return 2
+        if unknown:
+            raise InputError(
+                f"{args.verb} does not take {' '.join(unknown)}",
+                f"See its options with `{built.prog} {args.verb} --help`",
+            )
+        root = getattr(args, "root", None)
+        command_line = CommandLine(program, str(root) if root is not None else None)
+        args.command_line = command_line
+        args.settings = settings()
+        args.running_prefix = running_prefix()
+        return int(args._execute(args))
     except BrokenPipeError:
         # The reader went away (`| head`): silence the rest of the output, as CLI tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except (SharedError, OSError) as raised:
+        error = raised if isinstance(raised, SharedError) else from_os_error(raised)
+        if under_conda and not as_json:
+            raise as_conda_error(error, command_line) from None
+        print_error(error, as_json=as_json, command_line=command_line)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return print_interrupted(as_json=as_json, program=" ".join(program))
 
 
 def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:
@@ -131,6 +192,17 @@ def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:
         metavar="INSTALLATION",
         help=f"installation to {verb}: current (default), qa, previous, a folder name or a path",
     )
+
+
+def count_argument(text: str) -> int:
+    """A whole number of things, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, not {text}")
+    return value
 
 
 def root_of(args: Any) -> Path:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from ..export import ExportResult, export_envs
+from ..inventory import installations_with_env
 from ..specs import LOCK_HASHES
+from ..text import CommandLine, plural
 from . import add_source_option, root_of
 from .render import emit, progress_printer
 
@@ -38,8 +43,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
+    if args.envs and args.inventory is not None:
+        raise InputError(
+            "give environment names or --inventory, not both (the names would win silently)",
+            "Drop the names to export what the inventory marks, or drop --inventory",
+        )
+    for name in args.envs:
+        _refuse_installation_path(name)
+    root = _root_unless_paths_only(args)
     result = export_envs(
-        root=root_of(args),
+        root=root,
         installation=args.source,
         names=args.envs,
         inventory=args.inventory,
@@ -47,15 +60,89 @@ def execute(args: Any) -> int:
         lock_hash=args.lock_hash,
         progress=progress_printer(args),
     )
-    emit(args, result, render, ok=result.ok)
+    elsewhere = {
+        env.name: installations_with_env(root=root, name=env.name)
+        for env in result.envs
+        if root is not None and env.prefix is None and not os.path.isabs(env.name)
+    }
+    emit(
+        args,
+        result,
+        lambda r: render(r, args.command_line, again=_same_options(args), elsewhere=elsewhere),
+        ok=result.ok,
+    )
+    if result.interrupted:
+        return 130
     return 0 if result.ok else 1
 
 
-def render(result: ExportResult) -> str:
+def _same_options(args: Any) -> tuple[str, ...]:
+    """The options of this run that a retry of one environment must repeat."""
+    options: list[str] = []
+    if args.source:
+        options += ["--from", args.source]
+    if args.out is not None:
+        options += ["--out", str(args.out)]
+    if args.lock_hash != "sha256":
+        options += ["--lock-hash", args.lock_hash]
+    return tuple(options)
+
+
+def _refuse_installation_path(name: str) -> None:
+    """`v26.7/smoke` means environment smoke of installation v26.7: say how to ask for that."""
+    installation, separator, env = name.partition("/")
+    if (
+        separator
+        and not os.path.isabs(name)
+        and installation not in ("", ".", "..")
+        and env
+        and "/" not in env
+    ):
+        raise InputError(
+            f"{name} is not an environment name",
+            f"To export {env} of the installation {installation}, name the installation "
+            "with --from",
+            command=("export", "--from", installation, env),
+        )
+
+
+def _root_unless_paths_only(args: Any) -> Path | None:
+    """`export /some/env --out DIR` needs no shared root: a user capturing one env.
+
+    A root named with --root or configured is used; the running installation is not
+    assumed to be the root of envs given by path only.
+    """
+    paths_only = bool(args.envs) and all(os.path.isabs(env) for env in args.envs)
+    if paths_only and args.out and args.root is None and args.settings.shared_root is None:
+        return None
+    try:
+        return root_of(args)
+    except InputError:
+        if paths_only:
+            return None  # export then asks for --out
+        raise
+
+
+def render(
+    result: ExportResult,
+    command_line: CommandLine,
+    *,
+    again: Sequence[str] = (),
+    elsewhere: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The text report; `again` are the options to repeat in a retry hint, `elsewhere` names
+    other installations that have a missing env."""
     lines = []
     for env in result.envs:
         if not env.ok:
             lines.append(f"FAILED  {env.name}: {env.error}")
+            others = (elsewhere or {}).get(env.name, ())
+            if others:
+                found = command_line("export", "--from", others[0], env.name)
+                lines.append(f"          next: it is in {', '.join(others)}: {found}")
+            else:
+                retry = command_line("export", *again, str(env.prefix or env.name))
+                lines.append(f"          next: fix what the line above names, then {retry}")
             continue
         key = (env.content_key or "")[:19]
         lines.append(
@@ -63,9 +150,15 @@ def render(result: ExportResult) -> str:
         )
         lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
     good = sum(1 for e in result.envs if e.ok)
+    source = f" from {result.installation}" if result.installation else ""
     lines.append(
-        f"exported {good} of {len(result.envs)} environments from {result.installation} "
-        f"to {result.out_dir}"
+        f"exported {good} of {plural(result.selected, 'environment')}{source} to {result.out_dir}"
     )
+    if result.interrupted:
+        missing = result.selected - len(result.envs)
+        lines.append(
+            f"interrupted: {plural(len(result.envs), 'environment')} above complete, {missing} "
+            "not exported yet; run the same command again to export them"
+        )
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)

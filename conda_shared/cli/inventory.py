@@ -8,7 +8,7 @@ from typing import Any
 
 from ..inventory import ACTIONS, Inventory, default_inventory_path, take_inventory
 from ..layout import open_root
-from ..text import human_size, table
+from ..text import CommandLine, human_size, plural, table
 from . import add_source_option, root_of
 from .render import emit, progress_printer
 
@@ -36,7 +36,7 @@ def execute(args: Any) -> int:
     write = args.write
     if write == _DEFAULT:
         shared = open_root(root)
-        write = default_inventory_path(shared.path, shared.installation(args.source).name)
+        write = default_inventory_path(shared, shared.installation(args.source).name)
     result = take_inventory(
         root=root,
         installation=args.source,
@@ -44,11 +44,11 @@ def execute(args: Any) -> int:
         sizes=not args.no_sizes,
         progress=progress_printer(args) if not args.no_sizes else None,
     )
-    emit(args, result, render)
+    emit(args, result, lambda inventory: render(inventory, args.command_line, source=args.source))
     return 0
 
 
-def render(inventory: Inventory) -> str:
+def render(inventory: Inventory, command_line: CommandLine, *, source: str | None = None) -> str:
     rows = [
         [
             env.key,
@@ -63,14 +63,17 @@ def render(inventory: Inventory) -> str:
         for env in inventory.envs
     ]
     header = ["ENV", "ACTION", "PACKAGES", "SIZE", "LAST CHANGE", "OWNER", "KERNEL", ""]
-    lines = [f"{len(inventory.envs)} environments in {inventory.installation}", table(rows, header)]
+    lines = [
+        f"{plural(len(inventory.envs), 'environment')} in {inventory.installation}",
+        table(rows, header),
+    ]
     if inventory.written is not None:
         lines.append(
             f"wrote {inventory.written}: {len(inventory.added)} added, "
             f"{len(inventory.gone)} marked gone"
         )
-        lines.append(
-            f"next: edit the actions, then conda shared export --inventory {inventory.written}"
-        )
+        from_source = ("--from", source) if source else ()
+        export = command_line("export", *from_source, "--inventory", inventory.written)
+        lines.append(f"next: edit the actions, then {export}")
     lines += [f"note: {note}" for note in inventory.notes]
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SharedError
+from ..interrupt import json_error
+from ..text import CommandLine
 
 
 def to_jsonable(value: Any) -> Any:
@@ -47,20 +49,17 @@ def progress_printer(args: Any) -> Callable[[str], None] | None:
     return show
 
 
-def print_error(error: SharedError, *, as_json: bool) -> None:
+def print_error(error: SharedError, *, as_json: bool, command_line: CommandLine) -> None:
     """Print an error like conda does: one line on stderr, or a JSON object on stdout."""
     if as_json:
         print(
-            json.dumps(
-                {
-                    "error": f"{type(error).__name__}: {error}",
-                    "exception_name": type(error).__name__,
-                    "message": error.message,
-                    "next_step": error.next_step,
-                    "return_code": error.exit_code,
-                },
-                indent=2,
+            json_error(
+                name=type(error).__name__,
+                message=error.message,
+                next_step=error.next_step_for(command_line),
+                return_code=error.exit_code,
             )
         )
     else:
-        print(f"conda-shared: error: {error}", file=sys.stderr)
+        program = " ".join(command_line.program)
+        print(f"{program}: error: {error.text(command_line)}", file=sys.stderr)

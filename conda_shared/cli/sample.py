@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from ..sample import SampleRoot, build_sample
+from ..text import CommandLine, plural
 from .render import emit, progress_printer
 
 
@@ -16,19 +18,21 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: Any) -> int:
     result = build_sample(destination=args.directory, progress=progress_printer(args))
-    emit(args, result, render)
+    emit(args, result, lambda sample: render(sample, args.command_line))
     return 0
 
 
-def render(sample: SampleRoot) -> str:
+def render(sample: SampleRoot, command_line: CommandLine) -> str:
+    on_sample = dataclasses.replace(command_line, root=str(sample.root))
     pointers = ", ".join(f"{name} -> {target}" for name, target in sample.pointers)
     return "\n".join(
         [
             f"wrote sample shared root {sample.root}",
             f"  installations: {', '.join(sample.installations)}  ({pointers})",
-            f"  environments:  {len(sample.environments)}: {', '.join(sample.environments)}",
+            f"  environments:  {plural(len(sample.environments), 'environment')}: "
+            f"{', '.join(sample.environments)}",
             f"  kernels:       {', '.join(sample.kernels)} (retired_kernel is broken on purpose)",
-            f"next: conda shared status --root {sample.root}",
-            f"      conda shared export --root {sample.root}",
+            f"next: {on_sample('status')}",
+            f"      {on_sample('export')}",
         ]
     )

@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from ..status import Status, shared_status
-from ..text import human_size, table
-from . import root_of
+from ..text import human_size, plural, table
+from . import count_argument, root_of
 from .render import emit
 
 
@@ -16,7 +16,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--sizes", action="store_true", help="also measure disk usage (hard links counted once)"
     )
     parser.add_argument(
-        "--log", type=int, default=5, metavar="N", help="show the last N audit entries (5)"
+        "--log",
+        type=count_argument,
+        default=5,
+        metavar="N",
+        help="show the last N audit entries (5; 0 for none)",
     )
 
 
@@ -27,7 +31,11 @@ def execute(args: Any) -> int:
 
 
 def render(status: Status) -> str:
-    kind = "single installation" if status.single else f"{len(status.installations)} installations"
+    kind = (
+        "single installation"
+        if status.single
+        else plural(len(status.installations), "installation")
+    )
     lines = [f"shared root {status.root}  ({kind})"]
     if not status.single:
         lines.append("pointers:")
@@ -55,6 +63,7 @@ def render(status: Status) -> str:
     ]
     header = ["NAME", "POINTERS", "CONDA", "PYTHON", "PLATFORM", "ENVS", "SIZE", "CONDA-SHARED", ""]
     lines += ["installations:", _indent(table(rows, header))]
+    lines += [f"  warning: {i.name}: {w}" for i in status.installations for w in i.warnings]
     broken = sum(1 for k in status.kernels if k.problem)
     lines.append(f"kernels: {len(status.kernels)}" + (f" ({broken} broken)" if broken else ""))
     for kernel in status.kernels:

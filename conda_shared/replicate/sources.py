@@ -23,7 +23,7 @@ def chosen_names(
     """The names given, else the envs the inventory marks REPLICATE."""
     if names:
         return [validate_env_name(name) for name in dict.fromkeys(names)]
-    path = inventory or default_inventory_path(shared.path, source.name)
+    path = inventory or default_inventory_path(shared, source.name)
     if inventory is None and not path.exists():
         raise InputError(
             f"no environments named and no inventory at {path}",

@@ -30,7 +30,7 @@ def test_no_verb_prints_help_and_fails(capsys: Capsys) -> None:
 def test_sample_then_status(tmp_path: Path, capsys: Capsys) -> None:
     made = run_cli(capsys, "sample", str(tmp_path / "root"))
     assert made.code == 0
-    assert f"next: conda shared status --root {tmp_path / 'root'}" in made.out
+    assert f"next: conda-shared status --root {tmp_path / 'root'}" in made.out
     status = run_cli(capsys, "status", "--root", str(tmp_path / "root"))
     assert status.code == 0
     assert "current  -> v24.11" in status.out

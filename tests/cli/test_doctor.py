@@ -36,7 +36,9 @@ def test_doctor_json(tmp_path: Path, capsys: Capsys) -> None:
     assert data["root"] == str(root)
     assert [i["conda_shared_version"] for i in data["installations"]] == ["0.1.0", None]
     assert {p["check"] for p in data["problems"]} == {"kernels", "permissions"}
-    assert data["writable"] == [{"path": str(root / "v24.11" / "envs"), "mode": 0o777}]
+    assert [(w["path"], w["mode"]) for w in data["writable"]] == [
+        (str(root / "v24.11" / "envs"), 0o777)
+    ]
     assert all(note["severity"] == "note" for note in data["notes"])
 
 

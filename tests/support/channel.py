@@ -110,18 +110,29 @@ def bundled_pip_wheel() -> Path:
 
 
 def python_dist_members(
-    name: str, version: str, *, module: str | None = None, installer: str | None = "conda"
+    name: str,
+    version: str,
+    *,
+    module: str | None = None,
+    installer: str | None = "conda",
+    requires: Sequence[str] = (),
+    console_scripts: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """A tiny Python distribution (one module + dist-info), paths relative to site-packages.
 
     installer=None leaves INSTALLER out, as in a wheel (pip writes its own at install time).
+    `requires` become Requires-Dist lines; `console_scripts` maps a script to "module:function".
     """
     module = module or name.replace("-", "_").lower()
     dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
+    requires_dist = "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    code = f'__version__ = "{version}"\n'
+    if console_scripts:  # scripts point at module:main, which says which Python runs it
+        code += "\ndef main():\n    import sys\n\n    print(__version__, sys.executable)\n"
     members = {
-        f"{module}/__init__.py": f'__version__ = "{version}"\n'.encode(),
+        f"{module}/__init__.py": code.encode(),
         f"{dist_info}/METADATA": (
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n"
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires_dist}\n"
         ).encode(),
         f"{dist_info}/WHEEL": (
             b"Wheel-Version: 1.0\nGenerator: conda-shared-tests\nRoot-Is-Purelib: true\n"
@@ -130,12 +141,30 @@ def python_dist_members(
     }
     if installer is not None:
         members[f"{dist_info}/INSTALLER"] = f"{installer}\n".encode()
+    if console_scripts:
+        lines = "".join(f"{script} = {target}\n" for script, target in console_scripts.items())
+        members[f"{dist_info}/entry_points.txt"] = f"[console_scripts]\n{lines}".encode()
     return _with_record(members, dist_info)
 
 
-def build_wheel(directory: Path, name: str, version: str, *, module: str | None = None) -> Path:
+def build_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    module: str | None = None,
+    requires: Sequence[str] = (),
+    console_scripts: Mapping[str, str] | None = None,
+) -> Path:
     """Write a pure-Python wheel that `pip install --no-index` can install offline."""
-    members = python_dist_members(name, version, module=module, installer=None)
+    members = python_dist_members(
+        name,
+        version,
+        module=module,
+        installer=None,
+        requires=requires,
+        console_scripts=console_scripts,
+    )
     wheel = directory / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
     directory.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:

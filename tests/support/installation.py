@@ -140,7 +140,7 @@ def _install_conda_shared(prefix: Path, site_packages: Path, work: Path) -> Path
     (dist_info / "INSTALLER").write_text("conda\n")
     (dist_info / "entry_points.txt").write_text(
         "[conda]\nconda-shared = conda_shared.plugin\n\n"
-        "[console_scripts]\nconda-shared = conda_shared.cli:main\n"
+        "[console_scripts]\nconda-shared = conda_shared.__main__:run\n"
     )
     write_record(prefix, "conda-shared", version, channel=code.as_uri(), depends=["conda"])
     return code

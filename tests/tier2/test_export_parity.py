@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from conda_shared.export import export_envs
 from conda_shared.prefix import normalize_name
 from tests.conftest import CONDA_VERSION
-from tests.support.channel import build_wheel
+from tests.support.channel import Channel, build_wheel
 from tests.support.conda_runner import CondaRunner
 
 pytestmark = [pytest.mark.tier2, pytest.mark.slow]
@@ -141,3 +141,37 @@ def test_conda_recreates_identical_env_from_pinned_yaml(
         env_overrides={**PIP_OFFLINE, "PIP_FIND_LINKS": str(root / "wheelhouse")},
     )
     assert installed(conda_run, target) == installed(conda_run, prefix)
+
+
+def test_a_channel_and_root_in_paths_with_spaces_and_non_ascii_round_trip(
+    conda_run: CondaRunner, tmp_path: Path
+) -> None:
+    channel = Channel(tmp_path / "site channels ä" / "mpc")
+    channel.add("libspace", "1.0", files={"share/libspace/data.txt": b"libspace 1.0\n"})
+    channel.index()
+    root = tmp_path / "shared root ö"
+    installation = root / "v1"
+    (installation / "conda-meta").mkdir(parents=True)
+    (installation / "conda-meta" / "history").write_text("")
+    (root / "current").symlink_to("v1")
+    prefix = installation / "envs" / "1.10"  # a name YAML would read as a number
+    conda_run("create", "-p", prefix, "--override-channels", "-c", channel.url, "libspace")
+    result = export_envs(root=root, names=["1.10"], lock_hash=LOCK_HASH)
+    assert result.ok, result.envs
+    assert {r.code for r in result.envs[0].risks} == {"custom-channel"}  # never channel-gone
+    lock = (result.out_dir / "1.10.lock").read_text()
+    theirs = conda_run("list", "-p", prefix, "--explicit", f"--{LOCK_HASH}").stdout
+
+    def urls(text: str) -> set[str]:
+        return {line for line in text.splitlines() if line and not line.startswith(("#", "@"))}
+
+    assert urls(lock) == urls(theirs)
+    pinned = YAML(typ="safe", pure=True).load((result.out_dir / "1.10.yml").read_text())
+    assert pinned["name"] == "1.10"
+    assert channel.url in pinned["channels"]
+    from_lock = tmp_path / "from-lock"
+    conda_run("create", "-p", from_lock, "--file", result.out_dir / "1.10.lock")
+    from_yml = tmp_path / "from-yml"
+    conda_run("env", "create", "-p", from_yml, "-f", result.out_dir / "1.10.yml")
+    for target in (from_lock, from_yml):
+        assert (target / "share/libspace/data.txt").read_text() == "libspace 1.0\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared.hooks import offline_cache_joins_solve
+from conda_shared.hooks.versions import offline_cache_joins_solve
 from tests.conftest import CONDA_VERSION
 from tests.roots import make_sample
 from tests.support.channel import Channel
@@ -222,13 +222,16 @@ def test_clean_config_sees_nothing(conda: CondaRunner, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- a broken hook
 
 
-@pytest.mark.parametrize("broken", ["command_notices", "record_notices"])
+@pytest.mark.parametrize(
+    ("module", "broken"),
+    [("conda_shared.hooks", "command_notices"), ("conda_shared.hooks.shadowing", "record_notices")],
+)
 def test_a_broken_hook_leaves_conda_working(
-    conda: CondaRunner, tmp_path: Path, broken: str
+    conda: CondaRunner, tmp_path: Path, module: str, broken: str
 ) -> None:
     script = (
         "import sys\n"
-        "import conda_shared.hooks as hooks\n"
+        f"import {module} as hooks\n"
         "def broken(*args, **kwargs):\n"
         "    raise RuntimeError('injected failure')\n"
         f"hooks.{broken} = broken\n"

@@ -1,0 +1,59 @@
+"""`conda shared init ROOT`: lay out a shared root around an existing installation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..init_root import InitResult, init_root
+from . import root_of
+from .render import emit
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        metavar="ROOT",
+        help="the shared root to lay out (created if missing; default: --root)",
+    )
+    parser.add_argument(
+        "--adopt",
+        type=Path,
+        metavar="INSTALLATION",
+        help="the installation current points at (default: current's target, or the only "
+        "installation folder in ROOT)",
+    )
+    parser.add_argument(
+        "--name",
+        metavar="vX.Y",
+        help="its name in the root when it lives outside ROOT (default: v + its conda's X.Y)",
+    )
+
+
+def execute(args: Any) -> int:
+    root = args.directory or root_of(args)
+    result = init_root(root=root, adopt=args.adopt, name=args.name)
+    emit(args, result, render)
+    return 0
+
+
+def render(result: InitResult) -> str:
+    lines = [f"shared root {result.root}: current -> {result.name} ({result.installation})"]
+    lines += [f"  created  {item}" for item in result.created]
+    lines += [f"  kept     {item}" for item in result.kept]
+    lines += [f"note: {note}" for note in result.notes]
+    lines += [
+        "",
+        "Add to the system condarc (/etc/conda/.condarc), so every installation of the root "
+        "reads it:",
+        *(f"  {line}" for line in result.condarc.splitlines()),
+        "",
+        "Add to users' shell start-up (e.g. /etc/profile.d/conda-shared.sh):",
+        f"  {result.shell}",
+        "",
+        f"next: conda shared status --root {result.root}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""Cutover and rollback of a shared root: preflight, then the pointer switch under a lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .. import audit, fs
+from ..errors import InputError, SharedError
+from ..layout import SharedRoot, open_root
+from ..pointers import open_switchable, pointers_lock, resolve_installation
+from . import preflight
+from .preflight import Check
+from .switch import Interrupted, Plan, apply, finish_journal, read_journal, write_journal
+
+SWITCHED_POINTERS = ("previous", "current", "qa")
+
+
+@dataclass(frozen=True)
+class PointerState:
+    """The folder each pointer names (None when unset or broken)."""
+
+    current: str | None
+    previous: str | None
+    qa: str | None
+
+
+@dataclass(frozen=True)
+class CutoverResult:
+    """What a cutover or rollback found and did."""
+
+    action: str  # cutover | rollback
+    source: str | None
+    target: str
+    switched: bool
+    forced: bool
+    dry_run: bool
+    preflight: tuple[Check, ...]
+    pointers: PointerState
+    steps: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def preflight_ok(self) -> bool:
+        return all(check.ok for check in self.preflight)
+
+
+#: Asked, under the lock, after a passing (or forced) preflight: go ahead with the switch?
+Confirm = Callable[[CutoverResult], bool]
+
+
+def cutover(
+    *,
+    root: Path,
+    to: str = "qa",
+    rollback: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    confirm: Confirm | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CutoverResult:
+    """Make `to` (qa, or an installation folder of the root) the current installation; with
+    `rollback`, swap `current` and `previous` back instead."""
+    action = "rollback" if rollback else "cutover"
+    shared = open_switchable(root, SWITCHED_POINTERS)
+    if dry_run:
+        plan, checks = _prepare(shared, action, to, lock_held=False)
+        return _result(shared.path, plan, checks, switched=False, forced=False, dry_run=True)
+    with pointers_lock(shared.path):
+        plan, checks = _prepare(shared, action, to, lock_held=True)
+        failed = [check.name for check in checks if not check.ok]
+        forced = force and bool(failed)
+        draft = _result(shared.path, plan, checks, switched=False, forced=forced, dry_run=False)
+        if not plan.writes:
+            return replace(draft, notes=(f"current already points to {plan.target.name}",))
+        if failed and not force:
+            note = _log(shared, plan, False, f"refused: preflight failed: {', '.join(failed)}")
+            return replace(draft, notes=note)
+        if confirm is not None and not confirm(draft):
+            return replace(draft, notes=("cancelled: nothing was changed",))
+        steps = _switch(shared, plan, forced, progress)
+        past = f" (forced past: {', '.join(failed)})" if forced else ""
+        note = _log(shared, plan, forced, f"ok{past}")
+        result = _result(shared.path, plan, checks, switched=True, forced=forced, dry_run=False)
+        return replace(result, steps=steps, notes=note)
+
+
+def _prepare(
+    shared: SharedRoot, action: str, to: str, *, lock_held: bool
+) -> tuple[Plan, tuple[Check, ...]]:
+    """The plan and its preflight; after an interruption, the plan that finishes or undoes it."""
+    interrupted = read_journal(shared.path)
+    if interrupted:
+        return _after_interruption(interrupted, action)
+    plan = _plan(shared, action, to)
+    return plan, _preflight(shared, plan, lock_held=lock_held)
+
+
+def _plan(shared: SharedRoot, action: str, to: str) -> Plan:
+    current, previous, qa = (_target(shared, name) for name in ("current", "previous", "qa"))
+    before = (("previous", previous), ("current", current), ("qa", qa))
+    if action == "rollback":
+        if previous is None:
+            raise InputError(
+                f"there is nothing to roll back to: {shared.path / 'previous'} is not set "
+                "(or is broken)",
+                "A rollback undoes a cutover; see the pointers with `conda shared status`, or "
+                "cut over to an installation by name: conda shared cutover --to NAME",
+            )
+        if current is None or current == previous:
+            raise InputError(
+                f"cannot roll back: current is {current.name if current else 'not set'} and "
+                f"previous is {previous.name}",
+                "Cut over to an installation by name instead: conda shared cutover --to NAME",
+            )
+        writes = (("current", previous), ("previous", current))
+        return Plan("rollback", current, previous, writes, before)
+    target = _cutover_target(shared, to)
+    clear_qa = (("qa", None),) if qa == target else ()
+    if current == target:
+        return Plan("cutover", current, target, clear_qa, before)
+    keep_old = (("previous", current),) if current is not None else ()
+    writes = (*keep_old, ("current", target), *clear_qa)
+    return Plan("cutover", current, target, writes, before)
+
+
+def _cutover_target(shared: SharedRoot, to: str) -> Path:
+    if to != "qa":
+        return resolve_installation(shared, to, option="--to")
+    pointer = shared.pointer("qa")
+    if pointer is None or pointer.unset:
+        known = ", ".join(p.name for p in shared.installations) or "none yet"
+        raise InputError(
+            f"there is no qa installation to cut over to: {shared.path / 'qa'} is not set "
+            f"(installations: {known})",
+            "Point qa at the new installation first: conda shared qa set NAME "
+            "(or name it: conda shared cutover --to NAME)",
+        )
+    if pointer.target is None or pointer.problem:
+        raise InputError(
+            f"{shared.path / 'qa'} cannot be cut over to: {pointer.problem}",
+            "Point qa at a complete installation: conda shared qa set NAME",
+        )
+    return resolve_installation(shared, str(pointer.target), option="qa")
+
+
+def _target(shared: SharedRoot, name: str) -> Path | None:
+    pointer = shared.pointer(name)
+    return pointer.target if pointer is not None and pointer.ok else None
+
+
+def _preflight(shared: SharedRoot, plan: Plan, *, lock_held: bool) -> tuple[Check, ...]:
+    if not plan.writes:
+        return ()
+    target = plan.target
+    checks = [preflight.installation_check(target), preflight.conda_runs_check(target)]
+    if plan.action == "cutover":
+        checks += [
+            preflight.conda_shared_check(target),
+            preflight.replicate_check(shared, plan.source, target),
+            preflight.kernels_check(shared, target),
+        ]
+    # A rollback goes back to what worked an hour ago: only what could have broken since.
+    checks += [
+        preflight.writable_check(shared.path),
+        preflight.lock_check(shared.path, held_by_us=lock_held),
+    ]
+    return tuple(checks)
+
+
+def _after_interruption(interrupted: Interrupted, action: str) -> tuple[Plan, tuple[Check, ...]]:
+    """The same command finishes an interrupted switch; the other one undoes it."""
+    plan = interrupted.plan
+    started = f"the {plan.action} started {interrupted.started} by {interrupted.user}"
+    if action == plan.action:
+        detail = f"finishing {started} (its preflight ran then)"
+        return plan, (Check("interrupted", True, detail, None),)
+    undo = Plan(action, plan.target, plan.source or plan.target, plan.before, plan.before)
+    return undo, (Check("interrupted", True, f"undoing {started}", None),)
+
+
+def _switch(
+    shared: SharedRoot, plan: Plan, forced: bool, progress: Callable[[str], None] | None
+) -> tuple[str, ...]:
+    steps: list[str] = []
+
+    def step(message: str) -> None:
+        steps.append(message)
+        if progress is not None:
+            progress(message)
+
+    write_journal(shared.path, plan)
+    try:
+        apply(shared.path, plan.writes, step)
+    except SharedError as error:
+        try:
+            apply(shared.path, plan.before, lambda _: None)
+        except SharedError:
+            # The journal stays behind: `status` explains it and a rerun finishes or undoes it.
+            raise SharedError(
+                f"{error.message}; the {plan.action} stopped half-way",
+                "Fix that, then see `conda shared status` and rerun the same command",
+            ) from None
+        finish_journal(shared.path)
+        _log(shared, plan, forced, f"failed, pointers restored: {error.message}")
+        raise
+    fs.sync_dir(shared.path)  # the new pointers survive a crash before the journal goes
+    finish_journal(shared.path)
+    return tuple(steps)
+
+
+def _log(shared: SharedRoot, plan: Plan, forced: bool, result: str) -> tuple[str, ...]:
+    source = plan.source.name if plan.source else None
+    note = audit.try_record(
+        shared.log_path,
+        command=f"{plan.action} {source or '(none)'} -> {plan.target.name}",
+        result=result,
+        action=plan.action,
+        source=source,
+        target=plan.target.name,
+        forced=forced,
+    )
+    return (note,) if note else ()
+
+
+def _result(
+    root: Path,
+    plan: Plan,
+    checks: tuple[Check, ...],
+    *,
+    switched: bool,
+    forced: bool,
+    dry_run: bool,
+) -> CutoverResult:
+    now = open_root(root)
+    state = PointerState(*(_name(now, name) for name in ("current", "previous", "qa")))
+    return CutoverResult(
+        action=plan.action,
+        source=plan.source.name if plan.source else None,
+        target=plan.target.name,
+        switched=switched,
+        forced=forced,
+        dry_run=dry_run,
+        preflight=checks,
+        pointers=state,
+        steps=(),
+        notes=(),
+    )
+
+
+def _name(shared: SharedRoot, pointer: str) -> str | None:
+    target = _target(shared, pointer)
+    return target.name if target else None

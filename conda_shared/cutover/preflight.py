@@ -1,0 +1,228 @@
+"""Cutover's preflight: each check a pass/fail item with its fix; the target's conda runs once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import fs
+from ..errors import SharedError
+from ..installation import package_version
+from ..inventory import default_inventory_path, read_inventory
+from ..kernels import read_kernels
+from ..kernelspecs import below_installation, resolves_in
+from ..layout import SharedRoot
+from ..pointers import lock_path, writable_problem
+from .replicate_report import latest_report
+
+CONDA_TIMEOUT_SECONDS = 120
+#: Variables that make another installation's Python import the caller's code instead of its own.
+_CALLER_ONLY = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight item: passed or not, what was found, and the command that fixes it."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None
+
+
+def installation_check(target: Path) -> Check:
+    """The target holds a base environment with python and conda, as an installer leaves it."""
+    missing = [
+        str(part)
+        for part in (Path("conda-meta"), Path("bin") / "python", Path("envs"))
+        if not (target / part).exists()
+    ]
+    conda = package_version(target, "conda")
+    python = package_version(target, "python")
+    if conda is None:
+        missing.append("a conda package record in conda-meta/")
+    if missing:
+        return Check(
+            "installation",
+            False,
+            f"{target.name} is incomplete: no {', '.join(missing)}",
+            f"Finish installing conda there (Miniforge installer: -b -u -p {target})",
+        )
+    return Check(
+        "installation", True, f"{target.name}: conda {conda}, python {python or '?'}", None
+    )
+
+
+def conda_runs_check(target: Path) -> Check:
+    """Run the target's own conda (`bin/conda`, else `bin/python -m conda`) once."""
+    conda = target / "bin" / "conda"
+    command = (
+        [str(conda), "--version"]
+        if conda.is_file()
+        else [str(target / "bin" / "python"), "-m", "conda", "--version"]
+    )
+    shown = " ".join(command)
+    environ = {k: v for k, v in os.environ.items() if k not in _CALLER_ONLY}
+    fix = f"Repair or reinstall conda in {target}, then check with `{shown}`"
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=environ,
+            timeout=CONDA_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except OSError as error:
+        return Check("conda", False, f"`{shown}` cannot start: {error.strerror}", fix)
+    except subprocess.TimeoutExpired:
+        return Check("conda", False, f"`{shown}` did not answer in {CONDA_TIMEOUT_SECONDS}s", fix)
+    said = (done.stdout.strip() or done.stderr.strip()).splitlines()
+    last = said[-1] if said else "no output"
+    if done.returncode != 0 or not last.startswith("conda "):
+        return Check("conda", False, f"`{shown}` failed (exit {done.returncode}): {last}", fix)
+    return Check("conda", True, f"{last} runs", None)
+
+
+def conda_shared_check(target: Path) -> Check:
+    version = package_version(target, "conda-shared")
+    if version is None:
+        return Check(
+            "conda-shared",
+            False,
+            f"conda-shared is not installed in {target.name}'s base: after the cutover "
+            "`conda shared` (and the channel policy) would vanish for everyone",
+            f"{target}/bin/conda install -p {target} conda-shared",
+        )
+    return Check("conda-shared", True, f"conda-shared {version} in {target.name}'s base", None)
+
+
+def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Check:
+    """The latest replicate report into the target covers every REPLICATE env, all smoke-tested."""
+    search = latest_report(shared.reports_dir, target)
+    report = search.report
+    resume = f"conda shared replicate --to {target.name} --resume"
+    if report is None:
+        unreadable = (
+            f" ({len(search.unreadable)} unreadable: {search.unreadable[0]})"
+            if search.unreadable
+            else ""
+        )
+        return Check(
+            "replicate",
+            False,
+            f"no replicate report into {target.name} in {shared.reports_dir}{unreadable}",
+            f"conda shared replicate --to {target.name}",
+        )
+    run = report.path.parent.name
+    if report.finished is None:
+        return Check("replicate", False, f"replicate run {run} did not finish", resume)
+    try:
+        required, basis = _required_envs(shared, source)
+    except SharedError as error:
+        return Check("replicate", False, error.message, error.next_step)
+    names = required if required is not None else [e.name for e in report.envs]
+    not_run = [name for name in names if report.env(name) is None]
+    failed, smoke_failed = [], []
+    for name in names:
+        env = report.env(name)
+        if env is None:
+            continue
+        if env.status != "replicated":
+            failed.append(name)
+        elif env.smoke_ok is not True:
+            smoke_failed.append(name)
+    problems = [
+        f"{label}: {', '.join(envs)}"
+        for label, envs in (
+            ("failed", failed),
+            ("smoke test failed", smoke_failed),
+            ("not in the report", not_run),
+        )
+        if envs
+    ]
+    if problems:
+        return Check("replicate", False, f"run {run}: " + "; ".join(problems), resume)
+    return Check(
+        "replicate",
+        True,
+        f"run {run}: all {len(names)} {basis} replicated and passed their smoke tests",
+        None,
+    )
+
+
+def kernels_check(shared: SharedRoot, target: Path) -> Check:
+    """Every kernelspec goes through ROOT/current and its interpreter exists in the target."""
+    problems = []
+    kernels = read_kernels(shared.kernels_dir)
+    for kernel in kernels:
+        if kernel.executable is None:
+            problems.append(f"{kernel.name}: {kernel.problem}")
+            continue
+        below = below_installation(kernel.executable, shared.path)
+        if below is None:
+            inside = _inside(shared.path, Path(kernel.executable))
+            if inside:
+                problems.append(f"{kernel.name}: {kernel.executable} bypasses current/")
+            continue
+        if not resolves_in(target, below):
+            already = "" if kernel.problem is None else " (broken in current too)"
+            problems.append(f"{kernel.name}: {target.name}/{below} does not exist{already}")
+    if problems:
+        return Check(
+            "kernels",
+            False,
+            "; ".join(problems),
+            "Replicate those kernels' envs into the target, point argv[0] of each kernel.json at "
+            f"{shared.path}/current/envs/NAME/bin/python, or retire stale kernelspecs with "
+            "`conda shared kernels sync --remove-stale`",
+        )
+    return Check(
+        "kernels", True, f"every kernelspec ({len(kernels)}) resolves in {target.name}", None
+    )
+
+
+def writable_check(root: Path) -> Check:
+    problem = writable_problem(root)
+    if problem:
+        return Check(
+            "writable",
+            False,
+            problem,
+            f"Run as a user who can write to {root} (usually the admin account)",
+        )
+    return Check("writable", True, f"user {fs.current_user()} can change the pointers", None)
+
+
+def lock_check(root: Path, *, held_by_us: bool) -> Check:
+    if held_by_us:
+        return Check("lock", True, "no other cutover is running (lock held)", None)
+    holder = fs.lock_holder(lock_path(root))
+    if holder:
+        return Check(
+            "lock",
+            False,
+            f"another cutover is running ({holder})",
+            "Wait for it to finish, then run this one again",
+        )
+    return Check("lock", True, "no other cutover is running", None)
+
+
+def _required_envs(shared: SharedRoot, source: Path | None) -> tuple[list[str] | None, str]:
+    """The env names the source's inventory marks REPLICATE (None when there is no inventory)."""
+    if source is None:
+        return None, "envs of the report"
+    path = default_inventory_path(shared, source.name)
+    if not path.exists():
+        return None, f"envs of the report (no inventory at {path})"
+    inventory = read_inventory(path)
+    names = [Path(e.name).name for e in inventory.entries if e.action == "replicate"]
+    return names, "REPLICATE envs of the inventory"
+
+
+def _inside(root: Path, path: Path) -> bool:
+    # The folder, not the file: an env's bin/python is often a symlink to a system Python.
+    return root.resolve() in Path(os.path.realpath(path.parent)).parents

@@ -1,0 +1,1 @@
+"""Overlays: per-user and admin pip prefixes put in front of one read-only environment's Python."""

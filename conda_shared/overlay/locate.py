@@ -1,0 +1,208 @@
+"""Which environment an ENV argument names, and which overlay directories apply to it."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+from ..errors import InputError
+
+META_FILE = "overlay.json"
+LEDGER = Path("conda-meta") / "history"
+SCOPES = ("user", "admin")
+
+
+# NamedTuples, not dataclasses: `overlay run` builds these on its way to exec, where every
+# millisecond of start-up counts (the same reason as in settings.py).
+class TargetEnv(NamedTuple):
+    """The environment an overlay extends, identified by its real path."""
+
+    name: str
+    prefix: Path  # resolved: the identity of the env
+    python: Path
+    python_version: Optional[str]  # "3.11"
+    installation: Optional[Path]  # the installation whose conda made it, when known
+
+
+class OverlayDir(NamedTuple):
+    """One overlay: a stable path (a pointer to its current generation) and what it targets."""
+
+    scope: str  # user | admin
+    path: Path
+    target: Optional[Path]  # the env real path recorded at creation; None before the first
+    recorded_key: Optional[str]  # the env's content key when the overlay last changed
+
+    @property
+    def exists(self) -> bool:
+        return self.target is not None
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.path / "bin"
+
+    @property
+    def ledger(self) -> Path:
+        return self.path / LEDGER
+
+    def site_packages(self, python_version: str) -> Path:
+        return self.path / "lib" / f"python{python_version}" / "site-packages"
+
+
+class Placement(NamedTuple):
+    """Where a user's and the admin's overlays for one environment live."""
+
+    env: TargetEnv
+    user: OverlayDir
+    admin: Optional[OverlayDir]  # None when no shared root is known
+
+    def applied(self) -> tuple[OverlayDir, ...]:
+        """The overlays a run of the env's Python sees, the user's in front of the admin's."""
+        return tuple(
+            o for o in (self.user, self.admin) if o is not None and o.target == self.env.prefix
+        )
+
+    def activated(self) -> tuple[OverlayDir, ...]:
+        """What `activate` and `run` point the env's Python at: the applied overlays, and the
+        user's own even before its first install (so installing later needs no re-activation)."""
+        if self.user.target is None:
+            return (self.user, *(o for o in self.applied() if o.scope == "admin"))
+        return self.applied()
+
+    def scope(self, scope: str) -> OverlayDir:
+        if scope == "admin":
+            if self.admin is None:
+                raise InputError(
+                    "admin overlays live in ROOT/overlays, and no shared root is known",
+                    "Pass --root DIR (or set CONDA_SHARED_ROOT) with --admin",
+                )
+            return self.admin
+        return self.user
+
+
+def resolve_env(name_or_path: str, *, root: Path | None, installation: str | None) -> TargetEnv:
+    """An environment by absolute path, or by name in the root's installation (current)."""
+    if os.path.isabs(name_or_path) or name_or_path.startswith(("./", "../", "~")):
+        location = Path(name_or_path).expanduser()
+        if _stat(location) is None:
+            raise InputError(
+                f"environment {name_or_path} does not exist",
+                "Pass the path of an existing conda environment, or its name",
+            )
+        name = location.resolve().name
+    else:
+        if root is None:
+            raise InputError(
+                f"cannot find environment {name_or_path!r}: no shared root is known",
+                "Pass the environment's path, or --root DIR (or set CONDA_SHARED_ROOT)",
+            )
+        # Only a name needs the installation read (kept out of `overlay run`'s start-up).
+        from ..installation import read_installation, validate_env_name
+        from ..layout import open_root
+
+        inst = read_installation(open_root(root).installation(installation))
+        found = inst.find_env(validate_env_name(name_or_path))
+        if found is None:
+            known = ", ".join(e.name for e in inst.envs) or "none"
+            raise InputError(
+                f"no environment named {name_or_path!r} in {inst.path} (environments: {known})",
+                "Give one of those names, or the environment's path",
+            )
+        location, name = found.prefix, found.name
+    return _target(location.resolve(), name)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The path's stat, None when it does not exist (or is a symlink loop); a path this user
+    may not look at is a clear error, not a traceback."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return None
+        raise InputError(
+            f"cannot look at {path}: {error.strerror}",
+            "Run as a user who can read the environment, or ask its admin for read access",
+        ) from None
+
+
+def _target(prefix: Path, name: str) -> TargetEnv:
+    meta = _stat(prefix / "conda-meta")
+    if meta is None or not stat.S_ISDIR(meta.st_mode):
+        raise InputError(
+            f"{prefix} is not a conda environment: it has no conda-meta/ directory",
+            "Pass the path of a conda environment, or its name",
+        )
+    python = prefix / "bin" / "python"
+    if _stat(python) is None:
+        raise InputError(
+            f"environment {prefix} has no Python (no bin/python)",
+            "Overlays extend Python environments; choose one with python installed",
+        )
+    versions = sorted(prefix.glob("lib/python3.*/site-packages"))
+    parent = prefix.parent.parent
+    return TargetEnv(
+        name=name,
+        prefix=prefix,
+        python=python,
+        python_version=versions[-1].parent.name.removeprefix("python") if versions else None,
+        installation=parent
+        if prefix.parent.name == "envs" and (parent / "conda-meta").is_dir()
+        else None,
+    )
+
+
+def place(env: TargetEnv, *, overlays_dir: Path, root: Path | None) -> Placement:
+    """The user's overlay under `overlays_dir` and the admin's under ROOT/overlays."""
+    admin_root = _admin_root(root)
+    return Placement(
+        env=env,
+        user=read_overlay(overlays_dir / env.name, scope="user"),
+        admin=read_overlay(admin_root / env.name, scope="admin") if admin_root else None,
+    )
+
+
+def _admin_root(root: Path | None) -> Path | None:
+    """ROOT/overlays of the shared root (its real path, as `open_root` resolves it)."""
+    return root.expanduser().resolve() / "overlays" if root is not None else None
+
+
+def read_overlay(path: Path, *, scope: str) -> OverlayDir:
+    """An overlay directory and its record; a missing one has no target yet."""
+    meta = read_meta(path)
+    target = meta.get("env_prefix")
+    return OverlayDir(
+        scope=scope,
+        path=path,
+        target=Path(target) if isinstance(target, str) else None,
+        recorded_key=meta.get("env_content_key"),
+    )
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((path / META_FILE).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def all_overlays(*, overlays_dir: Path, root: Path | None) -> tuple[OverlayDir, ...]:
+    """Every overlay of this user and of the shared root, for `list` without ENV."""
+    places = [(overlays_dir, "user")]
+    admin_root = _admin_root(root)
+    if admin_root is not None:
+        places.append((admin_root, "admin"))
+    found = []
+    for directory, scope in places:
+        try:
+            names = sorted(n for n in os.listdir(directory) if not n.startswith("."))
+        except OSError:
+            continue
+        found += [read_overlay(directory / name, scope=scope) for name in names]
+    return tuple(o for o in found if o.exists)

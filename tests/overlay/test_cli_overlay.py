@@ -1,0 +1,179 @@
+"""The overlay verbs as a new user meets them: names, admin overlays, cutovers, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.overlay.conftest import Env, make_env, overlay_run
+from tests.roots import make_installation, run_cli, tree_digest
+
+Capsys = pytest.CaptureFixture[str]
+_VERSION_PROBE = "import tidy_util; print(tidy_util.__version__)"
+
+
+def offline(wheels: Path) -> list[str]:
+    return ["--", "--no-index", "--find-links", str(wheels)]
+
+
+@pytest.fixture
+def root(tmp_path: Path, shared_env: Env) -> Path:
+    """A single-installation root whose envs/shared is the shared env (by a symlink)."""
+    path = make_installation(tmp_path / "root")
+    (path / "envs" / "shared").symlink_to(shared_env.prefix)
+    return path
+
+
+def test_admin_overlay_applies_behind_the_users_own(
+    root: Path, shared_env: Env, wheels: Path, overlays_dir: Path, capsys: Capsys
+) -> None:
+    admin = run_cli(
+        capsys, "overlay", "install", "--admin", "shared", "tidy-util==1.1", "--root", str(root),
+        *offline(wheels),
+    )  # fmt: skip
+    assert admin.code == 0, admin.err
+    assert (root / "overlays" / "shared" / "overlay.json").exists()
+    environ = {**os.environ, "CONDA_SHARED_ROOT": str(root)}
+    out = overlay_run(Path("shared"), "python", "-c", _VERSION_PROBE, environ=environ)
+    assert out.stdout == "1.1\n", out.stderr
+    user = run_cli(
+        capsys, "overlay", "--root", str(root), "install", "shared", "tidy-util==1.2",
+        *offline(wheels),
+    )  # fmt: skip
+    assert user.code == 0, user.err
+    assert overlay_run(Path("shared"), "python", "-c", _VERSION_PROBE, environ=environ).stdout == (
+        "1.2\n"
+    )
+    listed = run_cli(capsys, "overlay", "list", "shared", "--root", str(root), "--json").json()
+    assert [o["scope"] for o in listed["overlays"]] == ["user", "admin"]
+    run_cli(capsys, "overlay", "remove", "shared", "tidy-util", "helper-lib", "--root", str(root))
+    out = overlay_run(Path("shared"), "python", "-c", _VERSION_PROBE, environ=environ)
+    assert out.stdout == "1.1\n"
+    assert tree_digest(shared_env.prefix) == shared_env.digest
+
+
+def test_an_overlay_stays_with_its_env_until_retargeted(
+    shared_env: Env, wheels: Path, overlays_dir: Path, tmp_path: Path, capsys: Capsys
+) -> None:
+    run_cli(capsys, "overlay", "install", str(shared_env.prefix), "fresh-tool", *offline(wheels))
+    # after a cutover the same name is another env (new path, same basename)
+    moved = make_env(tmp_path / "v2" / "it's shared")
+    refused = run_cli(capsys, "overlay", "install", str(moved.prefix), "fresh-tool")
+    assert refused.code == 2
+    assert f"was made for {shared_env.prefix}" in refused.err
+    assert "--retarget" in refused.err
+    listed = run_cli(capsys, "overlay", "list", str(moved.prefix))
+    assert "note: not applied: made for" in listed.out
+    assert "fresh_tool" not in overlay_run(moved.prefix, "python", "-c", "import sys").stderr
+    retargeted = run_cli(capsys, "overlay", "install", str(moved.prefix), "--retarget")
+    assert retargeted.code == 0, retargeted.err
+    listed = run_cli(capsys, "overlay", "list", "--json").json()
+    assert listed["overlays"][0]["target"] == str(moved.prefix)
+
+
+def test_bad_input_gets_one_line_errors(
+    shared_env: Env, wheels: Path, overlays_dir: Path, tmp_path: Path, capsys: Capsys
+) -> None:
+    cases = {
+        ("install", str(tmp_path / "nowhere"), "x"): "environment ",
+        ("install", str(shared_env.prefix), "not a spec!!", "--", "--no-index"): (
+            "pip could not resolve not a spec!!: Invalid requirement"
+        ),
+        ("install", str(shared_env.prefix), "nosuch", *offline(wheels)): (
+            "Could not find a version that satisfies the requirement nosuch"
+        ),
+        ("install", str(shared_env.prefix)): "no packages to install",
+        ("run", str(shared_env.prefix)): "no command to run",
+        ("install", str(tmp_path)): "is not a conda environment",
+        ("install", str(shared_env.prefix), "x", "--no-index"): "Put pip options after --",
+    }
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    cases["install", str(loop), "x"] = "does not exist"
+    env = {**os.environ, "CONDA_SHARED_ROOT": ""}
+    for argv, message in cases.items():
+        out = subprocess.run(
+            [sys.executable, "-m", "conda_shared", "overlay", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        error = out.stderr.strip().splitlines()[-1]
+        assert out.returncode in (1, 2), argv
+        assert error.startswith("conda-shared: error: "), (argv, out.stderr)
+        assert message in error, (argv, error)
+        assert "Traceback" not in out.stderr
+    assert not overlays_dir.exists() or not any(p.is_symlink() for p in overlays_dir.iterdir()), (
+        "a failed command created an overlay"
+    )
+
+
+def test_json_error_and_list_without_overlays(
+    shared_env: Env, overlays_dir: Path, capsys: Capsys
+) -> None:
+    empty = run_cli(capsys, "overlay", "list", str(shared_env.prefix))
+    assert empty.out.strip() == f"no overlays for {shared_env.prefix}"
+    failed = run_cli(capsys, "overlay", "remove", str(shared_env.prefix), "x", "--json")
+    assert failed.code == 2
+    assert json.loads(failed.out)["exception_name"] == "InputError"
+
+
+@pytest.fixture
+def world_readable(tmp_path: Path) -> Iterator[Path]:
+    """A directory other users can enter (pytest's own tmp is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="overlay-perm-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a command as another user")
+def test_an_unwritable_overlay_dir_is_a_clear_error_for_a_normal_user(
+    world_readable: Path,
+) -> None:
+    env = make_env(world_readable / "env")
+    subprocess.run(["chmod", "-R", "a+rX", str(world_readable)], check=True)
+    locked = world_readable / "admin-only"
+    locked.mkdir(mode=0o755)
+    source = Path(__file__).resolve().parents[2]
+    as_nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(world_readable),
+        "PYTHONPATH": str(source),
+        "CONDA_PLUGINS_SHARED_OVERLAYS_DIR": str(locked / "overlays"),
+    }
+    overlay = (*as_nobody, sys.executable, "-m", "conda_shared", "overlay")
+    private = world_readable / "private"
+    private.mkdir(mode=0o700)
+    hidden = subprocess.run(
+        [*overlay, "list", str(private / "env")],
+        capture_output=True, text=True, check=False, cwd=world_readable, env=environ,
+    )  # fmt: skip
+    assert hidden.stderr.strip() == (
+        f"conda-shared: error: cannot look at {private / 'env'}: Permission denied. Run as a "
+        "user who can read the environment, or ask its admin for read access"
+    )
+    probe = "import os, sys; os.stat(sys.argv[1])"
+    usable = subprocess.run([*as_nobody, sys.executable, "-c", probe, str(env.python)], check=False)
+    if usable.returncode != 0:
+        pytest.skip(f"{env.python} links to a Python that uid 65534 may not look at")
+    out = subprocess.run(
+        [*overlay, "install", str(env.prefix), "x"],
+        capture_output=True, text=True, check=False, cwd=world_readable, env=environ,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == (
+        f"conda-shared: error: cannot create the overlay directory {locked / 'overlays'}: "
+        "Permission denied. Set plugins.shared_overlays_dir (or "
+        "CONDA_PLUGINS_SHARED_OVERLAYS_DIR) to a directory you own"
+    )
