@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -41,3 +43,22 @@ def test_progress_on_a_terminal_keeps_finished_envs_above_a_bar(
 
 def test_json_mode_prints_no_progress() -> None:
     assert _progress(SimpleNamespace(json=True)) is None
+
+
+def test_a_verb_imports_only_its_own_module_so_each_task_starts_fast() -> None:
+    # `replicate --task` runs once per env: importing every verb was most of its own CPU time
+    probe = (
+        "import sys; from conda_shared.cli import VERBS, build_parser;"
+        "build_parser(argv=['replicate', '--task', 'RUN', '0']);"
+        "print(sorted(m for m in sys.modules if m.rpartition('.')[0] == 'conda_shared.cli'"
+        " and m.rpartition('.')[2] in VERBS))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['conda_shared.cli.replicate']"
+    full = probe.replace("argv=['replicate', '--task', 'RUN', '0']", "argv=['--help']")
+    listed = subprocess.run(
+        [sys.executable, "-c", full], capture_output=True, text=True, check=True
+    ).stdout
+    assert "conda_shared.cli.status" in listed, "without a verb, every verb is configured"
