@@ -109,7 +109,7 @@ def main(argv: Sequence[str]) -> int:
         work = (args.workdir or Path(scratch)).absolute()
         if args.workdir:
             shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
+        work.mkdir(parents=True, exist_ok=True)  # the temporary folder already exists
         try:
             return Benchmark(args, work, str(conda.__version__)).run()
         except BenchmarkError as error:
