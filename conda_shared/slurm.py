@@ -70,14 +70,9 @@ def submit(
     dependency: str | None = None,
 ) -> str:
     """`sbatch --parsable` a script; returns the job id (an array's id for `array="0-9%2"`)."""
-    argv = ["sbatch", "--parsable", f"--chdir={workdir}"]
-    if array is not None:
-        argv.append(f"--array={array}")
-    if dependency is not None:
-        argv.append(f"--dependency={dependency}")
-    # Site options last, so an admin's own --chdir or --array cannot be silently overridden by
-    # ours without sbatch saying so; sbatch takes the last of repeated options.
-    argv += [*options, str(script)]
+    argv = sbatch_argv(
+        script=script, workdir=workdir, options=options, array=array, dependency=dependency
+    )
     output = _run(argv, doing=f"submit {script.name}")
     job_id = output.strip().split(";")[0]  # "ID" or "ID;cluster"
     if not job_id.isdigit():
@@ -86,6 +81,25 @@ def submit(
             "Check the --slurm-option values and the job script in the run folder",
         )
     return job_id
+
+
+def sbatch_argv(
+    *,
+    script: Path,
+    workdir: Path,
+    options: Sequence[str] = (),
+    array: str | None = None,
+    dependency: str | None = None,
+) -> list[str]:
+    """The command `submit` runs (also written into job scripts, so an admin sees it)."""
+    argv = ["sbatch", "--parsable", f"--chdir={workdir}"]
+    if array is not None:
+        argv.append(f"--array={array}")
+    if dependency is not None:
+        argv.append(f"--dependency={dependency}")
+    # Site options last, so an admin's own --chdir or --array cannot be silently overridden by
+    # ours without sbatch saying so; sbatch takes the last of repeated options.
+    return [*argv, *options, str(script)]
 
 
 def tasks(job_id: str) -> tuple[TaskState, ...] | None:
