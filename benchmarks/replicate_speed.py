@@ -254,7 +254,7 @@ class Benchmark:
         wall = time.perf_counter() - started
         return Side(wall, sum(s.cpu_s for s in samples), max(s.peak_rss_kib for s in samples))
 
-    def replicate(self, channel_url: str, index: int) -> tuple[Side, OwnUsage]:
+    def replicate(self, channel_url: str, index: int, *options: str) -> tuple[Side, OwnUsage]:
         from harness import BenchmarkError, Command, run_process
 
         from tests.support.replication import latest_run, shared_argv
@@ -274,7 +274,7 @@ class Benchmark:
             **{USAGE_VARIABLE: str(usage_file)},
         )
         argv = shared_argv("replicate", self.root, "--from", "current", "--to", "qa")
-        argv += [*self.names, "--jobs", str(self.args.jobs)]
+        argv += [*self.names, "--jobs", str(self.args.jobs), *options]
         sample = run_process(Command(tuple(argv), env))
         report = json.loads((latest_run(self.root) / "report.json").read_text())
         failed = [e["name"] for e in report["envs"] if e["status"] != "replicated"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..text import table
+from ..text import CommandLine, table
 from . import add_source_option, root_of
 
 if TYPE_CHECKING:
@@ -142,15 +142,15 @@ def execute(args: Any) -> int:
     if args.json:
         print(json.dumps(report_to_json(result.report), indent=2))
     elif result.submission is not None and not args.wait and not result.interrupted:
-        print(_submitted(result))
+        print(_submitted(result, args.command_line))
         return 0
     else:
         print(render_report(result.report))
     if result.interrupted and result.submission is not None:
         print(
             f"conda-shared: stopped waiting; the run goes on in Slurm (job array "
-            f"{result.submission.array_job}). Follow it with `conda shared replicate --status "
-            f"{result.report.run_dir}`",
+            f"{result.submission.array_job}). Follow it with "
+            f"`{args.command_line('replicate', '--status', result.report.run_dir)}`",
             file=sys.stderr,
         )
         return 130
@@ -165,7 +165,7 @@ def execute(args: Any) -> int:
     return 0 if all(env.status == "replicated" for env in result.report.envs) else 1
 
 
-def _submitted(result: ReplicateResult) -> str:
+def _submitted(result: ReplicateResult, command: CommandLine) -> str:
     assert result.submission is not None
     submission = result.submission
     run_dir = submission.run_dir
@@ -175,8 +175,8 @@ def _submitted(result: ReplicateResult) -> str:
             f"{submission.array_job} (at most {submission.jobs} at once), report job "
             f"{submission.final_job}",
             f"job scripts: {run_dir / 'slurm'} (task.sh, finish.sh)",
-            f"follow it:   conda shared replicate --status {run_dir} [--wait]",
-            f"stop it:     conda shared replicate --cancel {run_dir}",
+            f"follow it:   {command('replicate', '--status', run_dir)} [--wait]",
+            f"stop it:     {command('replicate', '--cancel', run_dir)}",
         ]
     )
 

@@ -87,7 +87,8 @@ def wait_for_run(
         for env in current.envs:
             if seen.get(env.name) != env.state:
                 seen[env.name] = env.state
-                progress(f"{env.name}: {env.state} ({env.detail})")
+                why = "" if env.detail.lower() == env.state else f" ({env.detail})"
+                progress(f"{env.name}: {env.state}{why}")
         if current.ended:
             return current
         time.sleep(poll_seconds)

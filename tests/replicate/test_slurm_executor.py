@@ -151,7 +151,8 @@ def test_status_shows_the_run_and_cancel_stops_it_with_a_report(
     lines = status.stdout.splitlines()
     assert lines[1].split()[:3] == ["nhis_reformat", "replicated", "lock"]
     assert lines[2].split()[:3] == ["mixed_numpy", "running", "RUNNING"]
-    assert "1 replicated, 1 running; Slurm job array" in status.stdout and "not ended" in status.stdout
+    assert "1 replicated, 1 running; Slurm job array" in status.stdout
+    assert "; not ended" in status.stdout
     cancelled = shared(root, "--cancel", "--json")
     assert cancelled.returncode == 0, cancelled.stderr
     document = json.loads(cancelled.stdout)
