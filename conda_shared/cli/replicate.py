@@ -171,10 +171,8 @@ def _submitted(result: ReplicateResult, command: CommandLine) -> str:
     run_dir = submission.run_dir
     return "\n".join(
         [
-            f"submitted {len(submission.indexes)} env(s) to Slurm: job array "
-            f"{submission.array_job} (at most {submission.jobs} at once), report job "
-            f"{submission.final_job}",
-            f"job scripts: {run_dir / 'slurm'} (task.sh, finish.sh)",
+            f"run folder:  {run_dir}",
+            f"job scripts: {run_dir / 'slurm' / 'task.sh'}, {run_dir / 'slurm' / 'finish.sh'}",
             f"follow it:   {command('replicate', '--status', run_dir)} [--wait]",
             f"stop it:     {command('replicate', '--cancel', run_dir)}",
         ]

@@ -154,7 +154,7 @@ def replicate(
     existing = tuple(e.name for e in envs if os.path.lexists(e.target_prefix))
     if executor == "slurm":
         warnings = _node_local_warnings(shared.path, run_dir)
-        for warning in warnings:
+        for warning in warnings if not dry_run else ():  # a plan lists them as notes
             say(f"warning: {warning}")
         notes = [*notes, *warnings]
     if dry_run:
@@ -250,12 +250,15 @@ def _slurm_preflight() -> tuple[PreflightItem, ...]:
 
 def _node_local_warnings(root: Path, run_dir: Path) -> list[str]:
     """Compute nodes must see ROOT and the run folder at the same path as this host."""
-    return [
-        f"node-local path: {what} {path} is under {path.resolve().parts[1]}/, which compute "
-        "nodes usually do not share; use a ROOT on a shared file system"
-        for what, path in (("the root", root), ("the run folder", run_dir))
-        if node_local(path)
-    ]
+    warnings: list[str] = []
+    for what, path in (("the root", root), ("the run folder", run_dir)):
+        folder = node_local(path)
+        if folder is not None and not (warnings and path.is_relative_to(root)):
+            warnings.append(
+                f"node-local path: {what} {path} is under {folder}, which compute nodes do not "
+                "share; put ROOT on a file system every node mounts"
+            )
+    return warnings
 
 
 def _settle_before_resume(run_dir: Path) -> None:

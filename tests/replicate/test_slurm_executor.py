@@ -139,8 +139,11 @@ def test_status_shows_the_run_and_cancel_stops_it_with_a_report(
     rules(root, {"match": "numpy-1.21.5", "sleep": 120, "download_only": False})
     submitted = shared(root, "--to", "vfake", *ENVS, "--executor", "slurm", "--jobs", "1")
     assert submitted.returncode == 0, submitted.stderr
-    assert "submitted 2 env(s) to Slurm: job array" in submitted.stdout
-    assert "conda shared replicate --cancel" in submitted.stdout
+    assert "submitted 2 env(s) as Slurm job array" in submitted.stderr
+    assert submitted.stdout.startswith("run folder:  ")
+    assert f"conda-shared replicate --root {root} --cancel {root.resolve()}/reports/" in (
+        submitted.stdout
+    ), "the hint is a command to paste"
     half = target(root) / "envs" / "mixed_numpy" / "conda-meta"
     deadline = time.monotonic() + 60
     while not half.is_dir():

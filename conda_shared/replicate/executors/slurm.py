@@ -160,10 +160,10 @@ def task_output_tail(submission: Submission, index: int) -> str | None:
     return lines[-1] if lines else None
 
 
-def node_local(path: Path) -> bool:
-    """Whether `path` is under a folder each node has its own copy of."""
+def node_local(path: Path) -> Path | None:
+    """The node-local folder `path` is under (each node has its own), or None."""
     resolved = path.resolve()
-    return any(resolved.is_relative_to(folder) for folder in NODE_LOCAL)
+    return next((folder for folder in NODE_LOCAL if resolved.is_relative_to(folder)), None)
 
 
 def _status_command(run_dir: Path) -> list[str]:
