@@ -176,12 +176,7 @@ def replicate(
                 f"submitted {len(todo)} env(s) as Slurm job array {submission.array_job} "
                 f"(at most {jobs} at once); job {submission.final_job} writes the report"
             )
-            if not wait:
-                report = rebuild_report(run_dir)
-                return ReplicateResult(
-                    run, checks, existing, tuple(notes), False, False, report, submission
-                )
-            report = wait_for_run(run_dir, progress=say).report
+            report = wait_for_run(run_dir, progress=say).report if wait else current_report(run_dir)
             return ReplicateResult(
                 run, checks, existing, tuple(notes), False, False, report, submission
             )

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,16 @@ from tests.replicate.test_run import ENVS, root, rules, run, target  # noqa: F40
 
 pytestmark = pytest.mark.slurm
 ON_SLURM = pytest.mark.usefixtures("slurm_cluster")
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_left(root: Path) -> Iterator[None]:  # noqa: F811
+    """A failing test must not leave its sleeping tasks on the cluster."""
+    yield
+    for recorded in (root.resolve() / "reports").glob("*/slurm.json"):
+        submission = read_submission(recorded.parent)
+        if submission is not None:
+            subprocess.run(["scancel", submission.array_job, submission.final_job], check=False)
 
 
 def shared(root: Path, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: F811
