@@ -19,51 +19,28 @@ Exit status 0 when the target passes, 1 when it fails, 2 when it cannot run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
-from replicate_speed import Benchmark
+from replicate_speed import Benchmark, in_workdir, parse_arguments
 
 MAX_ADDED = 0.10
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--envs", type=int, default=20, help="environments (default 20)")
-    parser.add_argument("--jobs", type=int, default=2, help="replicate --jobs (default 2)")
-    parser.add_argument("--records", type=int, default=20_000, help="extra repodata records")
-    parser.add_argument("--runs", type=int, default=1, help="pairs of cold runs (default 1)")
-    parser.add_argument("--workdir", type=Path, help="where to build (default: a temporary one)")
-    args = parser.parse_args(argv)
-    if args.envs < 1 or args.jobs < 1 or args.runs < 1 or args.records < 0:
-        parser.error("need --envs, --jobs, --runs >= 1 and --records >= 0")
-    try:
-        import conda
-    except ImportError:
-        print(f"conda is not importable by {sys.executable}: run this with a conda's python")
-        return 2
+    args = parse_arguments(argv, description=(__doc__ or "").splitlines()[0])
     if shutil.which("sbatch") is None:
         print("Slurm is not installed here (no sbatch on PATH): `bash .ci/slurm start`")
         return 2
-    from harness import BenchmarkError
-
     # Under /tmp by default: fine on a single-node cluster (replicate warns that it is
     # node-local); on a real cluster give --workdir on the shared file system.
-    with tempfile.TemporaryDirectory(prefix="conda-shared-replicate-slurm-bench-") as scratch:
-        work = (args.workdir or Path(scratch)).absolute()
-        if args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True, exist_ok=True)
-        try:
-            return SlurmBenchmark(args, work, str(conda.__version__)).compare()
-        except BenchmarkError as error:
-            print(f"benchmark failed: {error}")
-            return 2
+    return in_workdir(
+        args,
+        prefix="conda-shared-replicate-slurm-bench-",
+        run=lambda work, version: SlurmBenchmark(args, work, version).compare(),
+    )
 
 
 class SlurmBenchmark(Benchmark):

@@ -45,41 +45,26 @@ def submit_run(
     folder = run.run_dir / "slurm"
     fs.make_dirs(folder)
     name = f"replicate-{run.run_dir.name}"
-    array = f"{_ranges(indexes)}%{jobs}"
-    task_script = folder / "task.sh"
-    task_options = [f"--job-name={name}", f"--output={folder / 'task-%a.out'}", *options]
-    _write_script(
-        task_script,
-        what="one task of the array replicates env number $SLURM_ARRAY_TASK_ID of plan.json "
-        "(the very command `--executor local` runs)",
-        sbatch=slurm.sbatch_argv(
-            script=task_script, workdir=run.run_dir, options=task_options, array=array
-        ),
-        command=shlex.join(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
-    )
     submitted_epoch = time.time()
     submitted = utc_now()
-    array_job = slurm.submit(
-        script=task_script, workdir=run.run_dir, options=task_options, array=array
-    )
-    dependency = f"afterany:{array_job}"
-    finish_script = folder / "finish.sh"
-    finish_options = [f"--job-name={name}-report", f"--output={folder / 'finish.out'}", *options]
-    _write_script(
-        finish_script,
-        what="once every task of the array ended (however it ended), settle the tasks that "
-        "left no result and write report.json/csv/md",
-        sbatch=slurm.sbatch_argv(
-            script=finish_script, workdir=run.run_dir, options=finish_options, dependency=dependency
-        ),
-        command=shlex.join(_status_command(run.run_dir)),
+    array_job = _submit(
+        folder / "task.sh",
+        run_dir=run.run_dir,
+        what="one task of the array replicates env number $SLURM_ARRAY_TASK_ID of plan.json "
+        "(the very command `--executor local` runs)",
+        command=shlex.join(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
+        options=[f"--job-name={name}", f"--output={folder / 'task-%a.out'}", *options],
+        array=f"{_ranges(indexes)}%{jobs}",
     )
     try:
-        final_job = slurm.submit(
-            script=finish_script,
-            workdir=run.run_dir,
-            options=finish_options,
-            dependency=dependency,
+        final_job = _submit(
+            folder / "finish.sh",
+            run_dir=run.run_dir,
+            what="once every task of the array ended (however it ended), settle the tasks "
+            "that left no result and write report.json/csv/md",
+            command=shlex.join(_status_command(run.run_dir)),
+            options=[f"--job-name={name}-report", f"--output={folder / 'finish.out'}", *options],
+            dependency=f"afterany:{array_job}",
         )
     except SharedError:
         slurm.cancel(array_job)  # an array nobody reports on is worse than no array
@@ -103,8 +88,8 @@ def submit_run(
         "submitted": submitted,
         "submitted_epoch": submitted_epoch,
         "options": list(options),
-        "task_script": str(task_script),
-        "finish_script": str(finish_script),
+        "task_script": str(folder / "task.sh"),
+        "finish_script": str(folder / "finish.sh"),
     }
     fs.atomic_write(run.run_dir / "slurm.json", json.dumps(document, indent=1) + "\n")
     return submission
@@ -170,7 +155,20 @@ def _status_command(run_dir: Path) -> list[str]:
     return [sys.executable, "-m", "conda_shared", "replicate", "--status", str(run_dir)]
 
 
-def _write_script(path: Path, *, what: str, sbatch: Sequence[str], command: str) -> None:
+def _submit(
+    script: Path,
+    *,
+    run_dir: Path,
+    what: str,
+    command: str,
+    options: Sequence[str],
+    array: str | None = None,
+    dependency: str | None = None,
+) -> str:
+    """Write a job script that says how it was submitted, then submit it."""
+    sbatch = slurm.sbatch_argv(
+        script=script, workdir=run_dir, options=options, array=array, dependency=dependency
+    )
     lines = [
         "#!/bin/bash",
         f"# Written by `conda shared replicate --executor slurm`: {what}.",
@@ -178,7 +176,10 @@ def _write_script(path: Path, *, what: str, sbatch: Sequence[str], command: str)
         f"#   {shlex.join(sbatch)}",
         f"exec {command}",
     ]
-    fs.atomic_write(path, "\n".join(lines) + "\n", mode=0o755)
+    fs.atomic_write(script, "\n".join(lines) + "\n", mode=0o755)
+    return slurm.submit(
+        script=script, workdir=run_dir, options=options, array=array, dependency=dependency
+    )
 
 
 def _ranges(indexes: Sequence[int]) -> str:
