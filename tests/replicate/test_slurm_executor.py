@@ -115,6 +115,20 @@ def test_scancel_of_a_task_mid_build_is_interrupted_leaves_no_half_env_and_resum
 
 
 @ON_SLURM
+def test_a_task_that_dies_on_its_own_is_a_crash_and_its_env_is_removed(
+    root: Path,  # noqa: F811
+) -> None:
+    rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
+    result = run(root, *ENVS, jobs=2, executor="slurm", wait=True)
+    assert result.report is not None
+    crashed = {e.name: e for e in result.report.envs}["mixed_numpy"]
+    assert (crashed.status, crashed.failure_class) == ("failed", "other")
+    assert (crashed.error or "").startswith("replicate task crashed: "), crashed.error
+    assert not (target(root) / "envs" / "mixed_numpy").exists()
+    assert {e.name: e.status for e in result.report.envs}["nhis_reformat"] == "replicated"
+
+
+@ON_SLURM
 def test_the_report_job_writes_the_report_after_the_submitter_was_killed(
     root: Path,  # noqa: F811
 ) -> None:
@@ -167,6 +181,9 @@ def test_status_shows_the_run_and_cancel_stops_it_with_a_report(
     assert lines[2].split()[:3] == ["mixed_numpy", "running", "RUNNING"]
     assert "1 replicated, 1 running; Slurm job array" in status.stdout
     assert "; not ended" in status.stdout
+    refused = shared(root, "--resume", "--executor", "slurm")
+    assert refused.returncode == 2
+    assert "still has 1 task(s) in Slurm" in refused.stderr and "--cancel" in refused.stderr
     cancelled = shared(root, "--cancel", "--json")
     assert cancelled.returncode == 0, cancelled.stderr
     document = json.loads(cancelled.stdout)
