@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,17 @@ class OwnUsage:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    args = parse_arguments(argv, description=(__doc__ or "").splitlines()[0])
+    return in_workdir(
+        args,
+        prefix="conda-shared-replicate-bench-",
+        run=lambda work, version: Benchmark(args, work, version).run(),
+    )
+
+
+def parse_arguments(argv: Sequence[str], *, description: str) -> argparse.Namespace:
+    """The options of the replicate benchmarks (this one and replicate_slurm.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--envs", type=int, default=20, help="environments (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="replicate --jobs (default 2)")
     parser.add_argument(
@@ -98,6 +108,11 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.envs < 1 or args.jobs < 1 or args.runs < 1 or args.records < 0:
         parser.error("need --envs, --jobs, --runs >= 1 and --records >= 0")
+    return args
+
+
+def in_workdir(args: argparse.Namespace, *, prefix: str, run: Callable[[Path, str], int]) -> int:
+    """`run(work folder, conda version)` where conda imports; 2 when it cannot run."""
     try:
         import conda
     except ImportError:
@@ -105,13 +120,13 @@ def main(argv: Sequence[str]) -> int:
         return 2
     from harness import BenchmarkError
 
-    with tempfile.TemporaryDirectory(prefix="conda-shared-replicate-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         work = (args.workdir or Path(scratch)).absolute()
         if args.workdir:
             shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)  # the temporary folder already exists
         try:
-            return Benchmark(args, work, str(conda.__version__)).run()
+            return run(work, str(conda.__version__))
         except BenchmarkError as error:
             print(f"benchmark failed: {error}")
             return 2
@@ -254,7 +269,7 @@ class Benchmark:
         wall = time.perf_counter() - started
         return Side(wall, sum(s.cpu_s for s in samples), max(s.peak_rss_kib for s in samples))
 
-    def replicate(self, channel_url: str, index: int) -> tuple[Side, OwnUsage]:
+    def replicate(self, channel_url: str, index: int, *options: str) -> tuple[Side, OwnUsage]:
         from harness import BenchmarkError, Command, run_process
 
         from tests.support.replication import latest_run, shared_argv
@@ -274,7 +289,7 @@ class Benchmark:
             **{USAGE_VARIABLE: str(usage_file)},
         )
         argv = shared_argv("replicate", self.root, "--from", "current", "--to", "qa")
-        argv += [*self.names, "--jobs", str(self.args.jobs)]
+        argv += [*self.names, "--jobs", str(self.args.jobs), *options]
         sample = run_process(Command(tuple(argv), env))
         report = json.loads((latest_run(self.root) / "report.json").read_text())
         failed = [e["name"] for e in report["envs"] if e["status"] != "replicated"]

@@ -51,6 +51,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "~/.conda/overlays",
         "Where users' own overlays live (admin overlays live in ROOT/overlays).",
     ),
+    SettingSpec(
+        "shared_slurm_options",
+        str,
+        "",
+        "sbatch options for `replicate --executor slurm`, as on a command line "
+        "(e.g. --partition=short --account=it); --slurm-option adds to them.",
+    ),
 )
 
 
@@ -61,6 +68,7 @@ class Settings(NamedTuple):
     channel_policy: str = "warn"
     shadow_warnings: bool = True
     overlays_dir: Path = Path("~/.conda/overlays")
+    slurm_options: tuple[str, ...] = ()
 
 
 def from_values(values: Mapping[str, Any]) -> Settings:
@@ -79,6 +87,7 @@ def from_values(values: Mapping[str, Any]) -> Settings:
         channel_policy=policy,
         shadow_warnings=_boolean(values.get("shared_shadow_warnings", True)),
         overlays_dir=_path(overlays),
+        slurm_options=_words(str(values.get("shared_slurm_options") or "")),
     )
 
 
@@ -107,6 +116,19 @@ def from_environment(running_prefix: Path | None) -> Settings:
     if os.environ.get("CONDA_SHARED_ROOT"):
         values["shared_root"] = os.environ["CONDA_SHARED_ROOT"]
     return from_values(values)
+
+
+def _words(value: str) -> tuple[str, ...]:
+    import shlex
+
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as error:
+        raise InputError(
+            f"plugins.shared_slurm_options {value!r} cannot be split into options: {error}",
+            "Quote it the way a shell would (e.g. --comment='two words'), in your condarc "
+            "(or CONDA_PLUGINS_SHARED_SLURM_OPTIONS)",
+        ) from None
 
 
 def _path(value: str) -> Path:

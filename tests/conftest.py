@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -26,6 +28,24 @@ _NO_CONDA = (
     "run the tests from a Python where `import conda` works"
 )
 _TIER2_COUNT = pytest.StashKey[int]()
+_SLURM_COUNT = pytest.StashKey[int]()
+_SLURM_PROBLEM = pytest.StashKey["str | None"]()
+
+
+def _slurm_problem() -> str | None:
+    """Why no live Slurm can run the tests here, or None when a node is up."""
+    if shutil.which("sinfo") is None:
+        return "Slurm is not installed (no sinfo on PATH); `bash .ci/slurm start` sets one up"
+    try:
+        states = subprocess.run(
+            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.split()
+    except subprocess.TimeoutExpired:
+        return "slurmctld does not answer (sinfo timed out); `bash .ci/slurm start` starts it"
+    if not any(state.rstrip("*") in ("idle", "mixed", "allocated") for state in states):
+        seen = " ".join(states) or "nothing"
+        return f"no Slurm node is up (sinfo says: {seen}); `bash .ci/slurm start` starts one"
+    return None
 
 
 @pytest.hookimpl(trylast=True)  # after `-m`/`-k` deselection, so the count is what runs
@@ -35,6 +55,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not HAVE_CONDA:
         for item in tier2:
             item.add_marker(pytest.mark.skip(reason=_NO_CONDA))
+    on_slurm = [item for item in items if item.get_closest_marker("slurm")]
+    config.stash[_SLURM_COUNT] = len(on_slurm)
+    problem = _slurm_problem() if on_slurm else None
+    config.stash[_SLURM_PROBLEM] = problem
+    if problem is not None:
+        for item in on_slurm:
+            item.add_marker(pytest.mark.skip(reason=problem))
 
 
 # The outermost wrapper, so the line comes after pytest's short summary, just above the totals.
@@ -48,6 +75,13 @@ def pytest_terminal_summary(
         terminalreporter.write_line(f"tier 2: ran on conda {CONDA_VERSION} ({count} tests)")
     else:
         terminalreporter.write_line(f"tier 2: skipped ({count} tests): {_NO_CONDA}")
+    slurm_count = config.stash.get(_SLURM_COUNT, 0)
+    if slurm_count:
+        problem = config.stash.get(_SLURM_PROBLEM, None)
+        if problem is None:
+            terminalreporter.write_line(f"slurm: ran on a live cluster ({slurm_count} tests)")
+        else:
+            terminalreporter.write_line(f"slurm: skipped ({slurm_count} tests): {problem}")
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +122,12 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(pytestconfig: pytest.Config) -> None:
+    """A live Slurm cluster (the single node of `.ci/slurm start`); tests marked `slurm`
+    are skipped with the reason when there is none."""
+    problem = pytestconfig.stash.get(_SLURM_PROBLEM, None)
+    if problem is not None:
+        pytest.skip(problem)

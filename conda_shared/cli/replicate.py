@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..text import table
+from ..text import CommandLine, table
 from . import add_source_option, root_of
 
 if TYPE_CHECKING:
@@ -61,12 +61,52 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace environments that already exist in the target"
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "slurm"),
+        default="local",
+        help="build here (local, default) or as one Slurm job array (slurm)",
+    )
+    parser.add_argument(
+        "--slurm-option",
+        dest="slurm_options",
+        action="append",
+        default=[],
+        metavar="OPT",
+        help="pass OPT to sbatch after plugins.shared_slurm_options: --slurm-option=--partition=x",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="with --executor slurm or --status: block until the run ended; exit with its verdict",
+    )
+    parser.add_argument(
+        "--status",
+        nargs="?",
+        const="",
+        metavar="RUN",
+        help="show where a run stands (default: the latest run in ROOT/reports)",
+    )
+    parser.add_argument(
+        "--cancel",
+        nargs="?",
+        const="",
+        metavar="RUN",
+        help="cancel a run's Slurm jobs (default: the latest run) and write its report",
+    )
     parser.add_argument("--task", nargs=2, metavar=("RUN_DIR", "INDEX"), help=argparse.SUPPRESS)
 
 
 def execute(args: Any) -> int:
     if args.task:
         return _task(args.task)
+    if args.status is not None or args.cancel is not None:
+        return _follow(args)
+    if args.wait and args.executor != "slurm":
+        raise InputError(
+            "--wait waits for a run in Slurm; a local run always waits",
+            "Add --executor slurm, or drop --wait",
+        )
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs} is not a number of jobs", "Give --jobs 1 or more")
     if args.resume and (args.envs or args.inventory):
@@ -88,6 +128,9 @@ def execute(args: Any) -> int:
             relax=args.relax,
             dry_run=args.dry_run,
             force=args.force,
+            executor=args.executor,
+            slurm_options=[*args.settings.slurm_options, *args.slurm_options],
+            wait=args.wait,
             progress=_progress(args),
         )
     if result.dry_run:
@@ -98,8 +141,19 @@ def execute(args: Any) -> int:
 
     if args.json:
         print(json.dumps(report_to_json(result.report), indent=2))
+    elif result.submission is not None and not args.wait and not result.interrupted:
+        print(_submitted(result, args.command_line))
+        return 0
     else:
         print(render_report(result.report))
+    if result.interrupted and result.submission is not None:
+        print(
+            f"conda-shared: stopped waiting; the run goes on in Slurm (job array "
+            f"{result.submission.array_job}). Follow it with "
+            f"`{args.command_line('replicate', '--status', result.report.run_dir)}`",
+            file=sys.stderr,
+        )
+        return 130
     if result.interrupted:
         print(
             f"conda-shared: interrupted; {len(result.report.envs)} of "
@@ -109,6 +163,78 @@ def execute(args: Any) -> int:
         )
         return 130
     return 0 if all(env.status == "replicated" for env in result.report.envs) else 1
+
+
+def _submitted(result: ReplicateResult, command: CommandLine) -> str:
+    assert result.submission is not None
+    submission = result.submission
+    run_dir = submission.run_dir
+    return "\n".join(
+        [
+            f"run folder:  {run_dir}",
+            f"job scripts: {run_dir / 'slurm' / 'task.sh'}, {run_dir / 'slurm' / 'finish.sh'}",
+            f"follow it:   {command('replicate', '--status', run_dir)} [--wait]",
+            f"stop it:     {command('replicate', '--cancel', run_dir)}",
+        ]
+    )
+
+
+def _follow(args: Any) -> int:
+    """--status / --cancel [RUN]: where a run stands; with --wait, until it ended."""
+    from ..replicate.executors.slurm import cancel_submission, read_submission
+    from ..replicate.progress import run_progress, wait_for_run
+    from ..replicate.runfolder import latest_run_dir
+
+    if args.status is not None and args.cancel is not None:
+        raise InputError("--status and --cancel go separately", "Give one of them")
+    named = args.status if args.status is not None else args.cancel
+    if named:
+        run_dir = Path(named).resolve()
+    else:
+        from ..layout import open_root
+
+        run_dir = latest_run_dir(open_root(root_of(args)).reports_dir)
+    if args.cancel is not None:
+        submission = read_submission(run_dir)
+        if submission is None:
+            raise InputError(
+                f"the run {run_dir} was not submitted to Slurm",
+                "Stop a local run with Ctrl-C in its terminal",
+            )
+        cancel_submission(submission)
+    with _sigterm_as_interrupt():
+        if args.wait or args.cancel is not None:
+            current = wait_for_run(run_dir, progress=_progress(args) or (lambda _m: None))
+        else:
+            current = run_progress(run_dir)
+    if args.json:
+        document = {
+            "run": str(run_dir),
+            "ended": current.ended,
+            "array_job": current.submission.array_job if current.submission else None,
+            "final_job": current.submission.final_job if current.submission else None,
+            "envs": [vars(env) for env in current.envs],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        rows = [[env.name, env.state, env.detail] for env in current.envs]
+        print(table(rows, ["ENV", "STATE", "DETAIL"]))
+        counts = ", ".join(
+            f"{current.count(state)} {state}"
+            for state in ("replicated", "failed", "skipped", "running", "pending")
+            if current.count(state)
+        )
+        jobs = (
+            f"; Slurm job array {current.submission.array_job}, report job "
+            f"{current.submission.final_job}"
+            if current.submission
+            else ""
+        )
+        print(f"{counts}{jobs}; {'ended' if current.ended else 'not ended'}")
+        print(f"report: {run_dir / 'report.md'}")
+    if not args.wait:
+        return 0
+    return 0 if all(env.state == "replicated" for env in current.envs) else 1
 
 
 def render_report(report: Report) -> str:

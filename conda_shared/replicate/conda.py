@@ -22,6 +22,7 @@ FAILURE_CLASSES = (
     "channel-unavailable",
     "pip-failed",
     "filesystem",
+    "interrupted",  # the batch system ended the task (time limit, node failure, scancel)
     "other",
 )
 

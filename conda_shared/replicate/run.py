@@ -7,18 +7,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fs
+from .. import fs, slurm
 from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
 from ..layout import open_root
 from .cache import fill_cache
 from .conda import conda_command, conda_info
 from .executors.local import run_tasks
-from .plan import EnvPlan, plan_env
+from .executors.slurm import Submission, node_local, submit_run
+from .lost import failure_result, record_lost_task
+from .plan import plan_env
+from .progress import run_progress, wait_for_run
 from .report import EnvResult, Report, read_result, result_path, write_result
 from .runfolder import (
     RunPlan,
-    claim_path,
     current_report,
     latest_run_dir,
     load_plan,
@@ -30,6 +32,7 @@ from .runfolder import (
 from .sources import chosen_names, exported_specs
 
 Progress = Callable[[str], None]
+EXECUTORS = ("local", "slurm")
 _INTERRUPTED = 130  # a task stopped by Ctrl-C or SIGTERM: it cleaned up; --resume redoes it
 
 
@@ -54,6 +57,7 @@ class ReplicateResult:
     dry_run: bool
     interrupted: bool
     report: Report | None
+    submission: Submission | None = None  # with --executor slurm: the jobs it submitted
 
 
 def replicate(
@@ -68,19 +72,28 @@ def replicate(
     relax: bool = False,
     dry_run: bool = False,
     force: bool = False,
+    executor: str = "local",
+    slurm_options: Sequence[str] = (),
+    wait: bool = False,
     progress: Progress | None = None,
 ) -> ReplicateResult:
     """Rebuild environments of `source` in `target` with the target's own conda.
 
     Never touches an env that exists in the target unless this run (or the run resumed) made
     it, or `force`. Ctrl-C stops launching, lets running envs clean up, and returns with
-    `interrupted` set; `resume` continues the latest run.
+    `interrupted` set; `resume` continues the latest run. With `executor="slurm"` the envs are
+    built by one job array and the call returns once it is submitted (or, with `wait`, ended).
     """
+    if executor not in EXECUTORS:
+        raise InputError(
+            f"there is no executor {executor!r}", f"Use one of: {', '.join(EXECUTORS)}"
+        )
     say = progress or (lambda _message: None)
     shared = open_root(root)
     previous: RunPlan | None = None
     if resume:
         previous = load_plan(latest_run_dir(shared.reports_dir))
+        _settle_before_resume(previous.run_dir)
         source_path, target_path = previous.source, previous.target
         for asked, planned in ((source, source_path), (target, target_path)):
             if asked is not None and shared.installation(asked) != planned:
@@ -98,7 +111,7 @@ def replicate(
             f"the source and the target are the same installation ({source_path})",
             "Replicate into another installation: --to qa, or a folder name",
         )
-    checks = preflight(target_path)
+    checks = preflight(target_path) + (_slurm_preflight() if executor == "slurm" else ())
     failed = [item for item in checks if not item.ok]
     if failed and not dry_run:
         raise SharedError(
@@ -139,6 +152,11 @@ def replicate(
         filled=(),
     )
     existing = tuple(e.name for e in envs if os.path.lexists(e.target_prefix))
+    if executor == "slurm":
+        warnings = _node_local_warnings(shared.path, run_dir)
+        for warning in warnings if not dry_run else ():  # a plan lists them as notes
+            say(f"warning: {warning}")
+        notes = [*notes, *warnings]
     if dry_run:
         return ReplicateResult(run, checks, existing, tuple(notes), True, False, None)
     for name, error in export_failures:
@@ -146,15 +164,26 @@ def replicate(
     write_plan(run)
     rebuild_report(run_dir)
     todo = [i for i, env in enumerate(envs) if not _replicated(run_dir, env.name)]
+    submission: Submission | None = None
     try:
         if todo:
             say(f"filling the package cache of {target_inst.path} for {len(todo)} env(s)")
             run = fill_cache(run, [envs[i] for i in todo])
             write_plan(run)
+        if executor == "slurm" and todo:
+            submission = submit_run(run, todo, jobs=jobs, options=slurm_options)
+            say(
+                f"submitted {len(todo)} env(s) as Slurm job array {submission.array_job} "
+                f"(at most {jobs} at once); job {submission.final_job} writes the report"
+            )
+            report = wait_for_run(run_dir, progress=say).report if wait else current_report(run_dir)
+            return ReplicateResult(
+                run, checks, existing, tuple(notes), False, False, report, submission
+            )
         _build(run, todo, jobs=jobs, say=say)
     except KeyboardInterrupt:
         report = rebuild_report(run_dir)
-        return ReplicateResult(run, checks, existing, tuple(notes), False, True, report)
+        return ReplicateResult(run, checks, existing, tuple(notes), False, True, report, submission)
     report = current_report(run_dir)
     done = len(report.envs) == len(report.planned)
     report = rebuild_report(run_dir, finished=utc_now() if done else None)
@@ -199,6 +228,46 @@ def preflight(target: Path) -> tuple[PreflightItem, ...]:
     return tuple(items)
 
 
+def _slurm_preflight() -> tuple[PreflightItem, ...]:
+    missing = slurm.missing_commands()
+    return (
+        PreflightItem(
+            "Slurm commands",
+            not missing,
+            f"missing: {', '.join(missing)}" if missing else "sbatch, scontrol, scancel",
+            "Run replicate on a host where the Slurm commands work (a login node), or use "
+            "--executor local"
+            if missing
+            else None,
+        ),
+    )
+
+
+def _node_local_warnings(root: Path, run_dir: Path) -> list[str]:
+    """Compute nodes must see ROOT and the run folder at the same path as this host."""
+    warnings: list[str] = []
+    for what, path in (("the root", root), ("the run folder", run_dir)):
+        folder = node_local(path)
+        if folder is not None and not (warnings and path.is_relative_to(root)):
+            warnings.append(
+                f"node-local path: {what} {path} is under {folder}, which compute nodes do not "
+                "share; put ROOT on a file system every node mounts"
+            )
+    return warnings
+
+
+def _settle_before_resume(run_dir: Path) -> None:
+    """Record what Slurm ended; refuse while the run still has tasks in Slurm."""
+    current = run_progress(run_dir)
+    if current.submission is not None and current.in_slurm:
+        raise InputError(
+            f"the run {run_dir.name} still has {current.in_slurm} task(s) in Slurm "
+            f"(job array {current.submission.array_job})",
+            "Wait for it (`conda shared replicate --status --wait`) or stop it "
+            "(`conda shared replicate --cancel`), then --resume",
+        )
+
+
 def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> None:
     total = len(todo)
     finished = 0
@@ -212,12 +281,11 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
         env = run.envs[index]
         result = read_result(result_path(run.run_dir, env.name))
         if result is None and status not in (0, _INTERRUPTED):
-            if claim_path(run.run_dir, env.name).exists():  # it began building: undo that
-                fs.remove_prefix(Path(env.target_prefix))
             tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            result = _task_crashed(env, run, tail[-1] if tail else f"exit status {status}")
-            write_result(run.run_dir, result)
-            rebuild_report(run.run_dir)
+            last = tail[-1] if tail else f"exit status {status}"
+            result = record_lost_task(
+                run, env, failure_class="other", error=f"replicate task crashed: {last}"
+            )
         fs.remove_file(errors)
         say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
 
@@ -250,42 +318,10 @@ def _export_failed(
     name: str, source: Installation, target: Installation, run_dir: Path, error: str
 ) -> EnvResult:
     location = source.find_env(name)
-    return _failure_result(
+    return failure_result(
         name,
         source_prefix=str(location.prefix) if location else "",
         target_prefix=str(target.path / "envs" / name),
         run_dir=run_dir,
         error=f"export failed: {error}",
-    )
-
-
-def _task_crashed(env: EnvPlan, run: RunPlan, error: str) -> EnvResult:
-    return _failure_result(
-        env.name,
-        source_prefix=env.source_prefix,
-        target_prefix=env.target_prefix,
-        run_dir=run.run_dir,
-        error=f"replicate task crashed: {error}",
-    )
-
-
-def _failure_result(
-    name: str, *, source_prefix: str, target_prefix: str, run_dir: Path, error: str
-) -> EnvResult:
-    return EnvResult(
-        name=name,
-        source_prefix=source_prefix,
-        target_prefix=target_prefix,
-        status="failed",
-        strategy=None,
-        attempts=(),
-        failure_class="other",
-        failure_packages=(),
-        error=error,
-        transforms=(),
-        post_steps=(),
-        diff=None,
-        smoke=None,
-        log=str(run_dir / "logs" / f"{name}.log"),
-        seconds=0.0,
     )

@@ -32,7 +32,7 @@ from .report import (
     result_path,
     write_result,
 )
-from .runfolder import RunPlan, claim_path, load_plan, rebuild_report
+from .runfolder import RunPlan, claim_path, env_lock_path, load_plan, rebuild_report
 from .smoke import SmokeResult, smoke_test
 
 #: A task waits this long for another task holding the same env (a resumed run meeting an
@@ -49,7 +49,7 @@ def run_task(run_dir: Path, index: int) -> EnvResult:
             "Give an index from 0 to the number of planned environments minus one",
         )
     env = run.envs[index]
-    with fs.exclusive_lock(run_dir / "envs" / f".{env.name}.lock", wait_seconds=_WAIT_S):
+    with fs.exclusive_lock(env_lock_path(run_dir, env.name), wait_seconds=_WAIT_S):
         result = _replicate(run, env)
     rebuild_report(run_dir)
     return result

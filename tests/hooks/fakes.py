@@ -40,4 +40,5 @@ class FakeContext:
             shared_channel_policy=self.policy,
             shared_shadow_warnings=self.shadow,
             shared_overlays_dir="~/.conda/overlays",
+            shared_slurm_options="",
         )

@@ -173,6 +173,7 @@ def notices_for(parser: argparse.ArgumentParser, argv: list[str], places: Simple
             shared_channel_policy="warn",
             shared_shadow_warnings=True,
             shared_overlays_dir="~/.conda/overlays",
+            shared_slurm_options="",
         ),
         channels=("base",),
         envs_dirs=(str(places.root / "envs"), str(places.own)),
