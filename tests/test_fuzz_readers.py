@@ -139,11 +139,14 @@ def _apply(corruption: Corruption, envs_dir: Path) -> str | None:
         return None
     path = matches[corruption.pick % len(matches)]
     env_name = path.relative_to(envs_dir).parts[0]
-    original = path.read_bytes() if path.is_file() else b""
-    if corruption.action in ("loop", "dangling", "directory", "delete", "write"):
+    plain_file = path.is_file() and not path.is_symlink()
+    original = path.read_bytes() if plain_file else b""
+    # An earlier corruption may have made this path a directory or a link: the ones that
+    # write content replace it with a file.
+    if corruption.action in ("loop", "dangling", "directory", "delete") or not plain_file:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        elif corruption.action != "write" or path.is_symlink():
+        elif path.is_symlink() or path.exists():
             path.unlink()
     if corruption.action == "loop":
         path.symlink_to(path.name)
