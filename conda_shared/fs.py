@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import getpass
-import json
 import os
-import secrets
 import stat
 import sys
 import time
@@ -31,7 +28,7 @@ class LockHeld(SharedError):
 
 def _temp_sibling(path: Path) -> Path:
     # A dot-name with our suffix: never matched by the globs readers use (*.json, *.yml, ...).
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.urandom(4).hex()}{_TEMP_SUFFIX}")
 
 
 def _default_file_mode() -> int:
@@ -375,6 +372,8 @@ else:
 def current_user() -> str:
     """The login name for audit and lock records (a uid when there is none)."""
     try:
+        import getpass  # loaded when a lock or an audit line needs a name, not at start-up
+
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
@@ -406,7 +405,7 @@ def publish_dir(built: Path, destination: Path) -> None:
 def private_dir_beside(destination: Path) -> Path:
     """A new empty directory next to `destination`, on the same file system, for building."""
     make_dirs(destination.parent)
-    path = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}")
+    path = destination.with_name(f".{destination.name}.{os.urandom(4).hex()}{_TEMP_SUFFIX}")
     path.mkdir()
     return path
 
@@ -439,6 +438,8 @@ def replace_together(files: dict[Path, str], *, journal: Path) -> None:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         raise
+    import json
+
     atomic_write(journal, json.dumps([[pending[path].name, path.name] for path in files]))
     try:
         for path in files:
@@ -476,6 +477,8 @@ def journal_path(directory: Path, name: str) -> Path:
 def _complete(journal: Path) -> None:
     """Do the renames a journal lists (those not done yet), then drop the journal."""
     try:
+        import json
+
         renames = json.loads(journal.read_bytes())
     except FileNotFoundError:
         return

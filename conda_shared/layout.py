@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import fs
+from .discovery import POINTERS, discover_root, is_installation, real_path
 from .errors import InputError
 
-POINTERS = ("current", "qa", "previous")
 ENVS_POINTER = "envs"
-
-
-def is_installation(path: Path) -> bool:
-    """A conda installation (like any env) has conda-meta/: all it takes to tell, and cheap, so
-    finding the root does not load the readers."""
-    return (path / "conda-meta").is_dir()
 
 
 @dataclass(frozen=True)
@@ -129,7 +122,7 @@ class SharedRoot:
                 f"{candidate} is not a conda installation: it has no conda-meta/ directory",
                 "Point at the directory that holds bin/conda and conda-meta/",
             )
-        real = _real(candidate)
+        real = real_path(candidate)
         if real not in self.installations_with_pointers():
             raise InputError(
                 f"{candidate} is not an installation of the root {self.path} "
@@ -142,6 +135,8 @@ class SharedRoot:
 def single_state_dir(installation: Path) -> Path:
     """The per-user state folder of a plain installation used as a root (never inside it)."""
     real = os.path.realpath(installation)
+    import hashlib  # only plain installations need it; finding a root stays cheap
+
     digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:8]
     return Path.home() / ".conda" / "shared" / f"{Path(real).name}-{digest}"
 
@@ -167,7 +162,7 @@ def open_root(path: Path) -> SharedRoot:
             f"cannot read shared root {path}: permission denied",
             "Run as a user who can read it, or ask its admin for read access",
         ) from None
-    real = _real(path)
+    real = real_path(path)
     if is_installation(real):
         return SharedRoot(path=real, single=True, pointers=(), installations=(real,))
     pointers = tuple(_pointer(real, name) for name in (*POINTERS, ENVS_POINTER))
@@ -201,34 +196,10 @@ def _pointer(root: Path, name: str) -> Pointer:
         if error.errno == errno.ELOOP:
             return Pointer(name, link, None, f"a symlink loop: {link} leads back to itself")
         return Pointer(name, link, None, f"dangling: {link} does not exist")
-    target = _real(link_path)
+    target = real_path(link_path)
     if name != ENVS_POINTER and not is_installation(target):
         return Pointer(name, link, target, f"{link} is not a conda installation (no conda-meta/)")
     return Pointer(name, link, target, None)
 
 
-def discover_root(
-    *, explicit: Path | None, configured: Path | None, running_prefix: Path | None
-) -> Path:
-    """The root to work on: --root, then the setting, then the running installation's own."""
-    if explicit is not None:
-        return explicit
-    if configured is not None:
-        return configured
-    if running_prefix is not None and is_installation(running_prefix):
-        real = _real(running_prefix)
-        parent = real.parent
-        for name in POINTERS:
-            link = parent / name
-            if link.is_symlink() and _real(link) == real:
-                return parent
-        return real
-    raise InputError(
-        "no shared root given",
-        "Pass --root DIR, set CONDA_SHARED_ROOT, or set `plugins: {shared_root: DIR}` in a condarc",
-    )
-
-
-def _real(path: Path) -> Path:
-    # os.path.realpath, not Path.resolve: a symlink loop must not raise RuntimeError (< 3.13).
-    return Path(os.path.realpath(path))
+__all__ = ["POINTERS", "SharedRoot", "discover_root", "is_installation", "open_root"]

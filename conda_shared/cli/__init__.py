@@ -208,7 +208,7 @@ def count_argument(text: str) -> int:
 
 def root_of(args: Any) -> Path:
     """The shared root for this invocation: --root, the setting, or the running installation."""
-    from ..layout import discover_root
+    from ..discovery import discover_root
 
     return discover_root(
         explicit=args.root,

@@ -119,8 +119,8 @@ def command_notices(command: str, context: Any, *, conda_version: str) -> tuple[
 
 
 def _doctor_report(context: Any) -> Any:
+    from ..discovery import discover_root
     from ..doctor import check_root
-    from ..layout import discover_root
 
     settings = from_conda_context(context)
     root = discover_root(
