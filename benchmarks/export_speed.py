@@ -339,7 +339,9 @@ class Benchmark:
             progress_line(f"conda loop: {index}/{sample}")
         progress_line("")
         changed = tuple(
-            name for name, prefix, old in zip(names, prefixes, before) if _listing(prefix) != old
+            name
+            for name, prefix, old in zip(names, prefixes, before, strict=True)
+            if _listing(prefix) != old
         )
         return CondaLoop(tuple(names), tuple(exports), tuple(lists), acceptance, changed)
 
@@ -422,7 +424,7 @@ class Benchmark:
                 ["env", "env export s", "list --explicit s", "total s"],
                 [
                     [name, f"{e.wall_s:.2f}", f"{li.wall_s:.2f}", f"{e.wall_s + li.wall_s:.2f}"]
-                    for name, e, li in zip(loop.names, loop.exports, loop.lists)
+                    for name, e, li in zip(loop.names, loop.exports, loop.lists, strict=True)
                 ],
             )
         )
@@ -488,7 +490,7 @@ class CondaLoop(NamedTuple):
 
     @property
     def per_env_s(self) -> list[float]:
-        return [e.wall_s + li.wall_s for e, li in zip(self.exports, self.lists)]
+        return [e.wall_s + li.wall_s for e, li in zip(self.exports, self.lists, strict=True)]
 
     def estimate_s(self, envs: int) -> float:
         """The whole loop over `envs` environments: the sample's mean per env, times envs."""

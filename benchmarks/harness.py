@@ -211,8 +211,10 @@ def run_case(
         case,
         ProcessStats.of(baseline),
         ProcessStats.of(candidate),
-        wall_ratio=Stats.of([c.wall_s / b.wall_s for b, c in zip(baseline, candidate)]),
-        cpu_ratio=Stats.of([c.cpu_s / b.cpu_s for b, c in zip(baseline, candidate)]),
+        wall_ratio=Stats.of(
+            [c.wall_s / b.wall_s for b, c in zip(baseline, candidate, strict=True)]
+        ),
+        cpu_ratio=Stats.of([c.cpu_s / b.cpu_s for b, c in zip(baseline, candidate, strict=True)]),
     )
 
 
@@ -231,7 +233,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: s
     def line(cells: Sequence[str]) -> str:
         first, *rest = cells
         padded = [first.ljust(widths[0])]
-        padded += [cell.rjust(width) for cell, width in zip(rest, widths[1:])]
+        padded += [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
         return (indent + "  ".join(padded)).rstrip()
 
     return "\n".join([line(header), *(line(row) for row in rows)])

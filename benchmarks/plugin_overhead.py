@@ -132,7 +132,7 @@ def measure_in_process(runs: int, env: dict[str, str | None]) -> InProcess:
     with_plugin = [s for sample in samples for s in sample["parser_with_s"]]
     without_plugin = [s for sample in samples for s in sample["parser_without_s"]]
     # Rounds alternate with/without inside each probe, so pairwise differences cancel drift.
-    added = [w - wo for w, wo in zip(with_plugin, without_plugin)]
+    added = [w - wo for w, wo in zip(with_plugin, without_plugin, strict=True)]
     return InProcess(
         import_ms=ms([sample["import_s"] for sample in samples]),
         hooks_ms=hooks,

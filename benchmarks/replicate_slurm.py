@@ -12,8 +12,10 @@ then per run two fresh target installations with cold package caches:
 - slurm: `conda shared replicate --executor slurm --jobs J --wait` of the same envs.
 
 Target (issue 12): Slurm adds under 10% wall time. It also prints the time from submission to
-the first task's start (the first `slurm/task-*.out` Slurm creates) and the peak RSS of the
-submitting process tree (the tasks run under slurmd, outside it).
+the first task's start (the first `slurm/task-*.out` Slurm creates), how long a throttled task
+waits after the task whose slot it takes wrote its result (Slurm's dispatch gap; a local run's is
+its 0.05 s poll), and the peak RSS of the submitting process tree (the tasks run under slurmd,
+outside it).
 Exit status 0 when the target passes, 1 when it fails, 2 when it cannot run.
 """
 
@@ -23,6 +25,7 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from replicate_speed import Benchmark, in_workdir, parse_arguments
 
@@ -55,6 +58,7 @@ class SlurmBenchmark(Benchmark):
         channel_url, records = self.build()
         print(f"channel: {records} repodata records; {len(self.names)} source envs")
         local_runs, slurm_runs, first_starts = [], [], []
+        all_gaps: list[float] = []
         for index in range(self.args.runs):
             local, _ = self.replicate(channel_url, 2 * index)
             through_slurm, _ = self.replicate(
@@ -62,13 +66,15 @@ class SlurmBenchmark(Benchmark):
             )
             run_dir = latest_run(self.root)
             submitted = json.loads((run_dir / "slurm.json").read_text())["submitted_epoch"]
-            started = min(p.stat().st_ctime for p in (run_dir / "slurm").glob("task-*.out"))
+            starts, gaps = dispatch(run_dir, self.args.jobs)
             local_runs.append(local)
             slurm_runs.append(through_slurm)
-            first_starts.append(started - submitted)
+            first_starts.append(starts[0] - submitted)
+            all_gaps += gaps
             print(
                 f"  run {index + 1}: local {local.wall_s:.1f} s, slurm {through_slurm.wall_s:.1f}"
-                f" s, first task started {started - submitted:.2f} s after submission",
+                f" s, first task started {starts[0] - submitted:.2f} s after submission, "
+                f"next task {Stats.of(gaps).median:.2f} s after one ended (median)",
                 flush=True,
             )
         local_wall = Stats.of([s.wall_s for s in local_runs]).median
@@ -90,13 +96,23 @@ class SlurmBenchmark(Benchmark):
         first = Stats.of(first_starts).median
         print(
             f"slurm/local wall {slurm_wall / local_wall:.3f}x (added {added:+.1%}); "
-            f"submit to first task start {first:.2f} s"
+            f"submit to first task start {first:.2f} s; a task's end to the next task's start "
+            f"{Stats.of(all_gaps).median:.2f} s (median of {len(all_gaps)})"
         )
         verdict = Verdict(
             added < MAX_ADDED,
             f"Slurm adds {added:+.1%} wall time to a local run (target < {MAX_ADDED:.0%})",
         )
         return 0 if print_verdicts([verdict]) else 1
+
+
+def dispatch(run_dir: Path, jobs: int) -> tuple[list[float], list[float]]:
+    """When Slurm started each task (it creates `slurm/task-N.out` then) and, for every task
+    that waited for a free slot, how long after the result of the task before it: the k-th
+    start takes the slot of the (k - jobs)-th end."""
+    starts = sorted(p.stat().st_ctime for p in (run_dir / "slurm").glob("task-*.out"))
+    ends = sorted(p.stat().st_mtime for p in (run_dir / "envs").glob("*.json"))
+    return starts, [starts[k] - ends[k - jobs] for k in range(jobs, len(starts))]
 
 
 if __name__ == "__main__":

@@ -159,7 +159,9 @@ def _jobs_in(
             location = installation.find_env(validate_env_name(asked))
         found.append((asked, location))
     # An env outside the installation must not take the file names of one of its envs.
-    keyed = dict(zip(outside, assign_keys(outside, taken=(e.key for e in installation.envs))))
+    keyed = dict(
+        zip(outside, assign_keys(outside, taken=(e.key for e in installation.envs)), strict=True)
+    )
     # An env outside the installation is read with its own installation's config.
     return _unique(
         [
@@ -208,7 +210,7 @@ def _jobs_without_root(names: Sequence[str], inventory: Path | None) -> list[_Jo
     return _unique(
         [
             _Job(asked, location if env_or_unreadable(location.prefix) else None, None)
-            for (asked, _), location in zip(located, keyed)
+            for (asked, _), location in zip(located, keyed, strict=True)
         ]
     )
 

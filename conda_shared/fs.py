@@ -528,7 +528,10 @@ def remove_prefix(prefix: Path) -> None:
     def record(_function: object, path: str, error: object) -> None:
         problems.append(path)
 
-    shutil.rmtree(prefix, onerror=record)
+    if sys.version_info >= (3, 12):  # onerror is deprecated there; onexc gets the same call
+        shutil.rmtree(prefix, onexc=record)
+    else:
+        shutil.rmtree(prefix, onerror=record)
     if problems:
         raise SharedError(
             f"could not remove the half-built environment {prefix} ({problems[0]})",

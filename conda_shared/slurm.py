@@ -150,8 +150,15 @@ def cancel(job_id: str) -> None:
 
 def _run(argv: list[str], *, doing: str) -> str:
     try:
+        # In a session of its own, so the terminal's Ctrl-C reaches only us: an sbatch killed
+        # half-way would leave it unknown whether the job was submitted.
         result = subprocess.run(
-            argv, capture_output=True, text=True, timeout=_COMMAND_TIMEOUT_S, check=False
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=_COMMAND_TIMEOUT_S,
+            check=False,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise SharedError(

@@ -140,7 +140,12 @@ def execute(args: Any) -> int:
     from ..replicate.report import report_to_json
 
     if args.json:
-        print(json.dumps(report_to_json(result.report), indent=2))
+        document = report_to_json(result.report)
+        if result.submission is not None:
+            from ..replicate.executors.slurm import submission_to_json
+
+            document["slurm"] = submission_to_json(result.submission)
+        print(json.dumps(document, indent=2))
     elif result.submission is not None and not args.wait and not result.interrupted:
         print(_submitted(result, args.command_line))
         return 0
@@ -226,7 +231,7 @@ def _follow(args: Any) -> int:
         )
         jobs = (
             f"; Slurm job array {current.submission.array_job}, report job "
-            f"{current.submission.final_job}"
+            f"{current.submission.final_job or 'none (its submission was cut short)'}"
             if current.submission
             else ""
         )

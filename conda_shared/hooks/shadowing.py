@@ -99,7 +99,7 @@ def _name_notices(command: str, context: Any, places: Places) -> tuple[Notice, .
 
     hits = [
         EnvsDirHit(prefix, envs_dir, shared=is_shared, writable=writable(prefix))
-        for (envs_dir, prefix), is_shared in zip(found, shared)
+        for (envs_dir, prefix), is_shared in zip(found, shared, strict=True)
     ]
     own = places.own(envs_dirs, _OWN_ENVS_DIR)
     return name_notices(command=_typed(command, context), hits=hits, own_envs_dir=own)

@@ -243,13 +243,24 @@ def load_report(
 
 
 def write_report(report: Report) -> None:
-    """report.json, report.csv and report.md, each replaced whole, under the run's report lock."""
+    """report.json, report.csv and report.md, each replaced whole, under the run's report lock.
+
+    An unchanged report is left alone: `--wait` reads the run every second, and rewriting 600
+    envs' report on a shared file system each time would be all churn. report.json goes last,
+    so one that matches means the other two were written from the same results.
+    """
+    document = json.dumps(report_to_json(report), indent=2) + "\n"
     with fs.exclusive_lock(report.run_dir / ".report.lock", wait_seconds=60):
-        fs.atomic_write(
-            report.run_dir / "report.json", json.dumps(report_to_json(report), indent=2) + "\n"
-        )
+        try:
+            written = (report.run_dir / "report.json").read_text(encoding="utf-8")
+            others = (report.run_dir / "report.csv", report.run_dir / "report.md")
+            if written == document and all(other.exists() for other in others):
+                return
+        except (OSError, ValueError):
+            pass  # absent or unreadable: write it
         fs.atomic_write(report.run_dir / "report.csv", _csv(report))
         fs.atomic_write(report.run_dir / "report.md", _markdown(report))
+        fs.atomic_write(report.run_dir / "report.json", document)  # last: it vouches for the rest
 
 
 _COLUMNS = (

@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import fs, slurm
 from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
+from ..interrupts import interrupts_deferred
 from ..layout import open_root
 from .cache import fill_cache
 from .conda import conda_command, conda_info
@@ -171,7 +172,8 @@ def replicate(
             run = fill_cache(run, [envs[i] for i in todo])
             write_plan(run)
         if executor == "slurm" and todo:
-            submission = submit_run(run, todo, jobs=jobs, options=slurm_options)
+            with interrupts_deferred():  # Ctrl-C now still finds the jobs in slurm.json
+                submission = submit_run(run, todo, jobs=jobs, options=slurm_options)
             say(
                 f"submitted {len(todo)} env(s) as Slurm job array {submission.array_job} "
                 f"(at most {jobs} at once); job {submission.final_job} writes the report"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 from .. import fs
 from ..condarc import installation_condarc_files, read_config
 from ..errors import SharedError
+from ..interrupts import interrupts_deferred
 from ..kernels import Kernel, read_kernels
 from ..prefix import read_env
 from .conda import Failure, StepOutcome, run_conda, run_pip
@@ -73,7 +72,7 @@ def _replicate(run: RunPlan, env: EnvPlan) -> EnvResult:
     try:
         result = _build(run, env, log)
     except BaseException:
-        with _interrupts_held():  # a second Ctrl-C must not stop the cleanup half-way
+        with interrupts_deferred():  # a second Ctrl-C must not stop the cleanup half-way
             fs.remove_prefix(prefix)  # nothing half-built stays; the claim stays too
         raise
     if result.status != "replicated":
@@ -165,19 +164,6 @@ def _run_step(step: Step, *, run: RunPlan, cached: bool, log: Path) -> StepOutco
         return run_pip(step.argv, log=log, packages=step.packages)
     with _cache_guard(run, skip=cached and "create" in step.argv):
         return run_conda(step.argv, log=log)
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

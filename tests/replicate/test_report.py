@@ -116,3 +116,24 @@ def test_report_in_plan_order_with_summary_csv_and_markdown(tmp_path: Path) -> N
     assert "# Replication /src → /dst" in markdown
     assert "not available \\| from channels" in markdown, "a | in a cell is escaped"
     assert not list(tmp_path.glob(".*tmp")), "no temporary file left behind"
+
+
+def test_an_unchanged_report_is_not_rewritten_and_a_missing_part_is(tmp_path: Path) -> None:
+    (tmp_path / "envs").mkdir()
+    write_result(tmp_path, result("a", "replicated"))
+
+    def report(finished: str | None = None):  # type: ignore[no-untyped-def]
+        return load_report(
+            tmp_path, source="/s", target="/d", started="x", planned=["a"], finished=finished
+        )
+
+    write_report(report())
+    files = [tmp_path / f"report.{suffix}" for suffix in ("json", "csv", "md")]
+    inodes = [path.stat().st_ino for path in files]
+    write_report(report())
+    assert [path.stat().st_ino for path in files] == inodes, "nothing rewritten"
+    (tmp_path / "report.md").unlink()
+    write_report(report())
+    assert (tmp_path / "report.md").exists()
+    write_report(report(finished="2026-12-02T00:00:00Z"))
+    assert json.loads(files[0].read_text())["finished"] == "2026-12-02T00:00:00Z"

@@ -93,7 +93,7 @@ def test_through_slurm_the_report_is_the_local_report(migration: Migration) -> N
     through_slurm = replicate_into(migration, "vslurm", "--executor", "slurm", "--wait")
 
     assert [e["name"] for e in through_slurm["envs"]] == [e["name"] for e in local["envs"]]
-    for ours, theirs in zip(through_slurm["envs"], local["envs"]):
+    for ours, theirs in zip(through_slurm["envs"], local["envs"], strict=True):
         assert outcome(ours) == outcome(theirs), ours["name"]
     statuses = {e["name"]: (e["status"], e["strategy"]) for e in through_slurm["envs"]}
     assert statuses == {

@@ -33,7 +33,8 @@ def no_jobs_left(root: Path) -> Iterator[None]:  # noqa: F811
     for recorded in (root.resolve() / "reports").glob("*/slurm.json"):
         submission = read_submission(recorded.parent)
         if submission is not None:
-            subprocess.run(["scancel", submission.array_job, submission.final_job], check=False)
+            jobs = [submission.array_job, submission.final_job]
+            subprocess.run(["scancel", *filter(None, jobs)], check=False)
 
 
 def shared(root: Path, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: F811
@@ -141,14 +142,14 @@ def test_the_report_job_writes_the_report_after_the_submitter_was_killed(
     )
     reports = root.resolve() / "reports"
     deadline = time.monotonic() + 60
-    while not list(reports.glob("*/slurm.json")):
+    while not any(json.loads(p.read_text())["final_job"] for p in reports.glob("*/slurm.json")):
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     (run_dir,) = [p.parent for p in reports.glob("*/slurm.json")]
     submission = read_submission(run_dir)
-    assert submission is not None
+    assert submission is not None and submission.final_job is not None
     wait_until_gone(submission.final_job)
     report = json.loads((run_dir / "report.json").read_text())
     assert [(e["name"], e["status"]) for e in report["envs"]] == [

@@ -11,7 +11,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ... import fs, slurm
@@ -30,7 +30,7 @@ class Submission:
 
     run_dir: Path
     array_job: str
-    final_job: str
+    final_job: str | None  # None only if the submitting process died between the two sbatch
     indexes: tuple[int, ...]
     jobs: int
     submitted: str
@@ -41,21 +41,34 @@ class Submission:
 def submit_run(
     run: RunPlan, indexes: Sequence[int], *, jobs: int, options: Sequence[str]
 ) -> Submission:
-    """Write the job scripts, submit the array (at most `jobs` running) and the report job."""
+    """Write the job scripts, submit the array (at most `jobs` running) and the report job.
+
+    slurm.json names the array as soon as it exists, so even a killed submitter leaves no jobs
+    that `--status` and `--cancel` cannot find (the caller holds Ctrl-C back meanwhile).
+    """
     folder = run.run_dir / "slurm"
     fs.make_dirs(folder)
     name = f"replicate-{run.run_dir.name}"
-    submitted_epoch = time.time()
-    submitted = utc_now()
-    array_job = _submit(
-        folder / "task.sh",
+    submitted_epoch, submitted = time.time(), utc_now()  # before any task can write a result
+    submission = Submission(
         run_dir=run.run_dir,
-        what="one task of the array replicates env number $SLURM_ARRAY_TASK_ID of plan.json "
-        "(the very command `--executor local` runs)",
-        command=shlex.join(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
-        options=[f"--job-name={name}", f"--output={folder / 'task-%a.out'}", *options],
-        array=f"{_ranges(indexes)}%{jobs}",
+        array_job=_submit(
+            folder / "task.sh",
+            run_dir=run.run_dir,
+            what="one task of the array replicates env number $SLURM_ARRAY_TASK_ID of "
+            "plan.json (the very command `--executor local` runs)",
+            command=shlex.join(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
+            options=[f"--job-name={name}", f"--output={folder / 'task-%a.out'}", *options],
+            array=f"{_ranges(indexes)}%{jobs}",
+        ),
+        final_job=None,
+        indexes=tuple(indexes),
+        jobs=jobs,
+        submitted=submitted,
+        submitted_epoch=submitted_epoch,
+        options=tuple(options),
     )
+    _record(submission)
     try:
         final_job = _submit(
             folder / "finish.sh",
@@ -64,35 +77,37 @@ def submit_run(
             "that left no result and write report.json/csv/md",
             command=shlex.join(_status_command(run.run_dir)),
             options=[f"--job-name={name}-report", f"--output={folder / 'finish.out'}", *options],
-            dependency=f"afterany:{array_job}",
+            dependency=f"afterany:{submission.array_job}",
         )
     except SharedError:
-        slurm.cancel(array_job)  # an array nobody reports on is worse than no array
+        slurm.cancel(submission.array_job)  # an array nobody reports on is worse than none
+        fs.remove_file(run.run_dir / "slurm.json")
         raise
-    submission = Submission(
-        run_dir=run.run_dir,
-        array_job=array_job,
-        final_job=final_job,
-        indexes=tuple(indexes),
-        jobs=jobs,
-        submitted=submitted,
-        submitted_epoch=submitted_epoch,
-        options=tuple(options),
-    )
-    document = {
-        "schema": SCHEMA,
-        "array_job": array_job,
-        "final_job": final_job,
-        "indexes": list(indexes),
-        "jobs": jobs,
-        "submitted": submitted,
-        "submitted_epoch": submitted_epoch,
-        "options": list(options),
+    submission = replace(submission, final_job=final_job)
+    _record(submission)
+    return submission
+
+
+def submission_to_json(submission: Submission) -> dict[str, object]:
+    """The submission as slurm.json and `replicate --json` give it."""
+    folder = submission.run_dir / "slurm"
+    return {
+        "array_job": submission.array_job,
+        "final_job": submission.final_job,
+        "indexes": list(submission.indexes),
+        "jobs": submission.jobs,
+        "submitted": submission.submitted,
+        "submitted_epoch": submission.submitted_epoch,
+        "options": list(submission.options),
         "task_script": str(folder / "task.sh"),
         "finish_script": str(folder / "finish.sh"),
     }
-    fs.atomic_write(run.run_dir / "slurm.json", json.dumps(document, indent=1) + "\n")
-    return submission
+
+
+def _record(submission: Submission) -> None:
+    """slurm.json: the job ids that `--status`, `--wait`, `--cancel` and `--resume` read back."""
+    document = {"schema": SCHEMA, **submission_to_json(submission)}
+    fs.atomic_write(submission.run_dir / "slurm.json", json.dumps(document, indent=1) + "\n")
 
 
 def read_submission(run_dir: Path) -> Submission | None:
@@ -105,7 +120,7 @@ def read_submission(run_dir: Path) -> Submission | None:
         return Submission(
             run_dir=run_dir,
             array_job=str(document["array_job"]),
-            final_job=str(document["final_job"]),
+            final_job=None if document["final_job"] is None else str(document["final_job"]),
             indexes=tuple(int(i) for i in document["indexes"]),
             jobs=int(document["jobs"]),
             submitted=str(document["submitted"]),
@@ -132,7 +147,8 @@ def task_states(submission: Submission) -> dict[int, slurm.TaskState] | None:
 def cancel_submission(submission: Submission) -> None:
     """`scancel` the array and its report job (the caller assembles the report instead)."""
     slurm.cancel(submission.array_job)
-    slurm.cancel(submission.final_job)
+    if submission.final_job is not None:
+        slurm.cancel(submission.final_job)
 
 
 def task_output_tail(submission: Submission, index: int) -> str | None:
