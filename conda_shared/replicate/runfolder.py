@@ -63,15 +63,15 @@ def new_run_dir(reports_dir: Path) -> Path:
 
 
 def latest_run_dir(reports_dir: Path) -> Path:
-    """The most recent run folder (the one `--resume` continues)."""
+    """The most recent run folder (the one `--resume` continues and `--status` shows)."""
     try:
         runs = sorted(p for p in reports_dir.iterdir() if (p / "plan.json").is_file())
     except OSError:
         runs = []
     if not runs:
         raise InputError(
-            f"there is no replicate run to resume in {reports_dir}",
-            "Start one with `conda shared replicate` (without --resume)",
+            f"there is no replicate run in {reports_dir}",
+            "Start one with `conda shared replicate` (without --resume, --status or --cancel)",
         )
     return runs[-1]
 
