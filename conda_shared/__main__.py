@@ -2,7 +2,7 @@
 
 import sys
 
-from .interrupt import print_interrupted
+from .interrupts import print_interrupted
 
 
 def run() -> int:

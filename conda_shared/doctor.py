@@ -12,7 +12,7 @@ from . import audit, fs
 from .condarc import installation_condarc_files
 from .errors import SharedError
 from .installation import Installation, read_installation
-from .kernels import read_kernels
+from .kernels.read import read_kernels
 from .layout import SharedRoot, open_root
 from .text import decode, quoted, table
 

@@ -21,7 +21,7 @@ from .installation import (
     validate_env_name,
 )
 from .inventory import read_inventory
-from .kernels import Kernel, read_kernels
+from .kernels.read import Kernel, read_kernels
 from .layout import SharedRoot, open_root
 from .prefix import read_env
 from .specs import Risk, SourceInfo, build_specs

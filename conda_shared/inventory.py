@@ -24,7 +24,7 @@ from .installation import (
     read_installation,
     validate_env_name,
 )
-from .kernels import kernels_running, read_kernels
+from .kernels.read import kernels_running, read_kernels
 from .layout import SharedRoot, open_root
 from .text import decode
 

@@ -9,7 +9,7 @@ from . import audit
 from .cutover.switch import in_progress
 from .errors import SharedError
 from .installation import disk_usage, read_installation
-from .kernels import Kernel, read_kernels
+from .kernels.read import Kernel, read_kernels
 from .layout import Pointer, open_root
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared import slurm
+from conda_shared import slurm_commands as slurm
 from conda_shared.errors import SharedError
 
 DATA = Path(__file__).parent / "data" / "slurm"

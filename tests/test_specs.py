@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from conda_shared.channels import path_to_file_url
 from conda_shared.installation import read_installation
-from conda_shared.kernels import read_kernels
+from conda_shared.kernels.read import read_kernels
 from conda_shared.prefix import EnvState, read_env
 from conda_shared.specs import EnvSpecs, SourceInfo, build_specs, content_key
 from tests.roots import make_sample

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import __version__
 from ..errors import InputError, SharedError, as_conda_error, from_os_error
-from ..interrupt import print_interrupted
+from ..interrupts import print_interrupted
 from ..text import CommandLine
 from .render import print_error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..kernelspecs import KernelList, KernelSync, list_kernels, sync_kernels
+from ..kernels.follow import KernelList, KernelSync, list_kernels, sync_kernels
 from ..text import table
 from . import root_of
 from .render import emit

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SharedError
-from ..interrupt import json_error
+from ..interrupts import json_error
 from ..text import CommandLine
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..interrupts import sigterm_as_interrupt
 from ..text import CommandLine, table
 from . import add_source_option, root_of
 
@@ -116,7 +115,7 @@ def execute(args: Any) -> int:
         )
     from ..replicate.run import replicate
 
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         result = replicate(
             root=root_of(args),
             names=args.envs,
@@ -207,7 +206,7 @@ def _follow(args: Any) -> int:
                 "Stop a local run with Ctrl-C in its terminal",
             )
         cancel_submission(submission)
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         if args.wait or args.cancel is not None:
             current = wait_for_run(run_dir, progress=_progress(args) or (lambda _m: None))
         else:
@@ -320,7 +319,7 @@ def _task(task: list[str]) -> int:
     run_dir, index = task
     if not index.isdigit():
         raise InputError(f"--task index {index!r} is not a number", "Give RUN_DIR and an index")
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         run_task(Path(run_dir), int(index))
     return 0
 
@@ -354,17 +353,3 @@ _COUNTED = re.compile(r"^\[(\d+)/(\d+)\] ")
 def _bar(finished: int, total: int, width: int = 30) -> str:
     filled = width * finished // max(total, 1)
     return f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{total}"
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a batch system, `kill`) stops the run the way Ctrl-C does."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

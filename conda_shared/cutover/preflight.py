@@ -11,8 +11,8 @@ from .. import fs
 from ..errors import SharedError
 from ..installation import package_version
 from ..inventory import default_inventory_path, read_inventory
-from ..kernels import read_kernels
-from ..kernelspecs import below_installation, resolves_in
+from ..kernels.follow import below_installation, resolves_in
+from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..pointers import lock_path, writable_problem
 from .replicate_report import latest_report

@@ -15,7 +15,7 @@ from ..prefix import normalize_name, read_env
 from ..specs import content_key
 from . import ledger, pip
 from .activate import activation
-from .dists import read_dists, remove_dist
+from .contents import read_dists, remove_dist
 from .locate import META_FILE, OverlayDir, Placement
 from .store import Stage, staged
 

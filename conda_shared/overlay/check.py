@@ -18,7 +18,7 @@ from ..specs import content_key
 from . import pip
 from .activate import activation
 from .clone import BASELINE_FILE, read_baseline
-from .dists import read_dists
+from .contents import read_dists
 from .locate import Placement
 
 _PROBE = """

@@ -10,7 +10,7 @@ from ..condarc import CondaConfig
 from ..errors import SharedError
 from ..prefix import normalize_name, read_env
 from . import ledger
-from .dists import read_dists
+from .contents import read_dists
 from .locate import OverlayDir
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..condarc import CondaConfig
 from ..errors import SharedError
 from ..history import History, read_history
-from .dists import (
+from .records import PackageRecord, collect_owned_metadata, load_record, package_record
+from .site_packages import (
     PipSource,
     PythonDist,
     normalize_name,
@@ -18,7 +19,6 @@ from .dists import (
     read_text,
     site_packages_dirs,
 )
-from .records import PackageRecord, collect_owned_metadata, load_record, package_record
 
 __all__ = [
     "EnvState",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..slurm import TaskState
+from ..slurm_commands import TaskState
 from .executors.slurm import Submission, read_submission, task_output_tail, task_states
 from .lost import record_lost_task
 from .report import EnvResult, Report, read_result, result_path

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fs, slurm
+from .. import fs
+from .. import slurm_commands as slurm
 from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
 from ..interrupts import interrupts_deferred

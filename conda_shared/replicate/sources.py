@@ -10,7 +10,7 @@ from ..errors import InputError, SharedError
 from ..export import export_envs
 from ..installation import Installation, validate_env_name
 from ..inventory import default_inventory_path, read_inventory
-from ..kernels import read_kernels
+from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..prefix import read_env
 from ..specs import SourceInfo, build_specs

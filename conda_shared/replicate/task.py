@@ -16,7 +16,7 @@ from .. import fs
 from ..condarc import installation_condarc_files, read_config
 from ..errors import SharedError
 from ..interrupts import interrupts_deferred
-from ..kernels import Kernel, read_kernels
+from ..kernels.read import Kernel, read_kernels
 from ..prefix import read_env
 from .conda import Failure, StepOutcome, run_conda, run_pip
 from .plan import EnvPlan, Rung, Step, relaxed_rung

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..condarc import CondaConfig
-from ..kernels import Kernel, kernels_running
+from ..kernels.read import Kernel, kernels_running
 from ..prefix import EnvState
 from .lock import LOCK_HASHES, dependency_order, lock_text
 from .manifest import SUFFIXES, file_key, manifest_document, manifest_json

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..kernels import Kernel
+from ..kernels.read import Kernel
 from ..prefix import EnvState
 from .risks import Risk
 

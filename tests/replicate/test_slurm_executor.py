@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared import slurm
+from conda_shared import slurm_commands as slurm
 from conda_shared.errors import InputError, SharedError
 from conda_shared.replicate.executors.slurm import _ranges, read_submission
 from conda_shared.replicate.progress import run_progress, wait_for_run

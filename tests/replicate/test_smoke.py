@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared.kernels import read_kernels
+from conda_shared.kernels.read import read_kernels
 from conda_shared.replicate import smoke
 from conda_shared.replicate.smoke import SmokeCheck, smoke_test, top_level_modules
 from tests.support.channel import base_interpreter, bundled_pip_wheel

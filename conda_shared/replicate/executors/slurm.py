@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ... import fs, slurm
+from ... import fs
+from ... import slurm_commands as slurm
 from ...errors import SharedError
 from ..runfolder import RunPlan, utc_now
 from .local import task_command

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit, fs
-from .installation import package_version, read_installation
-from .kernels import Kernel, read_kernels
-from .layout import SharedRoot, open_root
+from .. import audit, fs
+from ..installation import package_version, read_installation
+from ..layout import SharedRoot, open_root
+from .read import Kernel, read_kernels
 
 _UNSAFE_KERNEL_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared.kernelspecs import below_installation, list_kernels, sync_kernels
+from conda_shared.kernels.follow import below_installation, list_kernels, sync_kernels
 from tests.roots import make_installation, run_cli
 from tests.support.ready_root import add_env, add_kernel, ready_root
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import fs
 from ..errors import SharedError
 from ..prefix import PythonDist, site_packages_dirs
-from ..prefix.dists import read_dists as read_site_dists
+from ..prefix.site_packages import read_dists as read_site_dists
 
 
 def read_dists(overlay: Path) -> dict[str, PythonDist]:
