@@ -5,25 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.roots import make_sample, run_cli, tree_digest
+from tests.support.users import NOBODY, REPO, home_of, needs_root, reachable_dir, run_as
 
 Capsys = pytest.CaptureFixture[str]
-REPO = Path(__file__).resolve().parents[2]
-NOBODY = 65534
-as_root_only = pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="needs root (and setpriv) to run conda-shared as another user",
-)
+as_root_only = needs_root
 READ_ONLY_VERBS = (("status",), ("inventory", "--no-sizes"), ("doctor",))
 
 
@@ -77,36 +71,16 @@ def test_export_of_a_plain_installation_defaults_to_its_state_dir(
 
 @pytest.fixture
 def shared_tmp() -> Iterator[Path]:
-    """A folder another user can enter (pytest's own tmp folders are private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="conda-shared-edges-"))
-    path.chmod(0o755)
-    yield path
-    subprocess.run(["chmod", "-R", "u+w", str(path)], check=False)
-    shutil.rmtree(path, ignore_errors=True)
+    with reachable_dir("conda-shared-edges-") as path:
+        yield path
 
 
 def as_nobody(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
-    """`conda-shared ARGV` run by uid 65534, whose HOME is `home`."""
-    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
-    environ["PYTHONPATH"] = str(REPO)
-    command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    return subprocess.run(
-        [*command, sys.executable, "-m", "conda_shared", *argv],
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=home,
-        check=False,
-        timeout=120,
-    )
+    return run_as(NOBODY, *argv, home=home)
 
 
 def nobody_home(base: Path, *, mode: int = 0o755) -> Path:
-    home = base / "home"
-    home.mkdir()
-    os.chown(home, NOBODY, NOBODY)
-    home.chmod(mode)
-    return home
+    return home_of(base, NOBODY, mode=mode)
 
 
 @as_root_only
