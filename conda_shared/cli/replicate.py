@@ -134,7 +134,7 @@ def execute(args: Any) -> int:
         )
     if result.dry_run:
         _print_plan(result, as_json=args.json)
-        return 0
+        return 0 if all(item.ok for item in result.preflight) else 1
     assert result.report is not None
     from ..replicate.report import report_to_json
 

@@ -220,12 +220,22 @@ def test_dry_run_prints_the_plan_and_touches_nothing(
     assert run_cli(capsys, "inventory", "--root", str(root), "--write").code == 0
     before = tree_digest(root)
     result = run_cli(capsys, "replicate", "--root", str(root), "--to", "qa", "--dry-run")
-    assert result.code == 0, result.err
+    assert result.code == 1, "a failed preflight fails the dry run, as cutover --dry-run does"
     assert tree_digest(root) == before
     assert "super_important_jupyter_kernel: " in result.out
     assert "strategies: lock → pinned → loose" in result.out
     assert "preflight FAILED target conda runs" in result.out  # the sample's conda is not real
     assert "dry run: nothing was exported, created or written" in result.out
+
+
+def test_a_dry_run_whose_preflight_passes_exits_0_so_it_can_gate_the_run(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(
+        capsys, "replicate", "--root", str(root), "--to", "vfake", "--dry-run", "--json", *ENVS
+    )
+    assert result.code == 0, result.err
+    assert all(item["ok"] for item in result.json()["preflight"])
 
 
 def test_default_set_is_what_the_inventory_marks_replicate(
