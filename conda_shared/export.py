@@ -151,7 +151,7 @@ def _jobs_in(
     outside: list[EnvLocation] = []
     for asked in dict.fromkeys(wanted):
         if os.path.isabs(asked):
-            location = _known_env_at(installation, Path(asked))
+            location = installation.env_at(Path(asked))
             if location is None and env_or_unreadable(asked):
                 location = EnvLocation(name=Path(asked).name, prefix=Path(asked), found_in="path")
                 outside.append(location)
@@ -169,11 +169,6 @@ def _jobs_in(
             for asked, loc in found
         ]
     )
-
-
-def _known_env_at(installation: Installation, path: Path) -> EnvLocation | None:
-    resolved = _real(path)
-    return next((e for e in installation.envs if _real(e.prefix) == resolved), None)
 
 
 def _real(path: Path) -> Path:

@@ -75,6 +75,29 @@ class Installation:
         by_key = next((env for env in self.envs if env.key == name), None)
         return by_key or next((env for env in self.envs if env.name == name), None)
 
+    def env_at(self, path: Path) -> EnvLocation | None:
+        """The env of this installation at `path`, reached by any route (a symlink, a mount)."""
+        wanted = _identity(path)
+        return next((env for env in self.envs if _identity(env.prefix) == wanted), None)
+
+
+def env_key(installation: Installation, entry: str) -> str:
+    """The export key of an inventory entry: the name its specs files and its replicate result
+    carry (`NAME`, or `NAME~hash` for a second env of that name).
+
+    An entry is a name, or the full path `inventory --write` lists for a name that is not
+    unique; a path that is no env of the installation (any more) gets the key export gives it.
+    """
+    if not os.path.isabs(entry):
+        found = installation.find_env(validate_env_name(entry))
+        return found.key if found else entry
+    found = installation.env_at(Path(entry))
+    if found is not None:
+        return found.key
+    name = validate_env_name(Path(entry).name or entry)
+    gone = EnvLocation(name=name, prefix=Path(entry), found_in="path")
+    return assign_keys([gone], taken=(env.key for env in installation.envs))[0].key
+
 
 def validate_env_name(name: str) -> str:
     """An environment name must be a plain directory name, never a path."""

@@ -10,6 +10,7 @@ from conda_shared.errors import InputError, SharedError
 from conda_shared.installation import (
     EnvLocation,
     assign_keys,
+    env_key,
     owning_installation,
     package_version,
     read_installation,
@@ -114,6 +115,26 @@ def test_same_name_in_two_envs_dirs_gets_two_keys(tmp_path: Path) -> None:
     assert found.find_env("analysis") == by_prefix[first]
     assert found.find_env(by_prefix[second].key) == by_prefix[second]
     assert read_installation(inst).envs == envs  # stable from run to run
+
+
+def test_an_inventory_entry_maps_to_the_export_key_of_that_env(tmp_path: Path) -> None:
+    inst, extra = _installation_with_extra_envs_dir(tmp_path)
+    first = make_installation(inst / "envs" / "analysis")
+    second = make_installation(extra / "analysis")
+    (tmp_path / "link").symlink_to(extra)
+    found = read_installation(inst)
+    second_key = next(e.key for e in found.envs if e.prefix == second)
+    assert second_key.startswith("analysis~")
+    assert env_key(found, str(first)) == "analysis"
+    assert env_key(found, str(second)) == second_key
+    assert env_key(found, str(tmp_path / "link" / "analysis")) == second_key, "any route"
+    assert env_key(found, "analysis") == "analysis"
+    assert env_key(found, second_key) == second_key
+    gone = str(tmp_path / "gone" / "analysis")  # a third env of the name, removed since
+    assert env_key(found, gone).startswith("analysis~") and env_key(found, gone) != second_key
+    assert env_key(found, str(tmp_path / "gone" / "solo")) == "solo"
+    with pytest.raises(InputError, match="'/' is not a valid environment name"):
+        env_key(found, "/")
 
 
 def test_assign_keys_avoids_keys_already_taken(tmp_path: Path) -> None:

@@ -94,12 +94,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="cancel a run's Slurm jobs (default: the latest run) and write its report",
     )
     parser.add_argument("--task", nargs=2, metavar=("RUN_DIR", "INDEX"), help=argparse.SUPPRESS)
+    # The report job after a Slurm array: record what ended without a result, write the report.
+    parser.add_argument("--settle", metavar="RUN_DIR", type=Path, help=argparse.SUPPRESS)
 
 
 def execute(args: Any) -> int:
     if args.task:
         return _task(args.task)
-    if args.status is not None or args.cancel is not None:
+    if args.status is not None or args.cancel is not None or args.settle is not None:
         return _follow(args)
     if args.wait and args.executor != "slurm":
         raise InputError(
@@ -184,14 +186,18 @@ def _submitted(result: ReplicateResult, command: CommandLine) -> str:
 
 
 def _follow(args: Any) -> int:
-    """--status / --cancel [RUN]: where a run stands; with --wait, until it ended."""
+    """--status / --cancel [RUN]: where a run stands; with --wait, until it ended.
+
+    --status only reads; --cancel (and the hidden --settle of the Slurm report job) records the
+    tasks that ended without a result, for the owner of the run folder only.
+    """
     from ..replicate.executors.slurm import cancel_submission, read_submission
-    from ..replicate.progress import run_progress, wait_for_run
-    from ..replicate.runfolder import latest_run_dir
+    from ..replicate.progress import run_progress, settle_run, wait_for_run
+    from ..replicate.runfolder import latest_run_dir, require_own_run
 
     if args.status is not None and args.cancel is not None:
         raise InputError("--status and --cancel go separately", "Give one of them")
-    named = args.status if args.status is not None else args.cancel
+    named = next(n for n in (args.settle, args.status, args.cancel) if n is not None)
     if named:
         run_dir = Path(named).resolve()
     else:
@@ -199,6 +205,7 @@ def _follow(args: Any) -> int:
 
         run_dir = latest_run_dir(open_root(root_of(args)).reports_dir)
     if args.cancel is not None:
+        require_own_run(run_dir)
         submission = read_submission(run_dir)
         if submission is None:
             raise InputError(
@@ -208,7 +215,10 @@ def _follow(args: Any) -> int:
         cancel_submission(submission)
     with sigterm_as_interrupt():
         if args.wait or args.cancel is not None:
-            current = wait_for_run(run_dir, progress=_progress(args) or (lambda _m: None))
+            say = _progress(args) or (lambda _m: None)
+            current = wait_for_run(run_dir, progress=say, settle=args.cancel is not None)
+        elif args.settle is not None:
+            current = settle_run(run_dir)
         else:
             current = run_progress(run_dir)
     if args.json:

@@ -7,7 +7,7 @@ from pathlib import Path
 from .. import fs
 from .plan import EnvPlan
 from .report import EnvResult, read_result, result_path, write_result
-from .runfolder import RunPlan, claim_path, env_lock_path, rebuild_report
+from .runfolder import RunPlan, claim_path, env_lock_path, rebuild_report, target_prefix
 
 #: How long to wait for a dying task to finish its own cleanup (it holds the env's lock).
 _CLEANUP_WAIT_S = 120.0
@@ -28,7 +28,7 @@ def record_lost_task(
         if existing is not None and (older_than is None or path.stat().st_mtime >= older_than):
             return existing
         if claim_path(run.run_dir, env.name).exists():  # it began building: undo that
-            fs.remove_prefix(Path(env.target_prefix))
+            fs.remove_prefix(target_prefix(run, env))
         result = failure_result(
             env.name,
             source_prefix=env.source_prefix,

@@ -142,6 +142,12 @@ def installed_versions(records: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def result_path(run_dir: Path, name: str) -> Path:
+    """envs/NAME.json of the run folder; a name that would lead out of envs/ is refused."""
+    if name in ("", ".", "..") or Path(name).name != name:
+        raise SharedError(
+            f"refusing to write the result of {name!r}: an environment's key is a plain name",
+            "Name environments as `conda shared inventory` lists them",
+        )
     return run_dir / "envs" / f"{name}.json"
 
 

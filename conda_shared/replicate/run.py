@@ -19,7 +19,7 @@ from .executors.local import run_tasks
 from .executors.slurm import Submission, node_local, submit_run
 from .lost import failure_result, record_lost_task
 from .plan import plan_env
-from .progress import run_progress, wait_for_run
+from .progress import settle_run, wait_for_run
 from .report import EnvResult, Report, read_result, result_path, write_result
 from .runfolder import (
     RunPlan,
@@ -179,7 +179,11 @@ def replicate(
                 f"submitted {len(todo)} env(s) as Slurm job array {submission.array_job} "
                 f"(at most {jobs} at once); job {submission.final_job} writes the report"
             )
-            report = wait_for_run(run_dir, progress=say).report if wait else current_report(run_dir)
+            report = (
+                wait_for_run(run_dir, progress=say, settle=True).report
+                if wait
+                else current_report(run_dir)
+            )
             return ReplicateResult(
                 run, checks, existing, tuple(notes), False, False, report, submission
             )
@@ -260,8 +264,8 @@ def _node_local_warnings(root: Path, run_dir: Path) -> list[str]:
 
 
 def _settle_before_resume(run_dir: Path) -> None:
-    """Record what Slurm ended; refuse while the run still has tasks in Slurm."""
-    current = run_progress(run_dir)
+    """Record what Slurm ended (the caller's own run only); refuse while tasks are in Slurm."""
+    current = settle_run(run_dir)
     if current.submission is not None and current.in_slurm:
         raise InputError(
             f"the run {run_dir.name} still has {current.in_slurm} task(s) in Slurm "

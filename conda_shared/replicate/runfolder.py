@@ -7,6 +7,8 @@ env's result file says what was done, and the report is rebuilt from those files
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,8 +16,8 @@ from typing import Any
 
 from .. import fs
 from ..errors import InputError, SharedError
-from .plan import EnvPlan, plan_from_json, plan_to_json
-from .report import Report, load_report, write_report
+from .plan import EnvPlan, Step, plan_from_json, plan_to_json
+from .report import Report, load_report, result_path, write_report
 
 PLAN_SCHEMA = "conda-shared/replicate-plan/1"
 _FOLDERS = ("envs", "logs", "inputs")
@@ -77,6 +79,7 @@ def latest_run_dir(reports_dir: Path) -> Path:
 
 
 def write_plan(run: RunPlan) -> None:
+    check_plan(run)
     document: dict[str, Any] = {
         "schema": PLAN_SCHEMA,
         "from": str(run.source),
@@ -97,7 +100,7 @@ def load_plan(run_dir: Path) -> RunPlan:
         document = json.loads(path.read_bytes())
         if document.get("schema") != PLAN_SCHEMA:
             raise ValueError(f"schema {document.get('schema')!r}")
-        return RunPlan(
+        run = RunPlan(
             run_dir=run_dir,
             source=Path(document["from"]),
             target=Path(document["to"]),
@@ -117,6 +120,41 @@ def load_plan(run_dir: Path) -> RunPlan:
         raise SharedError(
             f"cannot use {path}: {error}", "Start a new run with `conda shared replicate`"
         ) from None
+    check_plan(run)
+    return run
+
+
+def check_plan(run: RunPlan) -> None:
+    """Every path a run writes lies in its run folder or its target's envs/, or it is refused.
+
+    Names become file names (results, logs, claims) and prefixes get created and removed, so a
+    plan.json edited by hand, or an inventory entry that is a path, must not lead elsewhere.
+    """
+    for env in run.envs:
+        result_path(run.run_dir, env.name)
+        target_prefix(run, env)
+        for step in _steps(env):
+            if step.input_file is not None:
+                _ensure_inside(run.run_dir / "inputs", Path(step.input_file), what=env.name)
+
+
+def target_prefix(run: RunPlan, env: EnvPlan) -> Path:
+    """Where `env` is built: inside the target's envs/, never anywhere else."""
+    return _ensure_inside(run.target / "envs", Path(env.target_prefix), what=env.name)
+
+
+def _ensure_inside(folder: Path, path: Path, *, what: str) -> Path:
+    """`path` itself (a file or an env's own folder) lies below `folder`, links resolved."""
+    if path.name in ("", ".", "..") or not fs.is_within(folder, path.parent):
+        raise SharedError(
+            f"refusing to replicate {what}: {path} lies outside {folder}",
+            "Start a new run with `conda shared replicate`; do not edit plan.json by hand",
+        )
+    return path
+
+
+def _steps(env: EnvPlan) -> list[Step]:
+    return [step for rung in env.rungs for step in rung.steps] + list(env.post_steps)
 
 
 def current_report(run_dir: Path, *, finished: str | None = None) -> Report:
@@ -145,3 +183,34 @@ def claim_path(run_dir: Path, name: str) -> Path:
 def env_lock_path(run_dir: Path, name: str) -> Path:
     """Held by whoever builds or settles env `name` (a task, or the one recording its loss)."""
     return run_dir / "envs" / f".{name}.lock"
+
+
+def require_own_run(run_dir: Path) -> None:
+    """Only the owner of a run folder may settle it: settling removes half-built envs."""
+    for path in (run_dir, run_dir / "plan.json"):
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue  # no run folder, or no plan: load_plan says so in its own words
+        if stat.S_ISLNK(info.st_mode):
+            raise SharedError(
+                f"{path} is a symbolic link: a run folder and its plan are never links",
+                "Name the run folder itself, under ROOT/reports/",
+            )
+        if info.st_uid != os.geteuid():
+            owner, me = _user_name(info.st_uid), _user_name(os.geteuid())
+            raise SharedError(
+                f"{path} belongs to {owner}, not to {me}: only the owner of a run folder may "
+                "resume, cancel or settle it",
+                f"Run it as {owner}, or only look at the run with `conda shared replicate "
+                "--status`",
+            )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"

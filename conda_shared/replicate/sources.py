@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError, SharedError
 from ..export import export_envs
-from ..installation import Installation, validate_env_name
+from ..installation import Installation, env_key
 from ..inventory import default_inventory_path, read_inventory
 from ..kernels.read import read_kernels
 from ..layout import SharedRoot
@@ -20,9 +20,9 @@ from .plan import ExportedSpecs
 def chosen_names(
     shared: SharedRoot, source: Installation, names: Sequence[str], inventory: Path | None
 ) -> list[str]:
-    """The names given, else the envs the inventory marks REPLICATE."""
+    """The export keys of the names given, else of the envs the inventory marks REPLICATE."""
     if names:
-        return [validate_env_name(name) for name in dict.fromkeys(names)]
+        return list(dict.fromkeys(env_key(source, name) for name in names))
     path = inventory or default_inventory_path(shared, source.name)
     if inventory is None and not path.exists():
         raise InputError(
@@ -30,7 +30,8 @@ def chosen_names(
             f"Name the envs, or write the inventory: `conda shared inventory --from "
             f"{source.name} --write` and mark envs REPLICATE",
         )
-    chosen = [e.name for e in read_inventory(path).entries if e.action == "replicate"]
+    marked = [e.name for e in read_inventory(path).entries if e.action == "replicate"]
+    chosen = list(dict.fromkeys(env_key(source, name) for name in marked))
     if not chosen:
         raise InputError(
             f"{path} marks no environment REPLICATE", f"Edit {path}: set `NAME = REPLICATE`"
@@ -70,7 +71,10 @@ def exported_specs(
         if name in bad:
             continue
         if dry_run and name in stale:
-            found.append(_specs_in_memory(shared, source, name))
+            try:
+                found.append(_specs_in_memory(shared, source, name))
+            except InputError as error:  # a run records it as failed and builds the others
+                notes.append(f"{error.message}: a run reports it failed")
         else:
             found.append(_read_specs(specs_dir, name))
     return found, notes, failures

@@ -94,7 +94,7 @@ def test_scancel_of_a_task_mid_build_is_interrupted_leaves_no_half_env_and_resum
         time.sleep(0.1)
     assert run_progress(run_dir).envs[1].state == "running"
     slurm.cancel(f"{result.submission.array_job}_1")
-    ended = wait_for_run(run_dir, progress=lambda _m: None, poll_seconds=0.2)
+    ended = wait_for_run(run_dir, progress=lambda _m: None, settle=True, poll_seconds=0.2)
     by_name = {e.name: e for e in ended.report.envs}
     assert by_name["nhis_reformat"].status == "replicated"
     interrupted = by_name["mixed_numpy"]

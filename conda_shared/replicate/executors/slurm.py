@@ -76,7 +76,7 @@ def submit_run(
             run_dir=run.run_dir,
             what="once every task of the array ended (however it ended), settle the tasks "
             "that left no result and write report.json/csv/md",
-            command=shlex.join(_status_command(run.run_dir)),
+            command=shlex.join(_settle_command(run.run_dir)),
             options=[f"--job-name={name}-report", f"--output={folder / 'finish.out'}", *options],
             dependency=f"afterany:{submission.array_job}",
         )
@@ -168,8 +168,8 @@ def node_local(path: Path) -> Path | None:
     return next((folder for folder in NODE_LOCAL if resolved.is_relative_to(folder)), None)
 
 
-def _status_command(run_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "conda_shared", "replicate", "--status", str(run_dir)]
+def _settle_command(run_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "conda_shared", "replicate", "--settle", str(run_dir)]
 
 
 def _submit(
