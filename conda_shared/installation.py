@@ -293,15 +293,26 @@ def user_environment_lists() -> list[Path]:
     return list(dict.fromkeys([own, *neighbours]))
 
 
-def disk_usage(prefix: Path, *, seen: set[tuple[int, int]] | None = None) -> int:
-    """Bytes used under prefix, counting hard-linked files once (across calls sharing `seen`)."""
+def disk_usage(
+    prefix: Path,
+    *,
+    seen: set[tuple[int, int]] | None = None,
+    unreadable: list[str] | None = None,
+) -> int:
+    """Bytes used under prefix, counting hard-linked files once (across calls sharing `seen`).
+
+    A folder that cannot be listed is left out; `unreadable` collects one line for each.
+    """
     seen = set() if seen is None else seen
     total = 0
     stack = [prefix]
     while stack:
+        folder = stack.pop()
         try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            if unreadable is not None:
+                unreadable.append(f"cannot read {folder}: {(error.strerror or str(error)).lower()}")
             continue
         for entry in entries:
             try:

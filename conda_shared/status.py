@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class InstallationSummary:
     size_bytes: int | None
     problem: str | None
     warnings: tuple[str, ...] = ()  # its condarc files that could not be read as they are
+    # with sizes: "ENV: cannot read PATH: why" for each env whose size leaves a folder out
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,19 @@ class Status:
         return (f"current: {current.problem or 'not set'}", *switch)
 
 
-def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> Status:
+def shared_status(
+    *,
+    root: Path,
+    sizes: bool = False,
+    log_entries: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> Status:
+    """The root as it is now; with `sizes`, each env measured (`progress` says which)."""
     shared = open_root(root)
     seen_inodes: set[tuple[int, int]] = set()
+    say = progress or (lambda _message: None)
     summaries = tuple(
-        _summary(path, pointers, sizes, seen_inodes)
+        _summary(path, pointers, seen_inodes if sizes else None, say)
         for path, pointers in shared.installations_with_pointers().items()
     )
     return Status(
@@ -71,15 +82,32 @@ def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> S
 
 
 def _summary(
-    path: Path, pointers: tuple[str, ...], sizes: bool, seen: set[tuple[int, int]]
+    path: Path,
+    pointers: tuple[str, ...],
+    seen: set[tuple[int, int]] | None,
+    say: Callable[[str], None],
 ) -> InstallationSummary:
+    """One installation; `seen` (inodes already counted) is None unless sizes are measured."""
     try:
         inst = read_installation(path)
     except SharedError as error:
         return InstallationSummary(
             path.name, path, pointers, None, None, None, None, 0, None, error.message
         )
-    size = sum(disk_usage(env.prefix, seen=seen) for env in inst.envs) if sizes else None
+    size: int | None = None
+    unreadable: list[str] = []
+    if seen is not None:
+        size = 0
+        reported: set[str] = set()
+        # The base last: its folder holds envs/, whose unreadable parts belong to those envs.
+        ordered = sorted(inst.envs, key=lambda env: env.found_in == "base")
+        for number, env in enumerate(ordered, start=1):
+            say(f"[{number}/{len(ordered)}] measuring {inst.name} {env.key}")
+            problems: list[str] = []
+            size += disk_usage(env.prefix, seen=seen, unreadable=problems)
+            new = [problem for problem in problems if problem not in reported]
+            reported.update(problems)
+            unreadable += [f"{env.key}: {new[0]}"] if new else []
     return InstallationSummary(
         name=inst.name,
         path=inst.path,
@@ -92,4 +120,5 @@ def _summary(
         size_bytes=size,
         problem=None if inst.conda_version else "no conda package found in its base",
         warnings=inst.config.warnings,
+        unreadable=tuple(unreadable),
     )

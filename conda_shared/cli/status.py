@@ -8,7 +8,7 @@ from typing import Any
 from ..status import Status, shared_status
 from ..text import human_size, plural, table
 from . import count_argument, root_of
-from .render import emit
+from .render import emit, progress_printer
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
-    result = shared_status(root=root_of(args), sizes=args.sizes, log_entries=args.log)
+    result = shared_status(
+        root=root_of(args),
+        sizes=args.sizes,
+        log_entries=args.log,
+        progress=progress_printer(args) if args.sizes else None,
+    )
     emit(args, result, render, problems=result.problems)
     return 1 if result.problems else 0
 
@@ -64,6 +69,11 @@ def render(status: Status) -> str:
     header = ["NAME", "POINTERS", "CONDA", "PYTHON", "PLATFORM", "ENVS", "SIZE", "CONDA-SHARED", ""]
     lines += ["installations:", _indent(table(rows, header))]
     lines += [f"  warning: {i.name}: {w}" for i in status.installations for w in i.warnings]
+    lines += [
+        f"  !! {i.name} size leaves out {line}"
+        for i in status.installations
+        for line in i.unreadable
+    ]
     broken = sum(1 for k in status.kernels if k.problem)
     lines.append(f"kernels: {len(status.kernels)}" + (f" ({broken} broken)" if broken else ""))
     for kernel in status.kernels:

@@ -205,6 +205,16 @@ def test_an_env_another_user_cannot_read_is_one_line_and_the_rest_goes_on(
     private.chmod(0o700)
     status = as_nobody("status", "--root", str(root), home=home)
     assert status.returncode == 0 and "Traceback" not in status.stderr
+    sized = as_nobody("status", "--root", str(root), "--sizes", home=home)
+    assert sized.returncode == 0, sized.stderr
+    left_out = f"  !! v24.11 size leaves out gitdev: cannot read {private}: permission denied"
+    assert sized.stdout.splitlines().count(left_out) == 1, sized.stdout
+    assert "[14/14] measuring v24.11 base\n" in sized.stderr, "progress, env by env, on stderr"
+    document = json.loads(
+        as_nobody("status", "--root", str(root), "--sizes", "--json", home=home).stdout
+    )
+    (v24,) = [i for i in document["installations"] if i["name"] == "v24.11"]
+    assert v24["unreadable"] == [f"gitdev: cannot read {private}: permission denied"]
     inventory = as_nobody("inventory", "--root", str(root), "--no-sizes", home=home)
     assert inventory.returncode == 0, inventory.stderr
     (line,) = [x for x in inventory.stdout.splitlines() if x.startswith("gitdev ")]
