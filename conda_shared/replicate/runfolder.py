@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import fs
 from ..errors import InputError, SharedError
@@ -130,27 +130,35 @@ def check_plan(run: RunPlan) -> None:
     Names become file names (results, logs, claims) and prefixes get created and removed, so a
     plan.json edited by hand, or an inventory entry that is a path, must not lead elsewhere.
     """
+    # Each (folder, parent) is resolved once: a task loads the plan of 600 envs, on NFS.
+    first_of: dict[tuple[Path, Path], tuple[str, Path]] = {}
     for env in run.envs:
         result_path(run.run_dir, env.name)
-        target_prefix(run, env)
-        for step in _steps(env):
-            if step.input_file is not None:
-                _ensure_inside(run.run_dir / "inputs", Path(step.input_file), what=env.name)
+        inputs = [Path(step.input_file) for step in _steps(env) if step.input_file is not None]
+        places = [(run.target / "envs", Path(env.target_prefix))]
+        places += [(run.run_dir / "inputs", path) for path in inputs]
+        for folder, path in places:
+            if path.name in ("", ".", ".."):
+                _refuse(env.name, path, folder)
+            first_of.setdefault((folder, path.parent), (env.name, path))
+    for (folder, parent), (name, path) in first_of.items():
+        if not fs.is_within(folder, parent):
+            _refuse(name, path, folder)
 
 
 def target_prefix(run: RunPlan, env: EnvPlan) -> Path:
     """Where `env` is built: inside the target's envs/, never anywhere else."""
-    return _ensure_inside(run.target / "envs", Path(env.target_prefix), what=env.name)
+    prefix, envs_dir = Path(env.target_prefix), run.target / "envs"
+    if prefix.name in ("", ".", "..") or not fs.is_within(envs_dir, prefix.parent):
+        _refuse(env.name, prefix, envs_dir)
+    return prefix
 
 
-def _ensure_inside(folder: Path, path: Path, *, what: str) -> Path:
-    """`path` itself (a file or an env's own folder) lies below `folder`, links resolved."""
-    if path.name in ("", ".", "..") or not fs.is_within(folder, path.parent):
-        raise SharedError(
-            f"refusing to replicate {what}: {path} lies outside {folder}",
-            "Start a new run with `conda shared replicate`; do not edit plan.json by hand",
-        )
-    return path
+def _refuse(name: str, path: Path, folder: Path) -> NoReturn:
+    raise SharedError(
+        f"refusing to replicate {name}: {path} lies outside {folder}",
+        "Start a new run with `conda shared replicate`; do not edit plan.json by hand",
+    )
 
 
 def _steps(env: EnvPlan) -> list[Step]:
