@@ -2,35 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from .. import fs
+from ..condarc import installation_condarc_files, read_config
 from .conda import conda_command, failed_urls, run_conda
 from .plan import EnvPlan
 from .runfolder import RunPlan
 
+#: How often the fill looks at the package cache to say how far it got.
+_POLL_S = 1.0
 
-def fill_cache(run: RunPlan, envs: Sequence[EnvPlan]) -> RunPlan:
+
+def fill_cache(
+    run: RunPlan, envs: Sequence[EnvPlan], *, progress: Callable[[str], None] | None = None
+) -> RunPlan:
     """Download every lock's packages once, in one conda call, before parallel builds.
 
     A URL the channel no longer has is dropped and the rest fetched again; the envs whose
     whole lock made it into the cache are recorded as `filled` (their builds need no turn).
+    While conda downloads, `progress` hears how many of the packages are in the cache.
     """
     locks = {env.name: _lock_lines(env) for env in envs}
     wanted = list(dict.fromkeys(line for lines in locks.values() for line in lines))
     log = run.run_dir / "logs" / "cache-fill.log"
     scratch = run.run_dir / "cache-fill-prefix"
     lock_file = run.run_dir / "inputs" / "cache-fill.lock"
+    say = progress or (lambda _message: None)
     try:
         for _ in range(3):
             if not wanted:
                 return run
             fs.atomic_write(lock_file, "@EXPLICIT\n" + "\n".join(wanted) + "\n")
             argv = [*conda_command(run.target), "create", "--download-only", "--json", "--yes"]
-            outcome = run_conda(
-                [*argv, "--prefix", str(scratch), "--file", str(lock_file)], log=log
-            )
+            with _counting([_file_name(line) for line in wanted], _cache_dirs(run.target), say):
+                outcome = run_conda(
+                    [*argv, "--prefix", str(scratch), "--file", str(lock_file)], log=log
+                )
             if outcome.ok:
                 fetched = set(wanted)
                 filled = tuple(n for n, lines in locks.items() if fetched.issuperset(lines))
@@ -45,10 +58,53 @@ def fill_cache(run: RunPlan, envs: Sequence[EnvPlan]) -> RunPlan:
         fs.remove_prefix(scratch)
 
 
+@contextlib.contextmanager
+def _counting(
+    files: Sequence[str], folders: Sequence[Path], say: Callable[[str], None]
+) -> Iterator[None]:
+    """While the block runs, say how many of `files` the `folders` hold, each time it changes."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        said = -1
+        while True:
+            present = set()
+            for folder in folders:
+                with contextlib.suppress(OSError):
+                    present.update(os.listdir(folder))
+            count = sum(1 for name in files if name in present)
+            if count != said:
+                said = count
+                say(f"package cache: {count} of {len(files)} packages")
+            if stop.is_set():
+                return
+            stop.wait(_POLL_S)
+
+    watcher = threading.Thread(target=watch, name="cache-fill-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _cache_dirs(target: Path) -> list[Path]:
+    """Where the target's conda may put downloads: its condarc's pkgs_dirs, its own, the user's."""
+    configured = read_config(installation_condarc_files(target)).pkgs_dirs
+    found = [Path(os.path.expanduser(os.path.expandvars(folder))) for folder in configured]
+    return list(dict.fromkeys([*found, target / "pkgs", Path.home() / ".conda" / "pkgs"]))
+
+
 def _lock_lines(env: EnvPlan) -> list[str]:
     lock = next((r for r in env.rungs if r.strategy == "lock"), None)
     text = (lock.steps[0].input_text or "") if lock else ""
     return [line for line in text.splitlines() if line and not line.startswith(("#", "@"))]
+
+
+def _file_name(line: str) -> str:
+    """The package file a lock line downloads (its URL without the hash)."""
+    return line.split("#", maxsplit=1)[0].rsplit("/", 1)[-1]
 
 
 def _file_path(url: str) -> str:

@@ -170,7 +170,7 @@ def replicate(
     try:
         if todo:
             say(f"filling the package cache of {target_inst.path} for {len(todo)} env(s)")
-            run = fill_cache(run, [envs[i] for i in todo])
+            run = fill_cache(run, [envs[i] for i in todo], progress=say)
             write_plan(run)
         if executor == "slurm" and todo:
             with interrupts_deferred():  # Ctrl-C now still finds the jobs in slurm.json

@@ -3,7 +3,8 @@
 `python -m conda ...` answers with REAL captured conda JSON documents (tests/data/conda_errors):
 a create whose input matches a rule in `<target>/fake-rules.json` half-builds the prefix and
 fails with that rule's document (or sleeps, or kills the task); otherwise it writes a conda-meta
-record per requested package.
+record per requested package (with --download-only: an empty file per package in <target>/pkgs,
+one each $FAKE_FETCH_SECONDS).
 `python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
 to `<target>/calls.jsonl`.
 """
@@ -62,7 +63,12 @@ def main(argv):
                 (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)  # half-built
             print(json.dumps(document))
             return 1
-    if "--download-only" not in args:
+    if "--download-only" in args:  # each package lands in the target's cache, one by one
+        (TARGET / "pkgs").mkdir(exist_ok=True)
+        for line in requested:
+            time.sleep(float(os.environ.get("FAKE_FETCH_SECONDS", "0")))
+            (TARGET / "pkgs" / line.split("#")[0].rsplit("/", 1)[-1]).write_text("")
+    else:
         for line in requested:
             write_record(prefix, line)
         python = prefix / "bin" / "python"

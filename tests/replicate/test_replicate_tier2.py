@@ -109,3 +109,15 @@ def test_resume_never_redoes_a_finished_env_and_an_existing_env_is_left_alone(
     assert envs["data"]["status"] == "replicated"
     assert tools_record.stat().st_mtime_ns == before, "the finished env was not rebuilt"
     assert not (dst / "envs" / "data" / "conda-meta" / "history").read_text().startswith("# some")
+
+
+def test_the_cache_fill_counts_the_packages_the_targets_conda_downloads(
+    migration: Path, tmp_path: Path
+) -> None:
+    result = conda_shared("replicate", "--root", migration, "data", home=tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = [line for line in result.stderr.splitlines() if line.startswith("package cache: ")]
+    assert counts, result.stderr
+    total = counts[-1].split(" of ")[1]
+    assert counts[-1] == f"package cache: {total.split()[0]} of {total}", counts
+    assert int(total.split()[0]) >= 1

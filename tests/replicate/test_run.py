@@ -100,6 +100,25 @@ def test_lock_first_then_smoke_diff_and_a_report_rebuilt_from_env_files(root: Pa
     assert not (run_dir / "cache-fill-prefix").exists()
 
 
+def test_the_cache_fill_says_how_many_packages_are_in_the_cache_as_they_arrive(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("conda_shared.replicate.cache._POLL_S", 0.02, raising=False)
+    monkeypatch.setenv("FAKE_FETCH_SECONDS", "0.2")
+    said: list[str] = []
+    run(root, *ENVS, progress=said.append)
+    counts = [line for line in said if line.startswith("package cache: ")]
+    assert counts, f"no progress while the cache filled: {said}"
+    total = int(counts[0].split(" of ")[1].split()[0])
+    assert total >= 3, counts
+    assert counts[0] == f"package cache: 0 of {total} packages"
+    assert counts[-1] == f"package cache: {total} of {total} packages"
+    numbers = [int(line.split()[2]) for line in counts]
+    assert numbers == sorted(set(numbers)) and len(numbers) > 2, "it moved as packages arrived"
+    first_build = next(i for i, line in enumerate(said) if line.startswith("building "))
+    assert said.index(counts[-1]) < first_build
+
+
 def test_the_ladder_falls_back_and_records_each_attempt(root: Path) -> None:
     rules(root, rule("numpy-1.26.4", "explicit-missing"))
     (env,) = run(root, "nhis_reformat").report.envs
