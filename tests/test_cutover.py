@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import pytest
 from conda_shared.cutover import cutover
 from conda_shared.errors import InputError, SharedError
 from conda_shared.status import shared_status
-from tests.roots import make_sample, run_cli, tree_digest
+from tests.roots import make_sample, paste, printed_commands, run_cli, tree_digest
 from tests.support.ready_root import add_kernel, ready_root, write_report
 
 Capsys = pytest.CaptureFixture[str]
@@ -301,8 +303,8 @@ def test_status_explains_an_interrupted_switch(tmp_path: Path) -> None:
     (problem,) = shared_status(root=root).problems
     assert problem == (
         "cutover: a cutover from v24.11 to v26.7, started 2026-12-02T10:00:00Z by admin, stopped "
-        "half-way; run `conda shared cutover` to finish it, or `conda shared cutover --rollback` "
-        "to undo it"
+        "half-way; run `conda shared cutover --to v26.7` to finish it, or `conda shared cutover "
+        "--rollback` to undo it"
     )
 
 
@@ -348,3 +350,46 @@ def test_symlink_loops_are_explained_not_tracebacks(tmp_path: Path) -> None:
     report.write_text(json.dumps({"to": str(root / "l1"), "started": "z", "envs": []}))
     (check,) = [c for c in cutover(root=root, dry_run=True).preflight if c.name == "replicate"]
     assert check.ok, "the loop is skipped; the earlier report into v26.7 still counts"
+
+
+def test_a_second_rollback_does_not_go_forward_again(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = ready_root(tmp_path)
+    shutil.rmtree(root / "reports")  # the target's checks fail: only --force gets there
+    assert run_cli(capsys, "cutover", "--root", str(root), "--yes", "--force").code == 0
+    assert run_cli(capsys, "cutover", "--root", str(root), "--rollback", "--yes").code == 0
+    rolled_back = pointers(root)
+    again = run_cli(capsys, "cutover", "--root", str(root), "--rollback", "--yes")
+    assert again.code == 2
+    (line,) = again.err.strip().splitlines()
+    assert "refusing to roll back: the last switch already was a rollback (rollback v26.7 -> " in (
+        line
+    )
+    assert "current is v24.11, previous is v26.7" in line
+    assert pointers(root) == rolled_back
+    assert [e["action"] for e in log_lines(root)] == ["cutover", "rollback"]
+    (command,) = printed_commands(line)
+    assert command == f"conda-shared cutover --root {shlex.quote(str(root))} --to v26.7"
+    forward = paste(capsys, monkeypatch, command)
+    assert forward.code == 1, "a forward move runs the cutover checks"
+    assert "FAIL  replicate" in forward.out
+    assert pointers(root) == rolled_back
+
+
+def test_a_rollback_needs_the_pointers_the_last_cutover_left(tmp_path: Path) -> None:
+    root = ready_root(tmp_path)
+    os.symlink("v26.7", root / "previous")  # set by hand: "back" would be a move forward
+    with pytest.raises(InputError, match="refusing to roll back: no completed cutover is recorded"):
+        cutover(rollback=True, root=root)
+    os.unlink(root / "previous")
+    cutover(root=root)
+    for name, target in (("current", "v24.11"), ("previous", "v26.7")):  # switched back by hand
+        os.unlink(root / name)
+        os.symlink(target, root / name)
+    with pytest.raises(
+        InputError,
+        match=re.escape("the pointers changed since the last cutover (cutover v24.11 ->"),
+    ):
+        cutover(rollback=True, root=root, dry_run=True)
+    assert pointers(root)["current"] == "v24.11"
