@@ -97,9 +97,14 @@ def test_failed_items_are_listed_with_fixes_and_nothing_changes(tmp_path: Path) 
     failed = {c.name: c for c in result.preflight if not c.ok}
     assert set(failed) == {"conda-shared", "replicate", "kernels"}
     assert failed["replicate"].detail == (
-        "run 20261202T080000Z: failed: plain; smoke test failed: geo; not in the report: ml"
+        "kern: replicated in run 20261202T080000Z, since gone from v26.7; "
+        "plain: failed in run 20261202T080000Z; geo: smoke test failed in run 20261202T080000Z "
+        "(latest results of 2 runs into v26.7)"
+    )  # ml: replicated by the first run, which still counts
+    assert failed["replicate"].commands == (
+        ("replicate", "--to", "v26.7", "kern"),
+        ("replicate", "--to", "v26.7", "--force", "plain", "geo"),  # they stand in the target
     )
-    assert failed["replicate"].fix == "conda shared replicate --to v26.7 --resume"
     assert "kern: v26.7/envs/kern/bin/python does not exist" in failed["kernels"].detail
     assert "conda install -p" in str(failed["conda-shared"].fix)
     log = log_lines(root)
@@ -128,15 +133,24 @@ def test_a_broken_conda_fails_preflight_with_what_it_said(tmp_path: Path) -> Non
     assert check.detail.endswith("failed (exit 1): ImportError: no ruamel")
 
 
-def test_an_unfinished_or_foreign_report_does_not_count(tmp_path: Path) -> None:
+def test_a_foreign_report_does_not_count_and_an_unfinished_run_counts_what_it_did(
+    tmp_path: Path,
+) -> None:
     root = ready_root(tmp_path)
     write_report(root, root / "v24.11", {"kern": ("failed", False)}, stamp="20261203T000000Z")
-    write_report(
+    unfinished = write_report(
         root, root / "v26.7", {"kern": ("replicated", True)}, stamp="20261202T000000Z",
         finished=False,
     )  # fmt: skip
+    planned = [{"name": n, "source_prefix": "", "target_prefix": ""} for n in ("kern", "plain")]
+    (unfinished.parent / "plan.json").write_text(json.dumps({"envs": planned}))
     (check,) = [c for c in cutover(root=root, dry_run=True).preflight if c.name == "replicate"]
-    assert (check.ok, check.detail) == (False, "replicate run 20261202T000000Z did not finish")
+    assert (check.ok, check.detail) == (
+        False,
+        "plain: not done: run 20261202T000000Z did not finish (latest results of 2 runs into "
+        "v26.7)",
+    )
+    assert check.commands == (("replicate", "--resume"),)  # it is the root's latest run
 
 
 def test_kernels_that_bypass_current_fail_preflight(tmp_path: Path) -> None:
