@@ -407,3 +407,16 @@ def test_a_rollback_needs_the_pointers_the_last_cutover_left(tmp_path: Path) -> 
     ):
         cutover(rollback=True, root=root, dry_run=True)
     assert pointers(root)["current"] == "v24.11"
+
+
+def test_commands_in_fix_lines_are_quoted_for_a_root_with_spaces(tmp_path: Path) -> None:
+    root = ready_root(tmp_path, name="shared root with spaces")
+    target = root / "v26.7"
+    (target / "conda-meta" / "conda-shared-0.1.0-0.json").unlink()
+    (target / "bin" / "conda").write_text("#!/bin/sh\nexit 1\n")
+    checks = {c.name: c for c in cutover(root=root, dry_run=True).preflight}
+    assert shlex.split(str(checks["conda-shared"].fix)) == [
+        str(target / "bin" / "conda"), "install", "-p", str(target), "conda-shared",
+    ]  # fmt: skip
+    (shown,) = re.findall(r"`([^`]+)`", str(checks["conda"].fix))
+    assert shlex.split(shown) == [str(target / "bin" / "conda"), "--version"]

@@ -16,7 +16,7 @@ from ..kernels.follow import below_installation, resolves_in
 from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..pointers import lock_path, writable_problem
-from ..text import plural
+from ..text import command_words, plural, quoted
 from .replicate_report import reports_into
 from .replicated import Needed, Verdict, judge
 
@@ -54,7 +54,7 @@ def installation_check(target: Path) -> Check:
             "installation",
             False,
             f"{target.name} is incomplete: no {', '.join(missing)}",
-            f"Finish installing conda there (Miniforge installer: -b -u -p {target})",
+            f"Finish installing conda there (Miniforge installer: -b -u -p {quoted(target)})",
         )
     return Check(
         "installation", True, f"{target.name}: conda {conda}, python {python or '?'}", None
@@ -69,7 +69,7 @@ def conda_runs_check(target: Path) -> Check:
         if conda.is_file()
         else [str(target / "bin" / "python"), "-m", "conda", "--version"]
     )
-    shown = " ".join(command)
+    shown = command_words(command)
     environ = {k: v for k, v in os.environ.items() if k not in _CALLER_ONLY}
     fix = f"Repair or reinstall conda in {target}, then check with `{shown}`"
     try:
@@ -101,7 +101,9 @@ def conda_shared_check(target: Path) -> Check:
             False,
             f"conda-shared is not installed in {target.name}'s base: after the cutover "
             "`conda shared` (and the channel policy) would vanish for everyone",
-            f"{target}/bin/conda install -p {target} conda-shared",
+            command_words(
+                [str(target / "bin" / "conda"), "install", "-p", str(target), "conda-shared"]
+            ),
         )
     return Check("conda-shared", True, f"conda-shared {version} in {target.name}'s base", None)
 
