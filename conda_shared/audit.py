@@ -23,6 +23,10 @@ class AuditEntry:
     that old lines stay readable: `action` (export, inventory, doctor-fix, cutover, ...),
     `source`/`target` (written as "from"/"to": the installation or pointer target before and
     after) and `forced` (a safety check was overridden).
+
+    `user` is the real uid's name in the password database. `claimed_sudo_user` is SUDO_USER
+    when the real uid is 0: what sudo says, which root itself could have set, so it is kept
+    apart and named as a claim (written only when present).
     """
 
     time: str
@@ -34,6 +38,14 @@ class AuditEntry:
     source: str | None = None
     target: str | None = None
     forced: bool | None = None
+    claimed_sudo_user: str | None = None
+
+    @property
+    def who(self) -> str:
+        """The user, and sudo's claim beside it: `root (SUDO_USER=ann, claimed)`."""
+        if self.claimed_sudo_user is None:
+            return self.user
+        return f"{self.user} (SUDO_USER={self.claimed_sudo_user}, claimed)"
 
 
 _JSON_NAMES = {"source": "from", "target": "to"}
@@ -60,6 +72,7 @@ def record(
         source=source,
         target=target,
         forced=forced,
+        claimed_sudo_user=_claimed_sudo_user(),
     )
     fs.append_line(log_path, json.dumps(_to_json(entry), sort_keys=True))
     return entry
@@ -123,12 +136,20 @@ def _last_lines(fd: int, count: int) -> list[str]:
     return lines[-count:]
 
 
+def _claimed_sudo_user() -> str | None:
+    """SUDO_USER, only when the real uid is 0 (sudo's case); anyone else could name anybody."""
+    if not hasattr(os, "getuid") or os.getuid() != 0:
+        return None
+    return os.environ.get("SUDO_USER") or None
+
+
 def _to_json(entry: AuditEntry) -> dict[str, Any]:
-    # An action (cutover, qa, init, ...) always names from, to and forced, null when not set.
+    # An action (cutover, qa, init, ...) always names from, to and forced, null when not set;
+    # a claimed sudo user appears only when there is one.
     return {
         _JSON_NAMES.get(name, name): value
         for name, value in entry.__dict__.items()
-        if value is not None or entry.action is not None
+        if value is not None or (entry.action is not None and name != "claimed_sudo_user")
     }
 
 
@@ -152,4 +173,5 @@ def _from_json(data: dict[str, Any]) -> AuditEntry:
         source=optional("from"),
         target=optional("to"),
         forced=forced if isinstance(forced, bool) else None,
+        claimed_sudo_user=optional("claimed_sudo_user"),
     )

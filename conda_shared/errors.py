@@ -13,21 +13,34 @@ class SharedError(Exception):
 
     `command` is the conda-shared command (verb and arguments) that is the next step, when
     there is one: the CLI prints it the way the user called conda-shared, with their --root.
+    `alternative` is a second way out, (its words, its command), spelled the same way.
     """
 
     exit_code = 1
 
-    def __init__(self, message: str, next_step: str, *, command: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        next_step: str,
+        *,
+        command: Sequence[str] = (),
+        alternative: tuple[str, Sequence[str]] | None = None,
+    ) -> None:
         self.message = message.rstrip(". ")
         self.next_step = next_step
         self.command = tuple(command)
+        self.alternative = alternative
         super().__init__(self.text(CommandLine()))
 
     def next_step_for(self, command_line: CommandLine) -> str:
         """The next step, with its command spelled for `command_line`."""
         if not self.command:
             return self.next_step
-        return f"{self.next_step}: {command_line(*self.command)}"
+        step = f"{self.next_step}: {command_line(*self.command)}"
+        if self.alternative is not None:
+            words, command = self.alternative
+            step += f", {words}: {command_line(*command)}"
+        return step
 
     def text(self, command_line: CommandLine) -> str:
         return f"{self.message}. {self.next_step_for(command_line)}"

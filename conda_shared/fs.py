@@ -370,13 +370,16 @@ else:
 
 
 def current_user() -> str:
-    """The login name for audit and lock records (a uid when there is none)."""
+    """The real uid's name in the password database, for audit and lock records (the uid
+    number when it has no entry); never LOGNAME or USER, which any caller can set."""
+    if not hasattr(os, "getuid"):
+        return "unknown"
     try:
-        import getpass  # loaded when a lock or an audit line needs a name, not at start-up
+        import pwd  # loaded when a lock or an audit line needs a name, not at start-up
 
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (KeyError, ImportError):
+        return str(os.getuid())
 
 
 def write_file(path: Path, data: str | bytes) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import audit
+from .cutover.switch import read_journal
 from .errors import InputError
 from .layout import SharedRoot
 from .pointers import (
@@ -31,6 +32,7 @@ def set_qa(*, root: Path, installation: str) -> QaChange:
     """Point ROOT/qa at an installation folder of the root (not the current one)."""
     shared = open_switchable(root, ("qa",))
     with pointers_lock(shared.path):
+        _refuse_while_interrupted(shared)
         target = resolve_installation(shared, installation, option="qa set")
         current = shared.pointer("current")
         if current is not None and current.ok and current.target == target:
@@ -48,9 +50,18 @@ def clear_qa(*, root: Path) -> QaChange:
     """Remove ROOT/qa (the installation itself is left alone)."""
     shared = open_switchable(root, ("qa",))
     with pointers_lock(shared.path):
+        _refuse_while_interrupted(shared)
         before = _name(shared)
         clear_pointer(shared.path, "qa")
         return _logged(shared, "qa-clear", before, None)
+
+
+def _refuse_while_interrupted(shared: SharedRoot) -> None:
+    """An interrupted cutover may still clear qa when it is finished, or put it back when it is
+    undone: a qa change made now would be wiped or would change what that switch means."""
+    interrupted = read_journal(shared.path)
+    if interrupted is not None:
+        raise interrupted.refusal()
 
 
 def _name(shared: SharedRoot) -> str | None:

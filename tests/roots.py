@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +39,32 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> CliResult:
     code = main(list(argv))
     captured = capsys.readouterr()
     return CliResult(code, captured.out, captured.err)
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal holding the answers a user types."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def printed_commands(text: str) -> list[str]:
+    """Every `conda-shared ...` command a message prints (up to a comma, backtick or line end)."""
+    return [match.strip() for match in re.findall(r"(?<![\w-])conda-shared [^,`\n]+", text)]
+
+
+def paste(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    *,
+    answer: str = "y",
+) -> CliResult:
+    """Run a printed `conda-shared ...` command as a user pasting it on a terminal would."""
+    words = shlex.split(command)
+    assert words[0] == "conda-shared", command
+    monkeypatch.setattr(sys, "stdin", _Terminal(f"{answer}\n"))
+    return run_cli(capsys, *words[1:])
 
 
 def tree_digest(root: Path) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import pytest
 from conda_shared.cutover import cutover
 from conda_shared.errors import InputError, SharedError
 from conda_shared.status import shared_status
-from tests.roots import make_sample, run_cli, tree_digest
+from tests.roots import make_sample, paste, printed_commands, run_cli, tree_digest
 from tests.support.ready_root import add_kernel, ready_root, write_report
 
 Capsys = pytest.CaptureFixture[str]
@@ -95,9 +97,14 @@ def test_failed_items_are_listed_with_fixes_and_nothing_changes(tmp_path: Path) 
     failed = {c.name: c for c in result.preflight if not c.ok}
     assert set(failed) == {"conda-shared", "replicate", "kernels"}
     assert failed["replicate"].detail == (
-        "run 20261202T080000Z: failed: plain; smoke test failed: geo; not in the report: ml"
+        "kern: replicated in run 20261202T080000Z, since gone from v26.7; "
+        "plain: failed in run 20261202T080000Z; geo: smoke test failed in run 20261202T080000Z "
+        "(latest results of 2 runs into v26.7)"
+    )  # ml: replicated by the first run, which still counts
+    assert failed["replicate"].commands == (
+        ("replicate", "--to", "v26.7", "kern"),
+        ("replicate", "--to", "v26.7", "--force", "plain", "geo"),  # they stand in the target
     )
-    assert failed["replicate"].fix == "conda shared replicate --to v26.7 --resume"
     assert "kern: v26.7/envs/kern/bin/python does not exist" in failed["kernels"].detail
     assert "conda install -p" in str(failed["conda-shared"].fix)
     log = log_lines(root)
@@ -126,15 +133,24 @@ def test_a_broken_conda_fails_preflight_with_what_it_said(tmp_path: Path) -> Non
     assert check.detail.endswith("failed (exit 1): ImportError: no ruamel")
 
 
-def test_an_unfinished_or_foreign_report_does_not_count(tmp_path: Path) -> None:
+def test_a_foreign_report_does_not_count_and_an_unfinished_run_counts_what_it_did(
+    tmp_path: Path,
+) -> None:
     root = ready_root(tmp_path)
     write_report(root, root / "v24.11", {"kern": ("failed", False)}, stamp="20261203T000000Z")
-    write_report(
+    unfinished = write_report(
         root, root / "v26.7", {"kern": ("replicated", True)}, stamp="20261202T000000Z",
         finished=False,
     )  # fmt: skip
+    planned = [{"name": n, "source_prefix": "", "target_prefix": ""} for n in ("kern", "plain")]
+    (unfinished.parent / "plan.json").write_text(json.dumps({"envs": planned}))
     (check,) = [c for c in cutover(root=root, dry_run=True).preflight if c.name == "replicate"]
-    assert (check.ok, check.detail) == (False, "replicate run 20261202T000000Z did not finish")
+    assert (check.ok, check.detail) == (
+        False,
+        "plain: not done: run 20261202T000000Z did not finish (latest results of 2 runs into "
+        "v26.7)",
+    )
+    assert check.commands == (("replicate", "--resume"),)  # it is the root's latest run
 
 
 def test_kernels_that_bypass_current_fail_preflight(tmp_path: Path) -> None:
@@ -301,8 +317,8 @@ def test_status_explains_an_interrupted_switch(tmp_path: Path) -> None:
     (problem,) = shared_status(root=root).problems
     assert problem == (
         "cutover: a cutover from v24.11 to v26.7, started 2026-12-02T10:00:00Z by admin, stopped "
-        "half-way; run `conda shared cutover` to finish it, or `conda shared cutover --rollback` "
-        "to undo it"
+        "half-way; run `conda shared cutover --to v26.7` to finish it, or `conda shared cutover "
+        "--rollback` to undo it"
     )
 
 
@@ -348,3 +364,59 @@ def test_symlink_loops_are_explained_not_tracebacks(tmp_path: Path) -> None:
     report.write_text(json.dumps({"to": str(root / "l1"), "started": "z", "envs": []}))
     (check,) = [c for c in cutover(root=root, dry_run=True).preflight if c.name == "replicate"]
     assert check.ok, "the loop is skipped; the earlier report into v26.7 still counts"
+
+
+def test_a_second_rollback_does_not_go_forward_again(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = ready_root(tmp_path)
+    shutil.rmtree(root / "reports")  # the target's checks fail: only --force gets there
+    assert run_cli(capsys, "cutover", "--root", str(root), "--yes", "--force").code == 0
+    assert run_cli(capsys, "cutover", "--root", str(root), "--rollback", "--yes").code == 0
+    rolled_back = pointers(root)
+    again = run_cli(capsys, "cutover", "--root", str(root), "--rollback", "--yes")
+    assert again.code == 2
+    (line,) = again.err.strip().splitlines()
+    assert "refusing to roll back: the last switch already was a rollback (rollback v26.7 -> " in (
+        line
+    )
+    assert "current is v24.11, previous is v26.7" in line
+    assert pointers(root) == rolled_back
+    assert [e["action"] for e in log_lines(root)] == ["cutover", "rollback"]
+    (command,) = printed_commands(line)
+    assert command == f"conda-shared cutover --root {shlex.quote(str(root))} --to v26.7"
+    forward = paste(capsys, monkeypatch, command)
+    assert forward.code == 1, "a forward move runs the cutover checks"
+    assert "FAIL  replicate" in forward.out
+    assert pointers(root) == rolled_back
+
+
+def test_a_rollback_needs_the_pointers_the_last_cutover_left(tmp_path: Path) -> None:
+    root = ready_root(tmp_path)
+    os.symlink("v26.7", root / "previous")  # set by hand: "back" would be a move forward
+    with pytest.raises(InputError, match="refusing to roll back: no completed cutover is recorded"):
+        cutover(rollback=True, root=root)
+    os.unlink(root / "previous")
+    cutover(root=root)
+    for name, target in (("current", "v24.11"), ("previous", "v26.7")):  # switched back by hand
+        os.unlink(root / name)
+        os.symlink(target, root / name)
+    with pytest.raises(
+        InputError,
+        match=re.escape("the pointers changed since the last cutover (cutover v24.11 ->"),
+    ):
+        cutover(rollback=True, root=root, dry_run=True)
+    assert pointers(root)["current"] == "v24.11"
+
+
+def test_commands_in_fix_lines_are_quoted_for_a_root_with_spaces(tmp_path: Path) -> None:
+    root = ready_root(tmp_path, name="shared root with spaces")
+    target = root / "v26.7"
+    (target / "conda-meta" / "conda-shared-0.1.0-0.json").unlink()
+    (target / "bin" / "conda").write_text("#!/bin/sh\nexit 1\n")
+    checks = {c.name: c for c in cutover(root=root, dry_run=True).preflight}
+    assert shlex.split(str(checks["conda-shared"].fix)) == [
+        str(target / "bin" / "conda"), "install", "-p", str(target), "conda-shared",
+    ]  # fmt: skip
+    (shown,) = re.findall(r"`([^`]+)`", str(checks["conda"].fix))
+    assert shlex.split(shown) == [str(target / "bin" / "conda"), "--version"]

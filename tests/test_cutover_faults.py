@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,11 @@ import pytest
 import conda_shared
 from conda_shared.cutover import cutover
 from conda_shared.cutover.switch import apply
+from conda_shared.errors import SharedError
+from conda_shared.qa import set_qa
 from conda_shared.status import shared_status
-from tests.support.ready_root import ready_root
+from tests.roots import paste, printed_commands, run_cli
+from tests.support.ready_root import add_installation, ready_root, write_report
 
 SOURCE_TREE = str(Path(conda_shared.__file__).parent.parent)
 
@@ -212,3 +216,66 @@ def test_a_root_the_user_cannot_write_is_a_clean_error_and_nothing_changes(
     assert line.startswith(f"conda-shared: error: cannot change the pointers in {root}: Permission")
     assert pointer_state(root) == before
     assert not (root / "log" / "cutover.pending.json").exists()
+
+
+ROLLED_BACK = {"current": "v24.11", "previous": "v26.7", "qa": None}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("killed", "pasted", "expected"),
+    [
+        ("cutover", 0, SWITCHED),
+        ("cutover", 1, ORIGINAL),
+        ("rollback", 0, ROLLED_BACK),
+        ("rollback", 1, SWITCHED),
+    ],
+)
+def test_an_interrupted_switch_is_finished_or_undone_never_repurposed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    killed: str,
+    pasted: int,
+    expected: dict[str, str | None],
+) -> None:
+    root = ready_root(tmp_path)
+    add_installation(root / "v27.1", "27.1.0", ("kern", "plain"))
+    if killed == "rollback":
+        cutover(root=root)
+    kill_at(root, killed, 1)
+    half_way = pointer_state(root)
+    with pytest.raises(SharedError, match="stopped half-way; until it is finished or undone"):
+        set_qa(root=root, installation="v27.1")
+    refused = run_cli(capsys, "cutover", "--root", str(root), "--to", "v27.1", "--yes")
+    assert refused.code == 1
+    (line,) = refused.err.strip().splitlines()
+    assert pointer_state(root) == half_way, "neither finished nor undone by another target"
+    here = f"conda-shared cutover --root {shlex.quote(str(root))}"
+    finish, undo = (f"{here} --to v26.7", f"{here} --rollback")
+    if killed == "rollback":
+        finish, undo = undo, finish
+    assert printed_commands(line) == [finish, undo]
+    done = paste(capsys, monkeypatch, (finish, undo)[pasted])
+    assert done.code == 0, done.err
+    assert pointer_state(root) == expected
+    assert shared_status(root=root).problems == ()
+
+
+@pytest.mark.slow
+def test_undoing_an_interrupted_cutover_keeps_the_rollback_of_the_one_before(
+    tmp_path: Path,
+) -> None:
+    root = ready_root(tmp_path)
+    add_installation(root / "v27.1", "27.1.0", ("kern", "plain"))
+    cutover(root=root)
+    set_qa(root=root, installation="v27.1")
+    write_report(
+        root, root / "v27.1", {"kern": ("replicated", True), "plain": ("replicated", True)}
+    )
+    kill_at(root, "cutover", 1)
+    assert cutover(root=root, rollback=True).switched  # undoes the cutover to v27.1
+    assert pointer_state(root) == {"current": "v26.7", "previous": "v24.11", "qa": "v27.1"}
+    assert cutover(root=root, rollback=True).switched  # rolls back the cutover to v26.7
+    assert pointer_state(root) == {"current": "v24.11", "previous": "v26.7", "qa": "v27.1"}

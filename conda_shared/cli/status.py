@@ -80,7 +80,7 @@ def render(status: Status) -> str:
         where = f"!! {kernel.problem}" if kernel.problem else f"-> {kernel.executable}"
         lines.append(f"  {kernel.name}  {where}")
     lines.append("recent activity:" if status.recent else "recent activity: none logged")
-    lines += [f"  {e.time}  {e.user}  {e.command}  [{e.result}]" for e in status.recent]
+    lines += [f"  {e.time}  {e.who}  {e.command}  [{e.result}]" for e in status.recent]
     lines += [f"problem: {problem}" for problem in status.problems]
     return "\n".join(lines)
 

@@ -9,10 +9,20 @@ from pathlib import Path
 from .. import audit, fs
 from ..errors import InputError, SharedError
 from ..layout import SharedRoot, open_root
-from ..pointers import open_switchable, pointers_lock, resolve_installation
+from ..pointers import link_target, open_switchable, pointers_lock, resolve_installation
 from . import preflight
 from .preflight import Check
-from .switch import Interrupted, Plan, apply, finish_journal, read_journal, write_journal
+from .switch import (
+    Interrupted,
+    Plan,
+    apply,
+    finish_journal,
+    last_path,
+    read_journal,
+    read_last,
+    record_last,
+    write_journal,
+)
 
 SWITCHED_POINTERS = ("previous", "current", "qa")
 
@@ -92,7 +102,7 @@ def _prepare(
     """The plan and its preflight; after an interruption, the plan that finishes or undoes it."""
     interrupted = read_journal(shared.path)
     if interrupted:
-        return _after_interruption(interrupted, action)
+        return _after_interruption(shared, interrupted, action, to)
     plan = _plan(shared, action, to)
     return plan, _preflight(shared, plan, lock_held=lock_held)
 
@@ -114,6 +124,7 @@ def _plan(shared: SharedRoot, action: str, to: str) -> Plan:
                 f"previous is {previous.name}",
                 "Cut over to an installation by name instead: conda shared cutover --to NAME",
             )
+        _refuse_other_than_back(shared, current, previous)
         writes = (("current", previous), ("previous", current))
         return Plan("rollback", current, previous, writes, before)
     target = _cutover_target(shared, to)
@@ -169,15 +180,58 @@ def _preflight(shared: SharedRoot, plan: Plan, *, lock_held: bool) -> tuple[Chec
     return tuple(checks)
 
 
-def _after_interruption(interrupted: Interrupted, action: str) -> tuple[Plan, tuple[Check, ...]]:
-    """The same command finishes an interrupted switch; the other one undoes it."""
+def _refuse_other_than_back(shared: SharedRoot, current: Path, previous: Path) -> None:
+    """A rollback undoes the last cutover, and only while the pointers are as it left them;
+    anything else would be a forward move that skips the cutover's checks."""
+    last = read_last(shared.path)
+    state = f"current is {current.name}, previous is {previous.name}"
+    if last is None:
+        why = f"no completed cutover is recorded in {last_path(shared.path)}"
+    elif last.action != "cutover":
+        why = f"the last switch already was a rollback ({last.what})"
+    elif (last.after.get("current"), last.after.get("previous")) != (
+        link_target(shared.path, current),
+        link_target(shared.path, previous),
+    ):
+        why = f"the pointers changed since the last cutover ({last.what})"
+    else:
+        return
+    raise InputError(
+        f"refusing to roll back: {why}; {state}",
+        f"To move every user to {previous.name}, cut over to it (its checks run)",
+        command=("cutover", "--to", previous.name),
+    )
+
+
+def _after_interruption(
+    shared: SharedRoot, interrupted: Interrupted, action: str, to: str
+) -> tuple[Plan, tuple[Check, ...]]:
+    """Finish an interrupted switch (the same command again) or undo it (the opposite one);
+    any other command is refused, so the half-done switch is never quietly repurposed."""
     plan = interrupted.plan
     started = f"the {plan.action} started {interrupted.started} by {interrupted.user}"
-    if action == plan.action:
+    if action == "rollback":
+        finishes, undoes = plan.action == "rollback", plan.action == "cutover"
+    else:
+        wanted = _wanted_while_interrupted(shared, to)
+        finishes = plan.action == "cutover" and wanted in (None, plan.target)
+        undoes = plan.action == "rollback" and wanted == plan.source
+    if finishes:
         detail = f"finishing {started} (its preflight ran then)"
         return plan, (Check("interrupted", True, detail, None),)
-    undo = Plan(action, plan.target, plan.source or plan.target, plan.before, plan.before)
-    return undo, (Check("interrupted", True, f"undoing {started}", None),)
+    if undoes:
+        undo = Plan(
+            action, plan.target, plan.source or plan.target, plan.before, plan.before, undoes=True
+        )
+        return undo, (Check("interrupted", True, f"undoing {started}", None),)
+    raise interrupted.refusal()
+
+
+def _wanted_while_interrupted(shared: SharedRoot, to: str) -> Path | None:
+    """The installation a cutover names; None for a plain `cutover` whose qa the switch cleared."""
+    if to != "qa":
+        return resolve_installation(shared, to, option="--to")
+    return _target(shared, "qa")
 
 
 def _switch(
@@ -206,6 +260,8 @@ def _switch(
         _log(shared, plan, forced, f"failed, pointers restored: {error.message}")
         raise
     fs.sync_dir(shared.path)  # the new pointers survive a crash before the journal goes
+    if not plan.undoes:
+        record_last(shared.path, plan, forced=forced)
     finish_journal(shared.path)
     return tuple(steps)
 

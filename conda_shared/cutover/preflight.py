@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from ..kernels.follow import below_installation, resolves_in
 from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..pointers import lock_path, writable_problem
-from .replicate_report import latest_report
+from ..text import command_words, plural, quoted
+from .replicate_report import reports_into
+from .replicated import Needed, Verdict, judge
 
 CONDA_TIMEOUT_SECONDS = 120
 #: Variables that make another installation's Python import the caller's code instead of its own.
@@ -30,6 +33,9 @@ class Check:
     ok: bool
     detail: str
     fix: str | None
+    #: conda-shared commands (verb, arguments) that fix it, in order; the CLI spells them the
+    #: way the user called conda-shared, with their --root, after `fix`
+    commands: tuple[tuple[str, ...], ...] = ()
 
 
 def installation_check(target: Path) -> Check:
@@ -48,7 +54,7 @@ def installation_check(target: Path) -> Check:
             "installation",
             False,
             f"{target.name} is incomplete: no {', '.join(missing)}",
-            f"Finish installing conda there (Miniforge installer: -b -u -p {target})",
+            f"Finish installing conda there (Miniforge installer: -b -u -p {quoted(target)})",
         )
     return Check(
         "installation", True, f"{target.name}: conda {conda}, python {python or '?'}", None
@@ -63,7 +69,7 @@ def conda_runs_check(target: Path) -> Check:
         if conda.is_file()
         else [str(target / "bin" / "python"), "-m", "conda", "--version"]
     )
-    shown = " ".join(command)
+    shown = command_words(command)
     environ = {k: v for k, v in os.environ.items() if k not in _CALLER_ONLY}
     fix = f"Repair or reinstall conda in {target}, then check with `{shown}`"
     try:
@@ -95,63 +101,62 @@ def conda_shared_check(target: Path) -> Check:
             False,
             f"conda-shared is not installed in {target.name}'s base: after the cutover "
             "`conda shared` (and the channel policy) would vanish for everyone",
-            f"{target}/bin/conda install -p {target} conda-shared",
+            command_words(
+                [str(target / "bin" / "conda"), "install", "-p", str(target), "conda-shared"]
+            ),
         )
     return Check("conda-shared", True, f"conda-shared {version} in {target.name}'s base", None)
 
 
 def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Check:
-    """The latest replicate report into the target covers every REPLICATE env, all smoke-tested."""
-    search = latest_report(shared.reports_dir, target)
-    report = search.report
-    resume = f"conda shared replicate --to {target.name} --resume"
-    if report is None:
+    """Every env the source's inventory marks REPLICATE is in the target: by its latest result
+    across the replicate runs into the target, smoke-tested, and still there."""
+    search = reports_into(shared.reports_dir, target)
+    try:
+        required, basis, inventory = _required_envs(shared, source)
+    except SharedError as error:
+        commands = (error.command,) if error.command else ()
+        return Check("replicate", False, error.message, error.next_step, commands)
+    if required is None:
+        required = list(dict.fromkeys(env.name for r in search.reports for env in r.envs))
+    if not search.reports and not required:
         unreadable = (
             f" ({len(search.unreadable)} unreadable: {search.unreadable[0]})"
             if search.unreadable
             else ""
         )
+        detail = f"no replicate report into {target.name} in {shared.reports_dir}{unreadable}"
+        if inventory is None:
+            return Check(
+                "replicate",
+                False,
+                detail,
+                "Write the inventory, mark the envs users need REPLICATE, then replicate them",
+                (("inventory", "--write"), ("replicate", "--to", target.name)),
+            )
+        return Check("replicate", False, detail, None, (("replicate", "--to", target.name),))
+    judgement = judge(search, [Needed(entry) for entry in required], target)
+    runs = plural(len(search.reports), "run")
+    if judgement.problems:
         return Check(
             "replicate",
             False,
-            f"no replicate report into {target.name} in {shared.reports_dir}{unreadable}",
-            f"conda shared replicate --to {target.name}",
+            _describe(judgement.problems) + f" (latest results of {runs} into {target.name})",
+            None,
+            judgement.commands,
         )
-    run = report.path.parent.name
-    if report.finished is None:
-        return Check("replicate", False, f"replicate run {run} did not finish", resume)
-    try:
-        required, basis = _required_envs(shared, source)
-    except SharedError as error:
-        return Check("replicate", False, error.message, error.next_step)
-    names = required if required is not None else [e.name for e in report.envs]
-    not_run = [name for name in names if report.env(name) is None]
-    failed, smoke_failed = [], []
-    for name in names:
-        env = report.env(name)
-        if env is None:
-            continue
-        if env.status != "replicated":
-            failed.append(name)
-        elif env.smoke_ok is not True:
-            smoke_failed.append(name)
-    problems = [
-        f"{label}: {', '.join(envs)}"
-        for label, envs in (
-            ("failed", failed),
-            ("smoke test failed", smoke_failed),
-            ("not in the report", not_run),
-        )
-        if envs
-    ]
-    if problems:
-        return Check("replicate", False, f"run {run}: " + "; ".join(problems), resume)
     return Check(
         "replicate",
         True,
-        f"run {run}: all {len(names)} {basis} replicated and passed their smoke tests",
+        f"all {len(required)} {basis} replicated, passed their smoke tests and are in "
+        f"{target.name} (latest results of {runs})",
         None,
     )
+
+
+def _describe(problems: Sequence[Verdict]) -> str:
+    """`plain: failed in run R; geo: smoke test failed in run R; ml: not replicated yet`."""
+    return "; ".join(f"{verdict.needed.entry}: {verdict.problem}" for verdict in problems)
 
 
 def kernels_check(shared: SharedRoot, target: Path) -> Check:
@@ -177,8 +182,8 @@ def kernels_check(shared: SharedRoot, target: Path) -> Check:
             False,
             "; ".join(problems),
             "Replicate those kernels' envs into the target, point argv[0] of each kernel.json at "
-            f"{shared.path}/current/envs/NAME/bin/python, or retire stale kernelspecs with "
-            "`conda shared kernels sync --remove-stale`",
+            f"{shared.path}/current/envs/NAME/bin/python, or retire stale kernelspecs",
+            (("kernels", "sync", "--remove-stale"),),
         )
     return Check(
         "kernels", True, f"every kernelspec ({len(kernels)}) resolves in {target.name}", None
@@ -211,16 +216,20 @@ def lock_check(root: Path, *, held_by_us: bool) -> Check:
     return Check("lock", True, "no other cutover is running", None)
 
 
-def _required_envs(shared: SharedRoot, source: Path | None) -> tuple[list[str] | None, str]:
-    """The env names the source's inventory marks REPLICATE (None when there is no inventory)."""
+def _required_envs(
+    shared: SharedRoot, source: Path | None
+) -> tuple[list[str] | None, str, Path | None]:
+    """The inventory entries of the source marked REPLICATE, as written: a name, or the path
+    of one of several envs that share a name (None when there is no inventory), the words
+    for them, and the inventory file."""
     if source is None:
-        return None, "envs of the report"
+        return None, "envs of the reports", None
     path = default_inventory_path(shared, source.name)
     if not path.exists():
-        return None, f"envs of the report (no inventory at {path})"
+        return None, f"envs of the reports (no inventory at {path})", None
     inventory = read_inventory(path)
-    names = [Path(e.name).name for e in inventory.entries if e.action == "replicate"]
-    return names, "REPLICATE envs of the inventory"
+    entries = [e.name for e in inventory.entries if e.action == "replicate"]
+    return entries, "REPLICATE envs of the inventory", path
 
 
 def _inside(root: Path, path: Path) -> bool:

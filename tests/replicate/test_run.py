@@ -16,11 +16,10 @@ import pytest
 from conda_shared.errors import SharedError
 from conda_shared.replicate.run import replicate
 from conda_shared.replicate.runfolder import claim_path, load_plan
-from tests.roots import make_installation, make_sample, run_cli, tree_digest, write_record
+from tests.roots import make_sample, run_cli, tree_digest, write_record
+from tests.support.fake_target import add_fake_target
 
 DATA = Path(__file__).parent.parent / "data" / "conda_errors" / "26.7.1"
-FAKE = Path(__file__).with_name("fake_conda.py")
-REPOSITORY = Path(__file__).resolve().parent.parent.parent
 ENVS = ("nhis_reformat", "mixed_numpy")
 
 
@@ -28,13 +27,7 @@ ENVS = ("nhis_reformat", "mixed_numpy")
 def root(tmp_path: Path) -> Path:
     """The sample root plus `vfake`, an installation whose bin/python is the fake conda."""
     root = make_sample(tmp_path)
-    target = make_installation(root / "vfake")
-    write_record(target, {"name": "conda-shared", "version": "0.1.0", "build": "0"})
-    python = target / "bin" / "python"
-    python.parent.mkdir()
-    script = FAKE.read_text().replace("@REAL_PYTHON@", sys.executable)
-    python.write_text(f"#!{sys.executable}\n" + script.replace("@REPOSITORY@", str(REPOSITORY)))
-    python.chmod(0o755)
+    add_fake_target(root)
     return root
 
 

@@ -66,7 +66,13 @@ def write_report(
         "started": f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:00Z",
         "finished": "2026-12-01T10:00:00Z" if finished else None,
         "envs": [
-            {"name": name, "status": status, "smoke": {"ok": ok, "checks": []}}
+            {
+                "name": name,
+                "source_prefix": str(root / "v24.11" / "envs" / name),
+                "target_prefix": str(target / "envs" / name),
+                "status": status,
+                "smoke": {"ok": ok, "checks": []},
+            }
             for name, (status, ok) in envs.items()
         ],
     }

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.replicate.test_replicate_tier2 import conda_shared
 from tests.support.channel import Channel
 from tests.support.installation import make_installation, run_in
 from tests.support.ready_root import write_report
@@ -85,3 +88,49 @@ def test_cutover_makes_current_run_the_new_conda_and_rollback_restores_it(
     assert conda_version(root / "current", home) == old_version
     log = [json.loads(line) for line in (root / "log" / "shared.log").read_text().splitlines()]
     assert [(e["action"], e["result"]) for e in log] == [("cutover", "ok"), ("rollback", "ok")]
+
+
+@pytest.mark.tier2
+@pytest.mark.slow
+def test_reruns_of_replicate_keep_the_check_green_and_its_fix_line_works_when_pasted(
+    local_channel: Channel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "root"
+    root.mkdir()
+    channels = [local_channel.url]
+    src = make_installation(root / "src", channel_urls=channels, work=tmp_path)
+    dst = make_installation(
+        root / "dst", channel_urls=channels, work=tmp_path, with_conda_shared=True
+    )
+    (root / "current").symlink_to("src")
+    (root / "qa").symlink_to("dst")
+    home = tmp_path / "home"
+    for name in ("data", "more"):
+        prefix = src / "envs" / name
+        created = run_in(src, "-m", "conda", "create", "-y", "-p", prefix, "libdata", home=home)
+        assert created.returncode == 0, created.stdout + created.stderr
+    inventory = root / "specs" / "src" / "inventory.ini"
+    inventory.parent.mkdir(parents=True)
+    inventory.write_text("data = REPLICATE\nmore = REPLICATE\n")
+
+    def replicate_check() -> dict[str, object]:
+        dry = conda_shared("cutover", "--root", root, "--dry-run", "--json", home=home)
+        checks = {c["name"]: c for c in json.loads(dry.stdout)["preflight"]}
+        return checks["replicate"]  # type: ignore[no-any-return]
+
+    first = conda_shared("replicate", "--root", root, "--json", home=home)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = conda_shared("replicate", "--root", root, "--json", home=home)
+    assert [e["status"] for e in json.loads(again.stdout)["envs"]] == ["skipped", "skipped"]
+    assert replicate_check()["ok"]
+
+    shutil.rmtree(dst / "envs" / "more")
+    check = replicate_check()
+    assert not check["ok"]
+    assert check["fix"] == f"conda-shared replicate --root {root} --to dst more"
+    words = shlex.split(str(check["fix"]))
+    pasted = conda_shared(*words[1:], home=home)
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    assert replicate_check()["ok"]
+    assert (dst / "envs" / "more" / "conda-meta").is_dir()
