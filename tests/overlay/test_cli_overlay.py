@@ -310,3 +310,23 @@ def test_between_users_an_overlay_someone_else_made_is_refused_and_never_runs() 
                       "import mine", home=home,
                       environ={"CONDA_PLUGINS_SHARED_OVERLAYS_DIR": str(mine)})  # fmt: skip
         assert (used.returncode, used.stdout, used.stderr) == (0, "mine\n", "")
+
+
+@needs_root  # root's own group is root's private group here
+def test_a_folder_others_can_write_is_refused_before_the_first_install(
+    shared_env: Env, wheels: Path, overlays_dir: Path, capsys: Capsys
+) -> None:
+    overlays_dir.mkdir()
+    overlays_dir.chmod(0o777)
+    env = str(shared_env.prefix)
+    pointer = overlays_dir / "it's shared"
+    refused = run_cli(capsys, "overlay", "install", env, "fresh-tool", *offline(wheels))
+    assert refused.code == 2
+    assert refused.err.startswith(
+        f"conda-shared: error: refusing the overlay {pointer}: "
+        f"{overlays_dir} is writable by every user. "
+    ), refused.err
+    assert list(overlays_dir.iterdir()) == []
+    overlays_dir.chmod(0o775)  # writable by the user's own private group only: fine
+    installed = run_cli(capsys, "overlay", "install", env, "fresh-tool", *offline(wheels))
+    assert installed.code == 0, installed.err

@@ -18,11 +18,11 @@ _HEX = frozenset("0123456789abcdef")
 
 def overlay_problem(pointer, version, owners):
     # type: (str, str | None, frozenset[int]) -> str | None
-    """Why the overlay at `pointer` must not be used, or None when it is safe (or absent).
-    A link must be ours: relative, to `.NAME.gen-XXXXXXXX` beside it (a directory is a stage
-    being built). Safe: the overlays folder, the link, the generation and its
-    lib/`version`/site-packages (those that exist) belong to one of `owners` and nobody else
-    may write them (group write only through the user's own private group). A few stat
+    """Why the overlay at `pointer` must not be used, or None when it is safe (or absent
+    from a safe folder). A link must be ours: relative, to `.NAME.gen-XXXXXXXX` beside it (a
+    directory is a stage being built). Safe: the overlays folder, the link, the generation and
+    its lib/`version`/site-packages (those that exist) belong to one of `owners` and nobody
+    else may write them (group write only through the user's own private group). A few stat
     calls; never raises."""
     try:
         return _problem(pointer, version, owners)
@@ -32,10 +32,12 @@ def overlay_problem(pointer, version, owners):
 
 def _problem(pointer, version, owners):
     # type: (str, str | None, frozenset[int]) -> str | None
-    if not os.path.lexists(pointer):
-        return None
     folder, name = os.path.split(pointer)
+    if not os.path.isdir(folder):
+        return None
     found = _unsafe(folder, os.stat(folder), owners)
+    if found or not os.path.lexists(pointer):
+        return found
     if os.path.islink(pointer):
         link = os.readlink(pointer)
         prefix = ".{}.gen-".format(name)
@@ -44,7 +46,7 @@ def _problem(pointer, version, owners):
             return "it is a link to {}, not to a generation made by conda-shared ({})".format(
                 link, prefix + "XXXXXXXX"
             )
-        found = found or _unsafe("it", os.lstat(pointer), owners)
+        found = _unsafe("it", os.lstat(pointer), owners)
         name = link
     path = folder
     for part in [name] + (["lib", version, "site-packages"] if version else []):
