@@ -37,10 +37,11 @@ def _default_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def make_dirs(path: Path) -> None:
-    """Create a directory and its parents; an existing directory is fine."""
+def make_dirs(path: Path, *, mode: int = 0o777) -> None:
+    """Create a directory and its parents; an existing directory is fine. `mode` (less the
+    umask) applies to `path` itself when it is created, not to its parents."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=mode, parents=True, exist_ok=True)
     except FileExistsError:
         # A file where a directory must go: name that file, as ENOTDIR does.
         blocking = next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
@@ -394,9 +395,11 @@ def make_symlink(link: Path, target: str | Path) -> None:
     os.symlink(os.fspath(target), link)
 
 
-def publish_dir(built: Path, destination: Path) -> None:
-    """Reveal a fully built directory in one rename; an existing destination is never touched."""
+def publish_dir(built: Path, destination: Path, *, mode: int) -> None:
+    """Reveal a fully built directory in one rename, with `mode` (0o755 for what every user
+    reads, 0o700 for private trees); an existing destination is never touched."""
     try:
+        os.chmod(built, mode)
         os.rename(built, destination)
     except OSError as error:
         raise SharedError(
@@ -406,10 +409,11 @@ def publish_dir(built: Path, destination: Path) -> None:
 
 
 def private_dir_beside(destination: Path) -> Path:
-    """A new empty directory next to `destination`, on the same file system, for building."""
+    """A new empty directory next to `destination`, on the same file system, for building:
+    mode 0700, so nobody else can look or write into it before `publish_dir` reveals it."""
     make_dirs(destination.parent)
     path = destination.with_name(f".{destination.name}.{os.urandom(4).hex()}{_TEMP_SUFFIX}")
-    path.mkdir()
+    path.mkdir(mode=0o700)
     return path
 
 

@@ -305,13 +305,28 @@ def test_remove_write_by_others_never_follows_a_swap(tmp_path: Path, swap: str) 
     assert stat.S_IMODE(changed.stat().st_mode) == 0o777
 
 
+def test_a_build_folder_is_private_until_published_with_the_intended_mode(
+    tmp_path: Path,
+) -> None:
+    mask = os.umask(0)
+    try:
+        built = fs.private_dir_beside(tmp_path / "dest")
+        assert stat.S_IMODE(built.stat().st_mode) == 0o700
+        (built / "file").write_text("x")
+        fs.publish_dir(built, tmp_path / "dest", mode=0o755)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "dest").stat().st_mode) == 0o755
+    assert (tmp_path / "dest" / "file").read_text() == "x"
+
+
 def test_publish_dir_refuses_existing_nonempty_destination(tmp_path: Path) -> None:
     built = fs.private_dir_beside(tmp_path / "dest")
     (built / "file").write_text("x")
     (tmp_path / "dest").mkdir()
     (tmp_path / "dest" / "keep").write_text("precious")
     with pytest.raises(SharedError, match="cannot create"):
-        fs.publish_dir(built, tmp_path / "dest")
+        fs.publish_dir(built, tmp_path / "dest", mode=0o755)
     assert (tmp_path / "dest" / "keep").read_text() == "precious"
 
 

@@ -53,6 +53,8 @@ def test_sync_creates_missing_kernels_through_current(tmp_path: Path) -> None:
     spec = json.loads((root / "kernels" / "geo-lab" / "kernel.json").read_text())
     assert spec["argv"][0] == f"{root}/current/envs/geo lab/bin/python"
     assert spec["display_name"] == "geo lab"
+    # built in a private folder, published readable: every user's Jupyter reads it
+    assert (root / "kernels" / "geo-lab").stat().st_mode & 0o777 == 0o755
     assert synced.notes[0] == "kern2: a kernel named kern2 exists but does not use this env"
     assert sync_kernels(root=root).created == ()
     log = (root / "log" / "shared.log").read_text().splitlines()

@@ -7,6 +7,7 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,28 @@ def _install(args: Any) -> int:
     return 0
 
 
-_INSTALL_FLAGS = {"--admin": "admin", "--retarget": "retarget", "--json": "json"}
-_INSTALL_VALUES = {"--root": "root", "--from": "source"}
+# Our own options typed after ENV, where argparse leaves them in the command or package words.
+_LATE_FLAGS = {
+    "install": {"--admin": "admin", "--retarget": "retarget", "--json": "json"},
+    "run": {"--json": "json"},
+}
+_LATE_VALUES = {"--root": "root", "--from": "source"}
+
+
+def _take_option(args: Any, word: str, words: Iterator[str]) -> bool:
+    """Set `word` (and its value, from `words`) when it is one of our options; else False."""
+    if word in _LATE_FLAGS[args.action]:
+        setattr(args, _LATE_FLAGS[args.action][word], True)
+        return True
+    name, has_value, value = word.partition("=")
+    if name not in _LATE_VALUES:
+        return False
+    if not has_value:
+        value = next(words, "")
+    if not value:
+        raise InputError(f"{name} needs a value", f"Write {name} VALUE right after ENV")
+    setattr(args, _LATE_VALUES[name], Path(value) if name == "--root" else value)
+    return True
 
 
 def _install_items(args: Any) -> tuple[list[str], list[str]]:
@@ -134,21 +155,32 @@ def _install_items(args: Any) -> tuple[list[str], list[str]]:
     packages, pip_options = [], items[cut + 1 :]
     words = iter(items[:cut])
     for word in words:
-        if word in _INSTALL_FLAGS:
-            setattr(args, _INSTALL_FLAGS[word], True)
-        elif word in _INSTALL_VALUES:
-            value = next(words, None)
-            if value is None:
-                raise InputError(f"{word} needs a value", f"Write {word} VALUE before ENV")
-            setattr(args, _INSTALL_VALUES[word], Path(value) if word == "--root" else value)
-        elif word.startswith("-") and word not in ("-e", "--editable"):
+        if _take_option(args, word, words):
+            continue
+        if word.startswith("-") and word not in ("-e", "--editable"):
             raise InputError(
                 f"{word} is not an option of `overlay install`",
                 f"Put pip options after --: conda shared overlay install ENV PKG -- {word}",
             )
-        else:
-            packages.append(word)
+        packages.append(word)
     return packages, pip_options
+
+
+def _run_command(args: Any) -> list[str]:
+    """The command of `run ENV [OPTIONS] [--] CMD...`: options up to the first word that is not
+    one, or up to `--`, are ours; the rest is the command, untouched."""
+    words = iter(args.command)
+    for word in words:
+        if word == "--":
+            return list(words)
+        if not word.startswith("-"):
+            return [word, *words]
+        if not _take_option(args, word, words):
+            raise InputError(
+                f"{word} is not an option of `overlay run`",
+                f"Put the command after --: conda shared overlay run ENV -- {word} ...",
+            )
+    return []
 
 
 def _remove(args: Any) -> int:
@@ -209,7 +241,11 @@ def _list(args: Any) -> int:
         result = list_overlays(overlays=overlays, env=None, history=args.history)
     else:
         placement = _placement(args)
-        existing = [o for o in (placement.user, placement.admin) if o is not None and o.exists]
+        existing = [
+            o
+            for o in (placement.user, placement.admin)
+            if o is not None and (o.exists or o.problem)
+        ]
         result = list_overlays(overlays=existing, env=placement.env.prefix, history=args.history)
     emit(args, result, _render_list)
     return 0
@@ -221,7 +257,8 @@ def _render_list(result: Any) -> str:
         return f"no overlays{where}"
     lines = []
     for overlay in result.overlays:
-        lines.append(f"{overlay.scope} overlay {overlay.path} -> env {overlay.target}")
+        target = f" -> env {overlay.target}" if overlay.target else ""
+        lines.append(f"{overlay.scope} overlay {overlay.path}{target}")
         if overlay.note:
             lines.append(f"  note: {overlay.note}")
         for dist in overlay.dists:
@@ -241,6 +278,7 @@ def _activate(args: Any) -> int:
     from ..overlay.activate import activation, shell_code
 
     placement = _placement(args)
+    _warn_ignored(placement)
     shell = args.shell or _shell_from(os.environ.get("SHELL", ""))
     print(
         shell_code(
@@ -260,13 +298,16 @@ def _shell_from(login_shell: str) -> str:
 
 def _run(args: Any) -> int:
     from ..overlay.activate import activation
+    from ..overlay.locate import runnable_python
 
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = _run_command(args)
     if not command:
         raise InputError(
             "no command to run", "Give one after --: conda shared overlay run ENV -- python"
         )
     placement = _placement(args)
+    runnable_python(placement.env)
+    _warn_ignored(placement)
     # The env's own programs come right after the overlays' scripts, as `conda run` would.
     path = os.pathsep.join([str(placement.env.prefix / "bin"), os.environ.get("PATH", "")])
     environ = activation(placement.env, placement.activated()).applied_to(
@@ -281,6 +322,11 @@ def _run(args: Any) -> int:
             f"Check the command; `conda shared overlay run {args.env} -- python` runs the "
             "env's Python",
         ) from None
+
+
+def _warn_ignored(placement: Any) -> None:
+    for overlay in placement.ignored():
+        print(f"warning: ignoring the overlay {overlay.path}: {overlay.problem}", file=sys.stderr)
 
 
 def _check(args: Any) -> int:

@@ -192,7 +192,7 @@ def _write_kernel(folder: Path, env: str, python: Path) -> None:
     built = fs.private_dir_beside(folder)
     try:
         fs.write_file(built / "kernel.json", json.dumps(spec, indent=1) + "\n")
-        fs.publish_dir(built, folder)
+        fs.publish_dir(built, folder, mode=0o755)  # every user's Jupyter reads it
     except BaseException:
         fs.remove_tree(built)
         raise

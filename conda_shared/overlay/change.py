@@ -16,8 +16,8 @@ from ..specs import content_key
 from . import ledger, pip
 from .activate import activation
 from .contents import read_dists, remove_dist
-from .locate import META_FILE, OverlayDir, Placement
-from .store import Stage, staged
+from .locate import META_FILE, OverlayDir, Placement, runnable_python
+from .store import Stage, refuse_unsafe, staged
 
 Progress = Callable[[str], None]
 
@@ -49,6 +49,7 @@ def install(
     """pip-install `packages` into the overlay; dependencies the env (or an overlay below)
     satisfies are reused, missing or too-old ones go into the overlay too."""
     overlay = _writable_overlay(placement, scope, retarget=retarget)
+    runnable_python(placement.env)
     if not packages and not retarget:
         raise InputError(
             "no packages to install", "Name them: conda shared overlay install ENV PKG... [-- PIP]"
@@ -104,6 +105,7 @@ def remove(
 ) -> ChangeResult:
     """Take distributions out of the overlay (never out of the env) by their RECORD."""
     overlay = _writable_overlay(placement, scope, retarget=False)
+    runnable_python(placement.env)
     if not names:
         raise InputError("no packages to remove", "Name them: conda shared overlay remove ENV PKG")
     with staged(overlay) as stage:
@@ -141,6 +143,7 @@ def clear(*, placement: Placement, scope: str, command: str) -> ChangeResult:
 
 def _writable_overlay(placement: Placement, scope: str, *, retarget: bool) -> OverlayDir:
     overlay = placement.scope(scope)
+    refuse_unsafe(overlay.path, overlay.problem)
     if overlay.exists and overlay.target != placement.env.prefix and not retarget:
         raise InputError(
             f"the overlay {overlay.path} was made for {overlay.target}, but this environment "

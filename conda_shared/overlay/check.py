@@ -19,7 +19,7 @@ from . import pip
 from .activate import activation
 from .clone import BASELINE_FILE, read_baseline
 from .contents import read_dists
-from .locate import Placement
+from .locate import Placement, runnable_python
 
 _PROBE = """
 import importlib, json, sys
@@ -59,6 +59,7 @@ class CheckResult:
 def check_overlays(*, placement: Placement, environ: Mapping[str, str]) -> CheckResult:
     """Everything that can break an overlay after the fact, for the overlays applied to ENV."""
     env = placement.env
+    runnable_python(env)
     applied = placement.applied()
     environ = activation(env, applied).applied_to(environ)
     modules = {
@@ -68,6 +69,7 @@ def check_overlays(*, placement: Placement, environ: Mapping[str, str]) -> Check
         for module in top_level_modules(overlay.path, dist)
     }
     warnings = [*_drift(placement), *_baseline_drift(env.prefix)]
+    warnings += [f"ignoring the overlay {o.path}: {o.problem}" for o in placement.ignored()]
     for overlay in applied:
         if env.python_version and not overlay.site_packages(env.python_version).is_dir():
             warnings.append(

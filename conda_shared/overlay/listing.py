@@ -53,7 +53,9 @@ def list_overlays(*, overlays: Sequence[OverlayDir], env: Path | None, history: 
 def _listing(overlay: OverlayDir, *, env: Path | None, history: bool) -> OverlayListing:
     note = None
     applies = overlay.target is not None and (env is None or overlay.target == env)
-    if overlay.target is not None and env is not None and overlay.target != env:
+    if overlay.problem is not None:
+        note = f"ignored: {overlay.problem}"
+    elif overlay.target is not None and env is not None and overlay.target != env:
         note = (
             f"not applied: made for {overlay.target}, and the env is now {env} (overlays stay "
             "with the env they were made for; re-target with `conda shared overlay install "
@@ -67,7 +69,7 @@ def _listing(overlay: OverlayDir, *, env: Path | None, history: bool) -> Overlay
         target=overlay.target,
         applies=applies,
         note=note,
-        dists=_dists(overlay),
+        dists=_dists(overlay) if overlay.problem is None else (),
         history=ledger.read(overlay.path) if history else (),
     )
 

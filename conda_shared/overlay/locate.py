@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..errors import InputError
+from .shim.sitecustomize import overlay_problem
 
 META_FILE = "overlay.json"
 LEDGER = Path("conda-meta") / "history"
@@ -35,6 +36,8 @@ class OverlayDir(NamedTuple):
     path: Path
     target: Optional[Path]  # the env real path recorded at creation; None before the first
     recorded_key: Optional[str]  # the env's content key when the overlay last changed
+    problem: Optional[str] = None  # why it must not be used: not ours, or others may write it
+    owners: frozenset[int] = frozenset()  # who may own it (and the folders it is checked in)
 
     @property
     def exists(self) -> bool:
@@ -62,15 +65,21 @@ class Placement(NamedTuple):
     def applied(self) -> tuple[OverlayDir, ...]:
         """The overlays a run of the env's Python sees, the user's in front of the admin's."""
         return tuple(
-            o for o in (self.user, self.admin) if o is not None and o.target == self.env.prefix
+            o
+            for o in (self.user, self.admin)
+            if o is not None and o.problem is None and o.target == self.env.prefix
         )
 
     def activated(self) -> tuple[OverlayDir, ...]:
         """What `activate` and `run` point the env's Python at: the applied overlays, and the
         user's own even before its first install (so installing later needs no re-activation)."""
-        if self.user.target is None:
+        if self.user.target is None and self.user.problem is None:
             return (self.user, *(o for o in self.applied() if o.scope == "admin"))
         return self.applied()
+
+    def ignored(self) -> tuple[OverlayDir, ...]:
+        """The overlays left out because they are not ours or others may change them."""
+        return tuple(o for o in (self.user, self.admin) if o is not None and o.problem)
 
     def scope(self, scope: str) -> OverlayDir:
         if scope == "admin":
@@ -157,14 +166,48 @@ def _target(prefix: Path, name: str) -> TargetEnv:
     )
 
 
+def runnable_python(env: TargetEnv) -> Path:
+    """The env's Python, when this user can run it (`run` must not fall through to another
+    `python` on PATH, and pip errors must not be the first sign of a broken env)."""
+    info = _stat(env.python)
+    if info is None or not stat.S_ISREG(info.st_mode) or not os.access(env.python, os.X_OK):
+        raise InputError(
+            f"the Python of environment {env.prefix} cannot run: {env.python} is not an "
+            "executable file you may run",
+            "Ask the environment's admin to repair its python (overlays use the env's own "
+            "Python), or choose another environment",
+        )
+    return env.python
+
+
 def place(env: TargetEnv, *, overlays_dir: Path, root: Path | None) -> Placement:
     """The user's overlay under `overlays_dir` and the admin's under ROOT/overlays."""
     admin_root = _admin_root(root)
-    return Placement(
-        env=env,
-        user=read_overlay(overlays_dir / env.name, scope="user"),
-        admin=read_overlay(admin_root / env.name, scope="admin") if admin_root else None,
-    )
+    version = f"python{env.python_version}" if env.python_version else None
+    admin = None
+    if admin_root is not None:
+        owners = admin_owners(admin_root.parent) | {_owner(env.prefix)}
+        admin = read_overlay(admin_root / env.name, scope="admin", owners=owners, version=version)
+    user = read_overlay(overlays_dir / env.name, scope="user", version=version)
+    return Placement(env=env, user=user, admin=admin)
+
+
+def user_owners() -> frozenset[int]:
+    """Who may own your overlays: you."""
+    return frozenset([os.geteuid()])
+
+
+def admin_owners(root: Path) -> frozenset[int]:
+    """Who may own the root's overlays: root, and the shared root's owner (the installation's
+    admin account, where it is not root)."""
+    return frozenset([0, _owner(root)])
+
+
+def _owner(path: Path) -> int:
+    try:
+        return path.stat().st_uid
+    except OSError:
+        return 0
 
 
 def _admin_root(root: Path | None) -> Path | None:
@@ -172,15 +215,23 @@ def _admin_root(root: Path | None) -> Path | None:
     return root.expanduser().resolve() / "overlays" if root is not None else None
 
 
-def read_overlay(path: Path, *, scope: str) -> OverlayDir:
-    """An overlay directory and its record; a missing one has no target yet."""
-    meta = read_meta(path)
+def read_overlay(
+    path: Path, *, scope: str, owners: frozenset[int] | None = None, version: str | None = None
+) -> OverlayDir:
+    """An overlay directory and its record; a missing one has no target yet. One that is not
+    ours, or that someone else could change (checked up to lib/`version`/site-packages), has
+    a `problem` and no record read through it."""
+    owners = owners or user_owners()
+    problem = pointer_problem(path, version=version, owners=owners)
+    meta = read_meta(path) if problem is None else {}
     target = meta.get("env_prefix")
     return OverlayDir(
         scope=scope,
         path=path,
         target=Path(target) if isinstance(target, str) else None,
         recorded_key=meta.get("env_content_key"),
+        problem=problem,
+        owners=owners,
     )
 
 
@@ -190,6 +241,14 @@ def read_meta(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def pointer_problem(path: Path, *, version: str | None, owners: frozenset[int]) -> str | None:
+    """Why `path` is not an overlay to use or change: not a link conda-shared made (a plain
+    directory, or a link anywhere else), or one that someone else could change."""
+    if path.is_dir() and not path.is_symlink():
+        return "it is a plain directory, not an overlay made by conda-shared"
+    return overlay_problem(str(path), version, owners)
 
 
 def all_overlays(*, overlays_dir: Path, root: Path | None) -> tuple[OverlayDir, ...]:
@@ -211,5 +270,6 @@ def _overlays_in(places: list[tuple[Path, str]]) -> tuple[OverlayDir, ...]:
             names = sorted(n for n in os.listdir(directory) if not n.startswith("."))
         except OSError:
             continue
-        found += [read_overlay(directory / name, scope=scope) for name in names]
-    return tuple(o for o in found if o.exists)
+        owners = admin_owners(directory.parent) if scope == "admin" else user_owners()
+        found += [read_overlay(directory / name, scope=scope, owners=owners) for name in names]
+    return tuple(o for o in found if o.exists or o.problem)

@@ -13,8 +13,11 @@ from pathlib import Path
 
 from .. import fs
 from ..errors import InputError
-from .locate import LEDGER, META_FILE, OverlayDir
+from ..text import quoted
+from .locate import LEDGER, META_FILE, OverlayDir, pointer_problem
 
+# Yours are private; the admin's are read by every user's Python.
+_MODES = {"user": 0o700, "admin": 0o755}
 _FIXES = {
     "user": "Set plugins.shared_overlays_dir (or CONDA_PLUGINS_SHARED_OVERLAYS_DIR) to a "
     "directory you own",
@@ -37,13 +40,12 @@ def staged(overlay: OverlayDir) -> Iterator[Stage]:
     next one."""
     parent = overlay.path.parent
     _require_writable(parent, overlay.scope)
-    if overlay.path.exists() and not overlay.path.is_symlink():
-        raise InputError(
-            f"{overlay.path} is a plain directory, not an overlay made by conda-shared",
-            f"Move it aside (mv {overlay.path} {overlay.path}.orig) and install again",
-        )
     with fs.exclusive_lock(parent / f".{overlay.path.name}.lock"):
-        current = overlay.path.resolve() if overlay.path.is_symlink() else None
+        # Checked again under the lock: what gets copied, and later deleted, is ours.
+        refuse_unsafe(
+            overlay.path, pointer_problem(overlay.path, version=None, owners=overlay.owners)
+        )
+        current = parent / os.readlink(overlay.path) if os.path.lexists(overlay.path) else None
         _remove_stale(overlay.path, keep=current)
         stage = Stage(fs.private_dir_beside(overlay.path))
         try:
@@ -55,7 +57,7 @@ def staged(overlay: OverlayDir) -> Iterator[Stage]:
                 fs.remove_tree(stage.path)
                 return
             generation = overlay.path.with_name(f".{overlay.path.name}.gen-{secrets.token_hex(4)}")
-            fs.publish_dir(stage.path, generation)
+            fs.publish_dir(stage.path, generation, mode=_MODES[overlay.scope])
         except BaseException:
             fs.remove_tree(stage.path)
             raise
@@ -64,9 +66,23 @@ def staged(overlay: OverlayDir) -> Iterator[Stage]:
             fs.remove_tree(current)
 
 
+def refuse_unsafe(path: Path, problem: str | None) -> None:
+    """Stop a change of an overlay that is not ours, or that someone else could change."""
+    if problem is None:
+        return
+    if problem.startswith("it "):  # the pointer itself is not one conda-shared made
+        fix = f"Move it aside (mv {quoted(path)} {quoted(f'{path}.orig')}) and install again"
+    else:
+        fix = (
+            "Make what it names yours (admin overlays: root's) and writable by nobody else "
+            "(chmod go-w), or choose another plugins.shared_overlays_dir"
+        )
+    raise InputError(f"refusing the overlay {path}: {problem}", fix)
+
+
 def _require_writable(parent: Path, scope: str) -> None:
     try:
-        fs.make_dirs(parent)
+        fs.make_dirs(parent, mode=_MODES[scope])
     except OSError as error:
         raise InputError(
             f"cannot create the overlay directory {parent}: {error.strerror}", _FIXES[scope]

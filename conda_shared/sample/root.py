@@ -54,7 +54,7 @@ def build_sample(*, destination: Path, progress: Callable[[str], None] | None = 
     work = fs.private_dir_beside(final)
     try:
         result = _write_sample(work, final, progress or (lambda _message: None))
-        fs.publish_dir(work, final)
+        fs.publish_dir(work, final, mode=0o755)
     except BaseException:
         fs.remove_tree(work)
         raise

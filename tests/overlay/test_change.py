@@ -201,3 +201,38 @@ def test_kill_9_during_pip_leaves_the_overlay_and_the_next_run_cleans_up(
     again = run_cli(capsys, "overlay", "install", env, "tidy-util==1.1", *offline(wheels))
     assert again.code == 0, again.err
     assert not list(overlays_dir.glob("*.conda-shared-tmp"))
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_a_link_of_the_users_own_at_the_pointer_is_refused_and_its_target_untouched(
+    relative: bool,
+    shared_env: Env,
+    wheels: Path,
+    overlays_dir: Path,
+    capsys: Capsys,
+) -> None:
+    important = overlays_dir.parent / "data" / "important"
+    (important / "lib").mkdir(parents=True)
+    (important / "results.csv").write_text("1,2\n")
+    before = tree_digest(important)
+    overlays_dir.mkdir()
+    pointer = overlays_dir / "it's shared"
+    link = os.path.relpath(important, overlays_dir) if relative else str(important)
+    pointer.symlink_to(link)
+    env = str(shared_env.prefix)
+    for argv in (
+        ("install", env, "fresh-tool", *offline(wheels)),
+        ("remove", env, "fresh-tool"),
+        ("clear", env),
+    ):
+        refused = run_cli(capsys, "overlay", *argv)
+        assert refused.code == 2, argv
+        assert refused.err.startswith(
+            f"conda-shared: error: refusing the overlay {pointer}: it is a link to {link}, not "
+            "to a generation made by conda-shared"
+        )
+    assert tree_digest(important) == before
+    assert os.readlink(pointer) == link
+    out = overlay_run(shared_env.prefix, "python", "-c", "print('ran')")
+    assert out.stdout == "ran\n"
+    assert f"warning: ignoring the overlay {pointer}: " in out.stderr
