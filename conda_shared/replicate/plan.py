@@ -13,16 +13,13 @@ from typing import Any
 
 from ..errors import SharedError
 from ..history import spec_name
-from ..policy import qualify
 from ..prefix import normalize_name
 from .conda import conda_command
+from .rung_channels import URL_SPECS_SINCE, RungChannels, rung_channels
 
 STRATEGIES = ("lock", "pinned", "loose", "relaxed")
 #: conda older than this cannot read `#sha256` after an @EXPLICIT URL
 SHA256_LOCK_SINCE = (24, 9)
-#: conda older than this reads `URL::pkg` as `channel_alias/<last part>::pkg` (#16176; the
-#: hooks' gate in hooks/versions.py), and lowercases it in a spec file
-URL_SPECS_SINCE = (26, 7)
 #: the transform that says a target's configured channels took part in the fallback solves
 CONFIGURED_CHANNELS = "configured-channels"
 _VERSION_PART = re.compile(r"[=<>!~ ]")
@@ -107,15 +104,15 @@ def plan_env(
     name = specs.name
     prefix = str(target / "envs" / name)
     conda = conda_command(target)
-    channels = _ChannelUse(
+    use = rung_channels(
+        manifest,
         exclusive=overridable,
-        origins=_origins(manifest),
         url_specs=_conda_at_least(target_conda_version, URL_SPECS_SINCE),
     )
     pinned_channels, pinned_conda = _yaml_specs(specs.pinned, f"{name}.yml")
     loose_channels, loose_conda = _yaml_specs(specs.loose, f"{name}.history.yml")
     changes = _transform(
-        manifest, conda=conda, prefix=prefix, channels=pinned_channels, use=channels, exists=exists
+        manifest, conda=conda, prefix=prefix, channels=pinned_channels, use=use, exists=exists
     )
 
     def kept(found: Sequence[str]) -> list[str]:
@@ -134,9 +131,7 @@ def plan_env(
         _conda_at_least(target_conda_version, SHA256_LOCK_SINCE),
     )
     if lock is not None:
-        moved_step = (
-            [_install_step(conda, prefix, pinned_channels, moved, channels)] if moved else []
-        )
+        moved_step = [_install_step(conda, prefix, pinned_channels, moved, use)] if moved else []
         rungs.append(
             Rung(
                 "lock",
@@ -151,13 +146,11 @@ def plan_env(
         ("pinned", pinned_channels, kept(pinned_conda) + moved, pinned_pip),
         ("loose", loose_channels, kept(loose_conda) + [n for n, _ in changes.to_conda], None),
     )
-    for strategy, rung_channels, conda_specs, pip in ladder:
-        text = "\n".join(channels.specs(conda_specs, rung_channels)) + "\n"
+    for strategy, channels, conda_specs, pip in ladder:
+        text = "\n".join(use.specs(conda_specs, channels)) + "\n"
         exact = pip is not None  # loose asks pip for names and lets it resolve
         pip_entries = pip if pip is not None else [n for n, _ in changes.pip]
-        create = _create_step(
-            conda, prefix, spec_file(f"{strategy}.txt"), channels.args(rung_channels), text
-        )
+        create = _create_step(conda, prefix, spec_file(f"{strategy}.txt"), use.args(channels), text)
         rungs.append(
             Rung(
                 strategy,
@@ -182,35 +175,6 @@ def plan_env(
 
 
 @dataclass(frozen=True)
-class _ChannelUse:
-    """How the target's conda is told to take packages from the source's channels."""
-
-    exclusive: bool  # --override-channels: exactly these channels, none of the target's
-    origins: Mapping[str, str]  # package name -> the channel it came from in the source
-    url_specs: bool  # `URL::pkg` keeps the URL (conda >= 26.7)
-
-    def args(self, channels: Sequence[str]) -> tuple[str, ...]:
-        """The channels in this order; -c puts them above the target's configured ones."""
-        args: list[str] = ["--override-channels"] if self.exclusive else []
-        for channel in dict.fromkeys(channels):
-            args += ["--channel", channel]
-        return tuple(args)
-
-    def specs(self, specs: Sequence[str], channels: Sequence[str]) -> list[str]:
-        """Without --override-channels, each package from its source channel (`channel::pkg`)
-        when that channel is one of `channels` and this conda reads it before `::`."""
-        if self.exclusive:
-            return list(specs)
-        return [self.spec(spec, channels) for spec in specs]
-
-    def spec(self, spec: str, channels: Sequence[str]) -> str:
-        channel = self.origins.get(normalize_name(spec_name(spec)), "")
-        if channel not in channels or ("://" in channel and not self.url_specs):
-            return spec
-        return qualify(spec, channel)
-
-
-@dataclass(frozen=True)
 class _Changes:
     """What the transforms did to one env's specs."""
 
@@ -227,7 +191,7 @@ def _transform(
     conda: Sequence[str],
     prefix: str,
     channels: Sequence[str],
-    use: _ChannelUse,
+    use: RungChannels,
     exists: Callable[[str], bool],
 ) -> _Changes:
     transforms: list[Transform] = []
@@ -339,15 +303,6 @@ def _conda_at_least(version: str | None, since: tuple[int, int]) -> bool:
     return not numbers or numbers >= since
 
 
-def _origins(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """Package name -> the channel it was installed from, as the exported env files name it."""
-    return {
-        normalize_name(str(r["name"])): str(r["channel"])
-        for r in manifest.get("conda", [])
-        if r.get("channel")
-    }
-
-
 def _configured_channels(target: Path) -> Transform:
     return Transform(
         CONFIGURED_CHANNELS,
@@ -397,7 +352,7 @@ def _install_step(
     prefix: str,
     channels: Sequence[str],
     specs: Sequence[str],
-    use: _ChannelUse,
+    use: RungChannels,
 ) -> Step:
     """`conda install` into the env being built, from `channels`."""
     argv = (*conda, "install", "--json", "--yes", "--prefix", prefix, *use.args(channels))
