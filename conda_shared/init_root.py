@@ -164,11 +164,13 @@ def _point_current(root: Path, folder: str, installation: Path) -> tuple[str, bo
 
 def _condarc(root: Path) -> str:
     # JSON strings are YAML double-quoted scalars: safe for spaces, '#', ':' in the path.
+    # Exactly the pins `doctor` checks for, so pasting this leaves it nothing to report.
     return "\n".join(
         [
+            "no_plugins: false  #!final",
+            "override_channels_enabled: false  #!final",
             "plugins:",
             f"  shared_root: {json.dumps(str(root))}",
-            "  shared_channel_policy: error  # or warn",
-            "no_plugins: false  #!final",
+            "  shared_channel_policy: error  #!final",
         ]
     )

@@ -7,7 +7,7 @@ which directories are shared) and prints or raises what these functions return.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
@@ -114,6 +114,7 @@ class SolvedRecord:
     cache_shared: bool
     requested: bool
     newer: str | None  # the newest version the configured channels offer, when newer
+    spec: str | None = None  # what the user typed for it, when requested
 
 
 @dataclass(frozen=True)
@@ -158,21 +159,32 @@ def channel_notices(
     policy: str,
     configured_channels: Sequence[str],
     url_specs: bool,
+    refused: Mapping[str, str] | None = None,
 ) -> tuple[Notice, ...]:
     """What the channel policy says about `-c` and about channels inside environment files.
 
     `--override-channels -c X` is allowed without a word: the user replaced the channel list on
     purpose, so there is no priority inversion to warn about. Channels listed in an environment
     file are only ever warned about (never stopped): there is no command line to rewrite, and a
-    file's `channels:` is often the deliberate, reviewed order of a project.
+    file's `channels:` is often the deliberate, reviewed order of a project. `refused` maps a -c
+    channel conda will refuse to the setting that refuses it: conda refuses `X::pkg` too, so
+    that is never the advice for it.
     """
     if policy == POLICY_OFF:
         return ()
     notices = []
+    stop = policy == POLICY_ERROR
     if command.channels and not command.override_channels:
-        notices.append(
-            _cli_channel_notice(command, stop=policy == POLICY_ERROR, url_specs=url_specs)
-        )
+        refused = {c: refused[c] for c in command.channels if c in refused} if refused else {}
+        if refused:
+            notices.append(_refused_channel_notice(command, refused, stop=stop))
+        allowed = tuple(c for c in command.channels if c not in refused)
+        if allowed:
+            notices.append(
+                _cli_channel_notice(
+                    replace(command, channels=allowed), stop=stop, url_specs=url_specs
+                )
+            )
     configured = {_channel_key(channel) for channel in configured_channels}
     for env_file in command.env_files:
         extra = tuple(
@@ -181,8 +193,25 @@ def channel_notices(
             if channel != _NO_DEFAULTS and _channel_key(channel) not in configured
         )
         if extra:
-            notices.append(_env_file_notice(env_file.path, extra))
+            notices.append(_env_file_notice(env_file.path, extra, configured_channels))
     return tuple(notices)
+
+
+def _refused_channel_notice(
+    command: TypedCommand, refused: Mapping[str, str], *, stop: bool
+) -> Notice:
+    named = ", ".join(refused)
+    settings = " and ".join(dict.fromkeys(refused.values()))
+    without = replace(command, channels=tuple(c for c in command.channels if c not in refused))
+    return Notice(
+        f"-c {named}: this installation's {settings} refuses "
+        f"{'that channel' if len(refused) == 1 else 'those channels'}, on the command line and "
+        "as channel::pkg alike",
+        f"Leave it out ({without.render()}), or ask the installation's admins for the packages "
+        f"you need from {named}; `conda config --show {settings.replace(' and ', ' ')}` shows "
+        "the setting",
+        stop=stop,
+    )
 
 
 def _cli_channel_notice(command: TypedCommand, *, stop: bool, url_specs: bool) -> Notice:
@@ -215,10 +244,12 @@ def _cli_channel_notice(command: TypedCommand, *, stop: bool, url_specs: bool) -
     return Notice("; ".join(parts), f"Run instead: {run}", stop=stop)
 
 
-def _env_file_notice(path: str, channels: tuple[str, ...]) -> Notice:
+def _env_file_notice(path: str, channels: tuple[str, ...], configured: Sequence[str]) -> Notice:
     named = ", ".join(channels)
+    which = "which is" if len(channels) == 1 else "which are"
+    yours = f"configured: {', '.join(configured)}" if configured else "none are configured"
     return Notice(
-        f"{path} lists channels that are not among your configured channels ({named}); conda "
+        f"{path} lists {named}, {which} not among your configured channels ({yours}); conda "
         "puts an environment file's channels above yours for every package of the "
         "environment, dependencies included (warned, not stopped: a file cannot be rewritten)",
         f"If you need only some packages from them, write those as {channels[0]}::pkg under "
@@ -348,9 +379,12 @@ def solve_notices(
         )
         first = held_back[0]
         dry_run = () if "--dry-run" in command.options else ("--dry-run",)
+        wanted = _newest_spec(first)
+        # The other specs stay: they are what held it back, and a dry run without them solves.
+        packages = tuple(wanted if p == first.spec else p for p in command.packages)
         probe = replace(
             command,
-            packages=(f"{first.name}=={first.newer}",),
+            packages=packages if wanted in packages else (*packages, wanted),
             options=(*command.options, *dry_run),
         )
         notices.append(
@@ -361,6 +395,12 @@ def solve_notices(
             )
         )
     return tuple(notices)
+
+
+def _newest_spec(record: SolvedRecord) -> str:
+    """`chan::name==newer`, keeping the channel the user named for it."""
+    channel, sep, _ = (record.spec or "").rpartition("::")
+    return f"{channel}{sep}{record.name}=={record.newer}"
 
 
 def _foreign_item(record: SolvedRecord) -> str:

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from conda_shared.errors import InputError
 from conda_shared.init_root import init_root
 from conda_shared.status import shared_status
-from tests.roots import make_installation, run_cli, tree_digest
+from tests.roots import make_installation, run_cli, tree_digest, write_record
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -68,6 +68,7 @@ def test_condarc_and_shell_lines_survive_a_path_with_spaces(tmp_path: Path) -> N
     assert parsed == {
         "plugins": {"shared_root": str(root), "shared_channel_policy": "error"},
         "no_plugins": False,
+        "override_channels_enabled": False,
     }
     assert "no_plugins: false  #!final" in result.condarc
     assert result.shell == f". '{root}/current/etc/profile.d/conda.sh'"
@@ -116,3 +117,18 @@ def test_cli_init_prints_what_to_add(tmp_path: Path, capsys: Capsys) -> None:
     assert f'    shared_root: "{root}"' in result.out
     assert "\n  no_plugins: false  #!final\n" in result.out
     assert f"  . {root}/current/etc/profile.d/conda.sh" in result.out
+
+
+def test_the_condarc_init_prints_passes_the_doctor(tmp_path: Path) -> None:
+    from conda_shared.doctor import check_root
+
+    root = tmp_path / "conda"
+    installation = make_installation(root / "v26.7", conda_version="26.7.1")
+    write_record(installation, {"name": "conda-shared", "version": "0.1.0", "build": "py_0"})
+    system = tmp_path / "etc-conda"
+    system.mkdir()
+    (system / ".condarc").write_text(init_root(root=root).condarc + "\n")
+
+    report = check_root(root=root, system_config_dirs=(system,))
+
+    assert [f.message for f in report.findings if f.check == "config"] == []

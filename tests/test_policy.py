@@ -103,7 +103,7 @@ def test_the_rewrite_keeps_an_environment_file() -> None:
     rewrite, listed = decide(command)
     assert rewrite.next_step == "Run instead: conda create -n x --file 'my env.yml'"
     assert "the specs in my env.yml are not rewritten" in rewrite.message
-    assert "my env.yml lists channels that are not among your configured" in listed.message
+    assert "my env.yml lists bioconda, which is not among your configured" in listed.message
 
 
 def test_several_channels_rewrite_with_the_first_and_say_so() -> None:
@@ -156,13 +156,54 @@ def test_environment_file_channels_are_warned_never_stopped() -> None:
     (notice,) = decide(command, "error")
     assert not notice.stop
     assert (
-        "environment.yml lists channels that are not among your configured channels (bioconda)"
-        in notice.message
+        "environment.yml lists bioconda, which is not among your configured channels "
+        "(configured: conda-forge)" in notice.message
     )
     assert "bioconda::pkg under dependencies:" in notice.next_step
     assert decide(command, "off") == ()
     known = TypedCommand(words=("env", "update"), env_files=(EnvFile("e.yml", ("conda-forge",)),))
     assert decide(known) == ()
+
+
+def test_environment_file_warning_says_when_no_channels_are_configured() -> None:
+    command = TypedCommand(
+        words=("env", "create"), env_files=(EnvFile("e.yml", ("conda-forge", "defaults")),)
+    )
+    (notice,) = channel_notices(
+        command=command, policy="warn", configured_channels=(), url_specs=True
+    )
+    assert notice.message.startswith(
+        "e.yml lists conda-forge, defaults, which are not among your configured channels "
+        "(none are configured)"
+    )
+
+
+@pytest.mark.parametrize("policy", ["error", "warn"])
+def test_a_refused_channel_is_never_answered_with_channel_pkg(policy: str) -> None:
+    command = install("pysam", "numpy", channels=("blocked", "bioconda"), name="x")
+    refused, other = channel_notices(
+        command=command,
+        policy=policy,
+        configured_channels=(),
+        url_specs=True,
+        refused={"blocked": "denylist_channels"},
+    )
+    assert refused.message.startswith(
+        "-c blocked: this installation's denylist_channels refuses that channel"
+    )
+    assert "blocked::" not in refused.text
+    assert "Leave it out (conda install -n x -c bioconda pysam numpy)" in refused.next_step
+    assert refused.stop == (policy == "error")
+    assert other.next_step == "Run instead: conda install -n x bioconda::pysam bioconda::numpy"
+    (only,) = channel_notices(
+        command=install("pysam", channels=("blocked",)),
+        policy=policy,
+        configured_channels=(),
+        url_specs=True,
+        refused={"blocked": "allowlist_channels"},
+    )
+    assert "allowlist_channels refuses" in only.message
+    assert "Leave it out (conda install pysam)" in only.next_step
 
 
 def hit(prefix: str, *, shared: bool, writable: bool = True) -> EnvsDirHit:
@@ -255,10 +296,12 @@ def test_solve_notices_name_package_version_origin_and_newer() -> None:
             newer="1.0",
         ),
         record("mine", "0.1", channel="local", from_configured_channel=False),
-        record("scipy", "1.10", requested=True, newer="1.14"),
+        record("scipy", "1.10", requested=True, newer="1.14", spec="conda-forge::scipy>=1"),
     ]
     foreign, held = solve_notices(
-        command=install("scipy", name="x"), records=records, own_pkgs_dir="/home/u/pkgs"
+        command=install("conda-forge::scipy>=1", "numpy", name="x"),
+        records=records,
+        own_pkgs_dir="/home/u/pkgs",
     )
     assert foreign.message.startswith("2 packages chosen by this solve come from outside")
     assert (
@@ -268,7 +311,9 @@ def test_solve_notices_name_package_version_origin_and_newer() -> None:
     assert "mine 0.1 from a local build (channel local)" in foreign.message
     assert "CONDA_PKGS_DIRS=/home/u/pkgs" in foreign.next_step
     assert "scipy 1.10 (your channels offer 1.14)" in held.message
-    assert held.next_step == "See what holds it back: conda install -n x --dry-run scipy==1.14"
+    assert held.next_step == (  # the other specs stay: they are what may hold it back
+        "See what holds it back: conda install -n x --dry-run conda-forge::scipy==1.14 numpy"
+    )
     assert solve_notices(command=install("numpy"), records=records[:1], own_pkgs_dir="/h") == ()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -67,3 +69,15 @@ def test_from_conda_context_reads_plugins_namespace() -> None:
 def test_setting_names_are_safe_for_conda() -> None:
     # conda splits CONDA_PLUGINS_* variables on "plugins_": such a name breaks every plugin.
     assert all("plugins_" not in spec.name and spec.name.startswith("shared_") for spec in SETTINGS)
+
+
+def test_the_settings_table_loads_without_the_error_machinery() -> None:
+    """conda imports it for its settings hook on every command that reads `context.plugins`."""
+    probe = (
+        "import sys, conda_shared.settings as s; s.from_values({}); "
+        "print(sorted(m for m in sys.modules if m.startswith('conda_shared')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "['conda_shared', 'conda_shared.settings']"

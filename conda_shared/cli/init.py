@@ -50,6 +50,7 @@ def render(result: InitResult) -> str:
         "Add to the system condarc (/etc/conda/.condarc), so every installation of the root "
         "reads it:",
         *(f"  {line}" for line in result.condarc.splitlines()),
+        "(shared_channel_policy: warn instead of error warns and lets the command go on)",
         "",
         "Add to users' shell start-up (e.g. /etc/profile.d/conda-shared.sh):",
         f"  {result.shell}",

@@ -110,12 +110,36 @@ def command_notices(command: str, context: Any, *, conda_version: str) -> tuple[
             policy=settings.channel_policy,
             configured_channels=tuple(context.channels) if typed.env_files else (),
             url_specs=url_specs_supported(conda_version),
+            refused=refused_channels(typed.channels, context),
         )
     if settings.shadow_warnings:
         notices += shadowing.before_command_notices(
             command, context, settings, conda_version=conda_version
         )
     return tuple(notices)
+
+
+def refused_channels(channels: Sequence[str], context: Any) -> dict[str, str]:
+    """Each of `channels` that conda's denylist_channels or allowlist_channels refuses, and the
+    setting that does, matched by base URL as conda matches them."""
+    denied = tuple(getattr(context, "denylist_channels", ()) or ())
+    allowed = tuple(getattr(context, "allowlist_channels", ()) or ())
+    if not channels or not (denied or allowed):
+        return {}
+    from conda.models.channel import Channel
+
+    def urls(names: Sequence[str]) -> set[str]:
+        return {url for name in names for url in Channel(name).base_urls}
+
+    denied_urls, allowed_urls = urls(denied), urls(allowed)
+    refused = {}
+    for channel in channels:
+        own = urls((channel,))
+        if own & denied_urls:
+            refused[channel] = "denylist_channels"
+        elif allowed_urls and not own <= allowed_urls:
+            refused[channel] = "allowlist_channels"
+    return refused
 
 
 def _doctor_report(context: Any) -> Any:

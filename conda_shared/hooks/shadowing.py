@@ -172,6 +172,7 @@ def record_notices(
                 cache_dir=cache_dir,
                 cache_shared=cache_dir is not None and places.shared(cache_dir),
                 requested=asked,
+                spec=requested.get(record.name),
                 newer=newest if newest and models.is_older(record.version, newest) else None,
             )
         )

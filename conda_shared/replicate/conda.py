@@ -152,7 +152,19 @@ def run_pip(argv: Sequence[str], *, log: Path, packages: Sequence[str]) -> StepO
 
 def conda_info(target: Path) -> Mapping[str, Any]:
     """`conda info --json` of the target; a SharedError says why it does not run."""
-    argv = [*conda_command(target), "info", "--json"]
+    return _target_json(target, "info", "--json")
+
+
+def channels_overridable(target: Path) -> bool:
+    """Whether the target's conda accepts `--override-channels`: an admin condarc can pin
+    `override_channels_enabled: false  #!final`, which no variable or condarc of ours lifts."""
+    shown = _target_json(target, "config", "--show", "override_channels_enabled", "--json")
+    return shown.get("override_channels_enabled") is not False
+
+
+def _target_json(target: Path, *args: str) -> Mapping[str, Any]:
+    """The JSON document a command of the target's conda prints; a SharedError says why not."""
+    argv = [*conda_command(target), *args]
     try:
         result = subprocess.run(
             argv, capture_output=True, text=True, env=target_environ(), timeout=300, check=False

@@ -15,10 +15,13 @@ from ..errors import SharedError
 from ..history import spec_name
 from ..prefix import normalize_name
 from .conda import conda_command
+from .rung_channels import URL_SPECS_SINCE, RungChannels, rung_channels
 
 STRATEGIES = ("lock", "pinned", "loose", "relaxed")
 #: conda older than this cannot read `#sha256` after an @EXPLICIT URL
 SHA256_LOCK_SINCE = (24, 9)
+#: the transform that says a target's configured channels took part in the fallback solves
+CONFIGURED_CHANNELS = "configured-channels"
 _VERSION_PART = re.compile(r"[=<>!~ ]")
 
 
@@ -27,6 +30,7 @@ class Transform:
     """A named change to the exported specs, so the report says what was done and to what."""
 
     code: str  # install-after | pip-to-conda | drop-pip-duplicate | pip-post-step | manual-step
+    # | configured-channels (package "*": the whole env)
     package: str
     detail: str
 
@@ -87,17 +91,28 @@ def plan_env(
     target_conda_version: str | None,
     inputs_dir: Path,
     relax: bool,
+    overridable: bool = True,
     exists: Callable[[str], bool] = os.path.exists,
 ) -> EnvPlan:
-    """The transforms and the ladder lock → pinned → loose for one env; touches nothing."""
+    """The transforms and the ladder lock → pinned → loose for one env; touches nothing.
+
+    `overridable` False: the target's conda refuses `--override-channels`, so the source's
+    channels are named with -c (first priority) and each package as `channel::pkg` where this
+    conda reads that form; the target's configured channels then join those solves.
+    """
     manifest = specs.manifest
     name = specs.name
     prefix = str(target / "envs" / name)
     conda = conda_command(target)
+    use = rung_channels(
+        manifest,
+        exclusive=overridable,
+        url_specs=_conda_at_least(target_conda_version, URL_SPECS_SINCE),
+    )
     pinned_channels, pinned_conda = _yaml_specs(specs.pinned, f"{name}.yml")
     loose_channels, loose_conda = _yaml_specs(specs.loose, f"{name}.history.yml")
     changes = _transform(
-        manifest, conda=conda, prefix=prefix, channels=pinned_channels, exists=exists
+        manifest, conda=conda, prefix=prefix, channels=pinned_channels, use=use, exists=exists
     )
 
     def kept(found: Sequence[str]) -> list[str]:
@@ -110,10 +125,13 @@ def plan_env(
     moved = [f"{n}={v}" for n, v in changes.to_conda]
     rungs = []
     lock = _render_lock(
-        specs.lock, manifest, changes.taken_out, _sha256_readable(target_conda_version)
+        specs.lock,
+        manifest,
+        changes.taken_out,
+        _conda_at_least(target_conda_version, SHA256_LOCK_SINCE),
     )
     if lock is not None:
-        moved_step = [_install_step(conda, prefix, pinned_channels, moved)] if moved else []
+        moved_step = [_install_step(conda, prefix, pinned_channels, moved, use)] if moved else []
         rungs.append(
             Rung(
                 "lock",
@@ -129,14 +147,15 @@ def plan_env(
         ("loose", loose_channels, kept(loose_conda) + [n for n, _ in changes.to_conda], None),
     )
     for strategy, channels, conda_specs, pip in ladder:
-        text = "\n".join(conda_specs) + "\n"
+        text = "\n".join(use.specs(conda_specs, channels)) + "\n"
         exact = pip is not None  # loose asks pip for names and lets it resolve
         pip_entries = pip if pip is not None else [n for n, _ in changes.pip]
+        create = _create_step(conda, prefix, spec_file(f"{strategy}.txt"), use.args(channels), text)
         rungs.append(
             Rung(
                 strategy,
                 (
-                    _create_step(conda, prefix, spec_file(f"{strategy}.txt"), channels, text),
+                    create,
                     *_pip_steps(prefix, spec_file(f"{strategy}.pip.txt"), pip_entries, exact=exact),
                 ),
             )
@@ -146,7 +165,7 @@ def plan_env(
         name=name,
         source_prefix=str(source.get("prefix") or ""),
         target_prefix=prefix,
-        transforms=changes.transforms,
+        transforms=changes.transforms + (() if overridable else (_configured_channels(target),)),
         rungs=tuple(rungs),
         post_steps=changes.post_steps,
         relax=relax,
@@ -172,6 +191,7 @@ def _transform(
     conda: Sequence[str],
     prefix: str,
     channels: Sequence[str],
+    use: RungChannels,
     exists: Callable[[str], bool],
 ) -> _Changes:
     transforms: list[Transform] = []
@@ -187,7 +207,7 @@ def _transform(
         )
         own = [str(record.get("channel_url") or record.get("channel")), *channels]
         spec = f"{record['name']}={record['version']}"
-        post_steps.append(_install_step(conda, prefix, own, (spec,)))
+        post_steps.append(_install_step(conda, prefix, own, (spec,), use))
     to_conda: list[tuple[str, str]] = []
     pip: list[tuple[str, str]] = []
     for dist in manifest.get("pip", []):
@@ -277,9 +297,20 @@ def _yaml_specs(text: str, what: str) -> tuple[list[str], list[str]]:
     return channels, dependencies
 
 
-def _sha256_readable(version: str | None) -> bool:
+def _conda_at_least(version: str | None, since: tuple[int, int]) -> bool:
+    """Whether the target's conda is `since` or newer (an unknown version counts as new)."""
     numbers = tuple(int(p) for p in re.findall(r"\d+", version or "")[:2])
-    return not numbers or numbers >= SHA256_LOCK_SINCE
+    return not numbers or numbers >= since
+
+
+def _configured_channels(target: Path) -> Transform:
+    return Transform(
+        CONFIGURED_CHANNELS,
+        "*",
+        f"override_channels_enabled is false in {target}: the pinned and loose rungs name the "
+        "source's channels with -c (first priority) and channel::pkg, and the target's "
+        "configured channels took part in their solves too",
+    )
 
 
 def _render_lock(
@@ -308,30 +339,24 @@ def _render_lock(
 
 
 def _create_step(
-    conda: Sequence[str], prefix: str, spec_file: Path, channels: Sequence[str], text: str
+    conda: Sequence[str], prefix: str, spec_file: Path, channel_args: Sequence[str], text: str
 ) -> Step:
-    """`conda create --file` (an @EXPLICIT lock needs no channels; specs get exactly theirs)."""
-    argv = (*conda, "create", "--json", "--yes", "--prefix", prefix)
-    if channels:
-        argv += _channel_args(channels)
+    """`conda create --file` (an @EXPLICIT lock needs no channels; specs get the source's)."""
+    argv = (*conda, "create", "--json", "--yes", "--prefix", prefix, *channel_args)
     argv += ("--file", str(spec_file))
     return Step("conda", argv, input_file=str(spec_file), input_text=text)
 
 
 def _install_step(
-    conda: Sequence[str], prefix: str, channels: Sequence[str], specs: Sequence[str]
+    conda: Sequence[str],
+    prefix: str,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    use: RungChannels,
 ) -> Step:
-    """`conda install` into the env being built, from exactly `channels`."""
-    argv = (*conda, "install", "--json", "--yes", "--prefix", prefix, *_channel_args(channels))
-    return Step("conda", (*argv, *specs), tuple(specs))
-
-
-def _channel_args(channels: Sequence[str]) -> tuple[str, ...]:
-    """Exactly these channels, in this order: the target's condarc channels must not add any."""
-    args: list[str] = ["--override-channels"]
-    for channel in dict.fromkeys(channels):
-        args += ["--channel", channel]
-    return tuple(args)
+    """`conda install` into the env being built, from `channels`."""
+    argv = (*conda, "install", "--json", "--yes", "--prefix", prefix, *use.args(channels))
+    return Step("conda", (*argv, *use.specs(specs, channels)), tuple(specs))
 
 
 def _pip_steps(

@@ -14,7 +14,7 @@ from ..installation import Installation, package_version, read_installation
 from ..interrupts import interrupts_deferred
 from ..layout import open_root
 from .cache import fill_cache
-from .conda import conda_command, conda_info
+from .conda import channels_overridable, conda_command, conda_info
 from .executors.local import run_tasks
 from .executors.slurm import Submission, node_local, submit_run
 from .lost import failure_result, record_lost_task
@@ -122,6 +122,8 @@ def replicate(
         )
     source_inst = read_installation(source_path)
     target_inst = read_installation(target_path)
+    # A conda that does not run (only a dry run gets here) is planned with conda's default.
+    overridable = channels_overridable(target_path) if not failed else True
     if not resume:
         chosen = chosen_names(shared, source_inst, names, inventory)
     specs, notes, export_failures = exported_specs(
@@ -139,6 +141,7 @@ def replicate(
             target_conda_version=target_inst.conda_version,
             inputs_dir=run_dir / "inputs",
             relax=relax,
+            overridable=overridable,
         )
         for item in specs
     )

@@ -84,9 +84,7 @@ def test_environment_file_channels_warn(tmp_path: Path, capsys: pytest.CaptureFi
     context = FakeContext(args={"file": str(env_file)}, policy="error")
     hooks.before_command("env_create", context=context)
     (line,) = warnings_in(capsys.readouterr().err)
-    assert (
-        f"{env_file} lists channels that are not among your configured channels (bioconda)" in line
-    )
+    assert f"{env_file} lists bioconda, which is not among your configured channels" in line
     broken = tmp_path / "broken.yml"
     broken.write_text("channels: [unclosed\n")
     hooks.before_command("env_create", context=FakeContext(args={"file": str(broken)}))

@@ -34,6 +34,9 @@ def main(argv):
     if args[0] == "info":
         print(json.dumps({"conda_version": "26.7.1", "root_prefix": str(TARGET)}))
         return 0
+    if args[0] == "config":  # config --show override_channels_enabled --json
+        print(json.dumps({"override_channels_enabled": True}))
+        return 0
     prefix = Path(args[args.index("--prefix") + 1])
     if "--file" in args:
         lines = Path(args[args.index("--file") + 1]).read_text().splitlines()

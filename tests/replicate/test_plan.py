@@ -18,7 +18,7 @@ from conda_shared.replicate.plan import (
 )
 from tests.roots import make_sample
 
-ENVS = ("legacy_mpc", "mixed_numpy", "gitdev", "editable_dev", "nhis_reformat")
+ENVS = ("legacy_mpc", "mixed_numpy", "gitdev", "editable_dev", "nhis_reformat", "mirror_env")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,13 @@ def specs_of(specs_dir: Path, name: str) -> ExportedSpecs:
 
 
 def plan(
-    specs_dir: Path, name: str, *, conda: str = "26.7.1", relax: bool = False, exists: bool = True
+    specs_dir: Path,
+    name: str,
+    *,
+    conda: str = "26.7.1",
+    relax: bool = False,
+    exists: bool = True,
+    overridable: bool = True,
 ) -> EnvPlan:
     return plan_env(
         specs=specs_of(specs_dir, name),
@@ -47,6 +53,7 @@ def plan(
         target_conda_version=conda,
         inputs_dir=Path("/run/inputs"),
         relax=relax,
+        overridable=overridable,
         exists=lambda _path: exists,
     )
 
@@ -146,3 +153,57 @@ def test_a_plan_survives_plan_json(exported: Path) -> None:
     for name in ENVS:
         env = plan(exported, name, relax=True)
         assert plan_from_json(json.loads(json.dumps(plan_to_json(env)))) == env
+
+
+MIRROR = "https://conda-mirror.example.org/conda-forge"
+
+
+def channel_words(argv: tuple[str, ...]) -> list[str]:
+    return [argv[i + 1] for i, word in enumerate(argv) if word == "--channel"]
+
+
+def test_without_override_channels_the_source_channels_come_first_and_name_each_package(
+    exported: Path,
+) -> None:
+    env = plan(exported, "mirror_env", overridable=False)
+
+    for strategy in ("pinned", "loose"):
+        create = next(r for r in env.rungs if r.strategy == strategy).steps[0]
+        assert "--override-channels" not in create.argv
+    pinned = next(r for r in env.rungs if r.strategy == "pinned").steps[0]
+    assert channel_words(pinned.argv) == [MIRROR, "isrdi-private", "defaults", "conda-forge"]
+    assert step_text(env, "pinned").splitlines() == [
+        "isrdi-private::ipums-auth=0.9",
+        f"{MIRROR}::python=3.12.7",
+        f"{MIRROR}::requests=2.32.3",
+    ]
+    assert "isrdi-private::ipums-auth" in step_text(env, "loose").splitlines()
+    (said,) = [t for t in env.transforms if t.code == "configured-channels"]
+    assert "configured channels took part" in said.detail
+
+
+def test_before_conda_26_7_a_url_channel_is_named_by_its_place_only(exported: Path) -> None:
+    env = plan(exported, "mirror_env", overridable=False, conda="24.11.3")
+
+    assert step_text(env, "pinned").splitlines() == [
+        "isrdi-private::ipums-auth=0.9",
+        "python=3.12.7",
+        "requests=2.32.3",
+    ]
+
+
+def test_legacy_noarch_install_without_override_channels(exported: Path) -> None:
+    env = plan(exported, "legacy_mpc", overridable=False)
+
+    (after,) = [s for s in env.post_steps if s.kind == "conda"]
+    assert "--override-channels" not in after.argv
+    assert channel_words(after.argv)[0] == "file://" + str(exported.parent.parent / "mpc")
+
+
+def test_with_override_channels_allowed_nothing_is_named_twice(exported: Path) -> None:
+    env = plan(exported, "mirror_env")
+
+    pinned = next(r for r in env.rungs if r.strategy == "pinned").steps[0]
+    assert "--override-channels" in pinned.argv
+    assert "python=3.12.7" in step_text(env, "pinned").splitlines()
+    assert not [t for t in env.transforms if t.code == "configured-channels"]

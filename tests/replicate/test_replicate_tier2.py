@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.channel import Channel
 from tests.support.installation import make_installation, run_in
+from tests.support.replication import remove_package
 
 pytestmark = [pytest.mark.tier2, pytest.mark.slow]
 
@@ -121,3 +122,50 @@ def test_the_cache_fill_counts_the_packages_the_targets_conda_downloads(
     total = counts[-1].split(" of ")[1]
     assert counts[-1] == f"package cache: {total.split()[0]} of {total}", counts
     assert int(total.split()[0]) >= 1
+
+
+def test_fallback_rungs_build_where_override_channels_is_pinned_off(
+    local_channel: Channel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The doctor's advice, `override_channels_enabled: false  #!final`, in the target: conda
+    refuses --override-channels, so the pinned rung names the source's channel with -c instead."""
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    own = Channel(tmp_path / "own-channel")
+    own.add("foo", "1.0")
+    own.index()
+    decoy = Channel(tmp_path / "decoy-channel")  # configured in the target only
+    decoy.add("foo", "1.0", "decoy", build_number=9)
+    decoy.index()
+    root = tmp_path / "root"
+    src = make_installation(root / "src", channel_urls=[local_channel.url], work=tmp_path)
+    dst = make_installation(
+        root / "dst",
+        channel_urls=[local_channel.url, decoy.url],
+        work=tmp_path,
+        with_conda_shared=True,
+    )
+    with open(dst / ".condarc", "a", encoding="utf-8") as condarc:
+        condarc.write("override_channels_enabled: false  #!final\n")
+    (root / "current").symlink_to("src")
+    (root / "qa").symlink_to("dst")
+    created = run_in(
+        src, "-m", "conda", "create", "-y", "-p", src / "envs" / "own", "-c", own.url, "foo",
+        home=home,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+    remove_package(own, "foo", "1.0")  # rebuilt: the lock's URL is gone, foo=1.0 is not
+    own.add("foo", "1.0", "1", build_number=1)
+    own.index()
+
+    result = conda_shared("replicate", "--root", root, "own", "--json", home=home)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    (env,) = json.loads(result.stdout)["envs"]
+    assert [(a["strategy"], a["ok"]) for a in env["attempts"]] == [
+        ("lock", False),
+        ("pinned", True),
+    ], env
+    assert "configured-channels" in [t["code"] for t in env["transforms"]]
+    (record,) = (dst / "envs" / "own" / "conda-meta").glob("foo-*.json")
+    assert record.name == "foo-1.0-1.json", "foo came from the source's channel, not the decoy"

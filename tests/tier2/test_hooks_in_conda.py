@@ -47,6 +47,7 @@ def channels(tmp_path_factory: pytest.TempPathFactory) -> Channels:
     base.add("pkga", "1.0", depends=("libz",))
     base.add("pkga", "1.1", depends=("libz",))
     base.add("oldtool", "1.0", depends=("missingdep",))  # cannot be installed: dep is nowhere
+    base.add("holder", "1.0", depends=("pkga 1.0",))  # holds pkga back from 1.1
     extra.add("libz", "9.0")  # -c extra would pull this in for every package that needs libz
     extra.add("pkga", "2.0", depends=("libz",))
     retired.add("libz", "0.8")
@@ -127,13 +128,52 @@ def test_qualified_spec_and_override_channels_pass_silently(conda: CondaRunner) 
     assert "conda-shared" not in overridden.stderr
 
 
-def test_environment_file_channels_warn(conda: CondaRunner, tmp_path: Path) -> None:
+def test_environment_file_channels_warn_telling_the_files_from_the_configured_ones(
+    conda: CondaRunner, channels: Channels, tmp_path: Path
+) -> None:
     env_file = tmp_path / "environment.yml"
     env_file.write_text("name: fromfile\nchannels:\n  - extra\ndependencies:\n  - pkga\n")
     policy = {"CONDA_PLUGINS_SHARED_CHANNEL_POLICY": "error"}
     result = conda("env", "create", "-f", env_file, env_overrides=policy)
     (line,) = warnings(result.stderr)
-    assert f"{env_file} lists channels that are not among your configured channels (extra)" in line
+    assert (
+        f"{env_file} lists extra, which is not among your configured channels "
+        f"(configured: {channels.base.url})"
+    ) in line
+
+
+@pytest.mark.parametrize("policy", ["error", "warn"])
+def test_a_denied_channel_is_not_answered_with_channel_pkg(
+    conda: CondaRunner, channels: Channels, policy: str
+) -> None:
+    add_config(conda, f"denylist_channels:\n  - {channels.extra.url}\n")
+    setting = {"CONDA_PLUGINS_SHARED_CHANNEL_POLICY": policy}
+    result = conda("create", "-n", "d", "-c", "extra", "pkga", env_overrides=setting, check=False)
+    assert result.returncode != 0  # conda refuses the denied channel whatever we say
+    said = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith((WARNING, "PolicyError: ")) and "extra" in line
+    ]
+    assert said, result.stderr
+    assert "extra::" not in " ".join(said)
+    assert "denylist_channels" in said[0]
+    # what conda does with the advice we no longer give:
+    refused = conda("create", "-n", "d", "extra::pkga", check=False)
+    assert refused.returncode != 0 and "ChannelDenied" in refused.stdout + refused.stderr
+
+
+def test_the_held_back_probe_keeps_the_other_specs_and_shows_the_conflict(
+    conda: CondaRunner,
+) -> None:
+    created = conda("create", "-n", "held", "pkga", "holder")
+    (line,) = warnings(created.stderr)
+    assert "pkga 1.0 (your channels offer 1.1)" in line
+    probe = shlex.split(line.split("See what holds it back: ", 1)[1])
+    assert probe[:2] == ["conda", "create"] and "holder" in probe
+    shown = conda(*probe[1:], "-n", "held-probe", check=False)
+    assert shown.returncode != 0, "the dry run must show the conflict, not solve cleanly"
+    assert "holder" in shown.stdout + shown.stderr
 
 
 # ---------------------------------------------------------------- shadowing
