@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -98,3 +99,32 @@ def test_any_other_skip_or_a_missing_run_fails_and_says_which(tmp_path: Path) ->
     assert not ok
     assert "skipped on conda 26.7.1: t::s (no node)" in line
     assert "crashed.json missing" in line
+
+
+@pytest.mark.tier2
+@pytest.mark.slow
+def test_the_demo_shows_the_whole_migration_on_real_conda(tmp_path: Path) -> None:
+    demo = subprocess.run(
+        [sys.executable, str(CI / "demo_migration.py"), str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    root = tmp_path / "demo" / "root"
+    typed = [line for line in demo.stdout.splitlines() if line.startswith("$ conda shared ")]
+    assert [line.split()[3] for line in typed] == [
+        "status", "export", "replicate", "replicate", "cutover", "cutover", "overlay", "overlay",
+    ]  # fmt: skip
+    assert "legacy: failed: package-not-found oldlib=1.0" in demo.stdout
+    assert "[1/1] legacy: replicated (relaxed)" in demo.stdout
+    assert "switched: current -> " in demo.stdout
+    assert "rolled back: current -> " in demo.stdout
+    lines = demo.stdout.splitlines()
+    old = next(line.split()[2] for line in lines if line.startswith("  current -> "))
+    assert os.readlink(root / "current") == old, "the rollback put the old installation back"
+    overlay_run = demo.stdout.rstrip().splitlines()[-1]
+    assert overlay_run.startswith("1.2 "), overlay_run
+    assert "/.conda/overlays/survey/" in overlay_run
