@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +50,18 @@ def _slurm_problem() -> str | None:
     return None
 
 
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--tier2-report",
+        metavar="PATH",
+        help="write how each tier-2 test ended to PATH (JSON; .ci/run sums them up)",
+    )
+
+
 @pytest.hookimpl(trylast=True)  # after `-m`/`-k` deselection, so the count is what runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tier2 = [item for item in items if item.get_closest_marker("tier2")]
@@ -55,6 +69,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not HAVE_CONDA:
         for item in tier2:
             item.add_marker(pytest.mark.skip(reason=_NO_CONDA))
+    for item in items:
+        gate = item.get_closest_marker("conda_at_least")
+        if gate and CONDA_VERSION and _release(CONDA_VERSION) < _release(gate.args[0]):
+            reason = f"needs conda >= {gate.args[0]} (this is {CONDA_VERSION})"
+            item.add_marker(pytest.mark.skip(reason=reason))
     on_slurm = [item for item in items if item.get_closest_marker("slurm")]
     config.stash[_SLURM_COUNT] = len(on_slurm)
     problem = _slurm_problem() if on_slurm else None
@@ -64,6 +83,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=problem))
 
 
+def _tier2_outcomes(stats: dict[str, list[object]]) -> dict[str, str]:
+    """nodeid -> "passed", "failed", "gated" (needs another conda version) or a skip's reason,
+    for every tier-2 test in the terminal reporter's stats."""
+    outcomes: dict[str, str] = {}
+    reports = [r for kind in stats.values() for r in kind if isinstance(r, pytest.TestReport)]
+    for report in reports:
+        if "tier2" not in report.keywords or outcomes.get(report.nodeid) == "failed":
+            continue
+        if report.failed:
+            outcomes[report.nodeid] = "failed"
+        elif report.skipped:
+            reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skip"
+            reason = reason.removeprefix("Skipped: ")
+            gated = "conda_at_least" in report.keywords and reason.startswith("needs conda >=")
+            outcomes[report.nodeid] = "gated" if gated else reason
+        elif report.when == "call":
+            outcomes.setdefault(report.nodeid, "passed")
+    return outcomes
+
+
+def _tier2_line(count: int, outcomes: dict[str, str]) -> str:
+    """`tier 2: ran on conda X (N tests: ...)`, with version gates counted apart from skips."""
+    if not HAVE_CONDA:
+        return f"tier 2: skipped ({count} tests): {_NO_CONDA}"
+    ended = list(outcomes.values())
+    if not ended:
+        return f"tier 2: ran on conda {CONDA_VERSION} ({count} tests)"
+    parts = [f"{ended.count('passed')} passed"]
+    if ended.count("failed"):
+        parts.append(f"{ended.count('failed')} failed")
+    if ended.count("gated"):
+        parts.append(f"{ended.count('gated')} for another conda version")
+    skipped = len(ended) - sum(ended.count(kind) for kind in ("passed", "failed", "gated"))
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    return f"tier 2: ran on conda {CONDA_VERSION} ({count} tests: {', '.join(parts)})"
+
+
 # The outermost wrapper, so the line comes after pytest's short summary, just above the totals.
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(
@@ -71,10 +128,12 @@ def pytest_terminal_summary(
 ) -> Generator[None, None, None]:
     yield
     count = config.stash.get(_TIER2_COUNT, 0)
-    if HAVE_CONDA:
-        terminalreporter.write_line(f"tier 2: ran on conda {CONDA_VERSION} ({count} tests)")
-    else:
-        terminalreporter.write_line(f"tier 2: skipped ({count} tests): {_NO_CONDA}")
+    outcomes = _tier2_outcomes(terminalreporter.stats)
+    terminalreporter.write_line(_tier2_line(count, outcomes))
+    report_path = config.getoption("--tier2-report")
+    if report_path:
+        document = {"conda": CONDA_VERSION, "tests": count, "outcomes": outcomes}
+        Path(report_path).write_text(json.dumps(document, indent=1) + "\n")
     slurm_count = config.stash.get(_SLURM_COUNT, 0)
     if slurm_count:
         problem = config.stash.get(_SLURM_PROBLEM, None)

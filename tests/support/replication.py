@@ -129,10 +129,12 @@ def build_migration(work: Path, *, envs: Sequence[EnvRecipe], main_channel: Chan
     return Migration(root=work / "root", source=source, target=target, home=home)
 
 
-def build_source(work: Path, *, envs: Sequence[EnvRecipe], main_channel: Channel) -> Path:
-    """ROOT/vsource: an installation of the source conda with `envs` created by that conda."""
+def build_source(
+    work: Path, *, envs: Sequence[EnvRecipe], main_channel: Channel, name: str = "vsource"
+) -> Path:
+    """ROOT/NAME: an installation of the source conda with `envs` created by that conda."""
     source = make_installation(
-        work / "root" / "vsource",
+        work / "root" / name,
         channel_urls=[main_channel.url],
         work=work,
         conda_python=source_conda_python(),
