@@ -256,10 +256,13 @@ def test_admin_overlays_whose_env_changed_or_vanished_are_reported(tmp_path: Pat
     key = content_key(read_env(env, name="r_env", config=CondaConfig(), owned_dists=False))
 
     def overlay(name: str, prefix: Path, recorded: str) -> None:
-        (root / "overlays" / name).mkdir(parents=True)
-        (root / "overlays" / name / "overlay.json").write_text(
+        # as conda-shared lays one out: a relative link to its generation beside it
+        generation = root / "overlays" / f".{name}.gen-0123abcd"
+        generation.mkdir(parents=True)
+        (generation / "overlay.json").write_text(
             json.dumps({"env_prefix": str(prefix), "env_content_key": recorded})
         )
+        (root / "overlays" / name).symlink_to(generation.name)
 
     overlay("r_env", env, key)
     assert not [f for f in check_root(root=root).findings if f.check == "overlays"]
