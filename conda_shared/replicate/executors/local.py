@@ -30,11 +30,13 @@ def run_tasks(
     """Run the tasks as subprocesses; `on_done(index, exit status, stderr file)` after each.
 
     On Ctrl-C (or SIGTERM turned into KeyboardInterrupt) nothing new starts, running tasks get
-    SIGINT so they remove what they half-built, and the interrupt is raised once they are gone.
+    SIGTERM so they remove what they half-built, and the interrupt is raised once they are gone.
     """
     pending = list(indexes)
     running: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
-    # Tasks start from an empty folder of ours (see conda_shared.children).
+    # Tasks start from an empty folder of ours (see conda_shared.children). They are stopped by
+    # SIGTERM, which a task always obeys; SIGINT it may have inherited ignored (a replicate
+    # started as `... &` by a script), and then only a kill of the whole group would stop it.
     with fs.private_temp_dir() as folder:
         try:
             while pending or running:
@@ -58,7 +60,7 @@ def run_tasks(
         except KeyboardInterrupt:
             for process, _ in running.values():
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.send_signal(signal.SIGTERM)
             for process, _ in running.values():
                 _wait_quietly(process)
             raise
