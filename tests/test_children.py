@@ -24,17 +24,22 @@ Capsys = pytest.CaptureFixture[str]
 PLANTED = ("conda_shared", "conda", "pip")
 
 
-@pytest.fixture
-def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The caller's directory (this test's cwd), holding packages that shadow conda-shared's,
-    conda's and pip's: each notes in `ran` that it ran, then fails."""
-    folder = tmp_path / "caller's folder"
+def plant(folder: Path) -> Path:
+    """Packages in `folder` that shadow conda-shared's, conda's and pip's: each notes in
+    `folder/ran` that it ran, then fails."""
     for name in PLANTED:
         package = folder / name
         package.mkdir(parents=True)
         note = f"open({str(folder / 'ran')!r}, 'a').write({name!r} + '\\n')\n"
         (package / "__init__.py").write_text(note)
         (package / "__main__.py").write_text("raise SystemExit(3)\n")
+    return folder
+
+
+@pytest.fixture
+def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The caller's directory (this test's cwd), with planted packages."""
+    folder = plant(tmp_path / "caller's folder")
     monkeypatch.chdir(folder)
     return folder
 
