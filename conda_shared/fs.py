@@ -417,6 +417,22 @@ def private_dir_beside(destination: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def private_temp_dir() -> Iterator[Path]:
+    """A new empty directory only this user can enter or write (0700), deleted after the block.
+
+    Made with a fresh random name, so nobody else can have made it or put anything in it.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="conda-shared-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def remove_tree(path: Path) -> None:
     """Delete a private tree that was never published (after a failure)."""
     import shutil

@@ -16,6 +16,7 @@ from .errors import InputError, SharedError
 from .history import Revision, read_history
 from .layout import is_installation
 from .prefix import is_environment, site_packages_dirs
+from .text import control_character
 
 _VERSIONED_RECORD = r"^{name}-(\d[^-]*)-[^-]+\.json$"
 _ENV_NAME = re.compile(r"^[^/\\\x00]+$")
@@ -101,9 +102,15 @@ def env_key(installation: Installation, entry: str) -> str:
 
 def validate_env_name(name: str) -> str:
     """An environment name must be a plain directory name, never a path."""
-    if not _ENV_NAME.match(name) or name in (".", "..") or name.startswith("-"):
+    if (
+        not _ENV_NAME.match(name)
+        or name in (".", "..")
+        or name.startswith("-")
+        or control_character(name) is not None
+    ):
         raise InputError(
-            f"{name!r} is not a valid environment name (no path separators, '.' or '..')",
+            f"{name!r} is not a valid environment name (no path separators, control "
+            "characters, '.' or '..')",
             "Give a name listed by `conda shared inventory`, or an absolute path",
         )
     return name

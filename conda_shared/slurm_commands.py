@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .children import run as run_child
 from .errors import SharedError
 
 #: States in which Slurm itself ended a task: its env is `interrupted`, not failed by conda.
@@ -152,12 +153,11 @@ def _run(argv: list[str], *, doing: str) -> str:
     try:
         # In a session of its own, so the terminal's Ctrl-C reaches only us: an sbatch killed
         # half-way would leave it unknown whether the job was submitted.
-        result = subprocess.run(
+        result = run_child(
             argv,
             capture_output=True,
             text=True,
             timeout=_COMMAND_TIMEOUT_S,
-            check=False,
             start_new_session=True,
         )
     except FileNotFoundError:
@@ -177,4 +177,4 @@ def _run(argv: list[str], *, doing: str) -> str:
             f"cannot {doing}: {argv[0]} said: {detail}",
             "Fix what Slurm reports (partition, account, limits), then run the command again",
         )
-    return result.stdout
+    return str(result.stdout)

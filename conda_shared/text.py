@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -81,3 +82,10 @@ def quoted(path: str | os.PathLike[str]) -> str:
 def command_words(command: Sequence[str]) -> str:
     """Any command line, each word shell-quoted."""
     return shlex.join(command)
+
+
+def control_character(value: str) -> str | None:
+    """The first control character in `value` (newline, tab, escape, ...) as Python writes it
+    (`'\\n'`), or None: values that must stay on one line (script lines, names) refuse them."""
+    found = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    return None if found is None else repr(found)

@@ -99,7 +99,7 @@ def test_readers_never_miss_current_during_10000_switches(tmp_path: Path) -> Non
 def test_of_concurrent_cutovers_exactly_one_wins(tmp_path: Path) -> None:
     root = ready_root(tmp_path)
     command = [sys.executable, "-m", "conda_shared", "cutover", "--root", str(root), "--yes"]
-    slow_preflight = child_env(CONDA_SHARED_TEST_CONDA_DELAY="2")
+    slow_preflight = child_env(TEST_SLOW_CONDA_SECONDS="2")
     runs = [
         subprocess.Popen(
             command, env=slow_preflight, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

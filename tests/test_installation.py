@@ -79,7 +79,7 @@ def test_not_an_installation(tmp_path: Path) -> None:
         read_installation(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", "..", ".", "", "-n", "a\\b"])
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", ".", "", "-n", "a\\b", "a\nb", "a\x1bb"])
 def test_bad_env_names(name: str) -> None:
     with pytest.raises(InputError, match="not a valid environment name"):
         validate_env_name(name)

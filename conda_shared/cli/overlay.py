@@ -105,14 +105,19 @@ def _scope(args: Any) -> str:
 
 def _install(args: Any) -> int:
     from ..overlay.change import install
+    from ..overlay.pip import absolute_paths
     from .render import emit, progress_printer
 
     packages, pip_options = _install_items(args)
+    try:
+        here: Path | None = Path.cwd()
+    except OSError:  # deleted or unreachable: only a relative path needs it
+        here = None
     result = install(
         placement=_placement(args),
         scope=_scope(args),
-        packages=packages,
-        pip_options=pip_options,
+        packages=absolute_paths(packages, base=here),
+        pip_options=absolute_paths(pip_options, base=here),
         command=_command(
             args, "install", [*packages, *(["--", *pip_options] if pip_options else [])]
         ),

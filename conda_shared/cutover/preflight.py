@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fs
+from .. import children, fs
 from ..errors import SharedError
 from ..installation import package_version
 from ..inventory import default_inventory_path, read_inventory
@@ -21,8 +21,6 @@ from .replicate_report import reports_into
 from .replicated import Needed, Verdict, judge
 
 CONDA_TIMEOUT_SECONDS = 120
-#: Variables that make another installation's Python import the caller's code instead of its own.
-_CALLER_ONLY = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH")
 
 
 @dataclass(frozen=True)
@@ -67,20 +65,21 @@ def conda_runs_check(target: Path) -> Check:
     command = (
         [str(conda), "--version"]
         if conda.is_file()
-        else [str(target / "bin" / "python"), "-m", "conda", "--version"]
+        else children.python_argv(
+            target / "bin" / "python", ["-m", "conda", "--version"], keep_pythonpath=False
+        )
     )
     shown = command_words(command)
-    environ = {k: v for k, v in os.environ.items() if k not in _CALLER_ONLY}
+    environ = children.without_caller_variables(os.environ)
     fix = f"Repair or reinstall conda in {target}, then check with `{shown}`"
     try:
-        done = subprocess.run(
+        done = children.run(
             command,
             capture_output=True,
             text=True,
             errors="replace",
             env=environ,
             timeout=CONDA_TIMEOUT_SECONDS,
-            check=False,
         )
     except OSError as error:
         return Check("conda", False, f"`{shown}` cannot start: {error.strerror}", fix)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import children
 from ..condarc import CondaConfig
 from ..errors import SharedError
 from ..prefix import PythonDist, read_env
@@ -115,12 +115,11 @@ def _imports(
 ) -> tuple[ImportCheck, ...]:
     if not modules:
         return ()
-    result = subprocess.run(
-        [str(python), "-c", _PROBE, *modules],
+    result = children.run(
+        children.python_argv(python, ["-c", _PROBE, *modules], keep_pythonpath=True),
         capture_output=True,
         text=True,
         env=dict(environ),
-        check=False,
     )
     try:
         found = json.loads(result.stdout.strip().splitlines()[-1])

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import fs
+from .. import children, fs
 from ..errors import InputError, SharedError
 from ..installation import Installation, read_installation
 from ..prefix import EnvState, normalize_name, read_env
@@ -20,8 +18,6 @@ from ..specs import SourceInfo, build_specs, content_key
 from .locate import TargetEnv
 
 BASELINE_FILE = Path("etc") / "conda-shared" / "baseline.json"
-# The running conda's own variables must not steer the installation's conda.
-_CALLER_VARIABLES = ("CONDA_ROOT", "CONDA_EXE", "CONDA_PYTHON_EXE", "_CE_M", "_CE_CONDA")
 
 
 @dataclass(frozen=True)
@@ -87,8 +83,8 @@ def clone_env(
     )
     if progress:
         progress(f"creating {destination} from {lock_source} with {installation.path}'s conda")
-    with tempfile.TemporaryDirectory(prefix="conda-shared-clone-") as work:
-        lock_file = Path(work) / f"{env.name}.lock"
+    with fs.private_temp_dir() as work:
+        lock_file = work / f"{env.name}.lock"
         fs.write_file(lock_file, "\n".join(kept_lines) + "\n")
         try:
             _create(installation.path, destination, lock_file, environ)
@@ -162,24 +158,16 @@ def _package_of(line: str) -> str | None:
 def _create(
     installation: Path, destination: Path, lock_file: Path, environ: Mapping[str, str]
 ) -> None:
-    child = {k: v for k, v in environ.items() if k not in _CALLER_VARIABLES}
-    result = subprocess.run(
-        [
-            str(installation / "bin" / "python"),
-            "-m",
-            "conda",
-            "create",
-            "--yes",
-            "--json",
-            "--prefix",
-            str(destination),
-            "--file",
-            str(lock_file),
-        ],
+    create = ["-m", "conda", "create", "--yes", "--json", "--prefix", str(destination)]
+    result = children.run(
+        children.python_argv(
+            installation / "bin" / "python",
+            [*create, "--file", str(lock_file)],
+            keep_pythonpath=False,
+        ),
         capture_output=True,
         text=True,
-        env=child,
-        check=False,
+        env=children.without_caller_variables(environ),
     )
     if result.returncode != 0:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from .. import children
 from ..errors import InputError, SharedError
 from ..prefix import normalize_name
 from .locate import TargetEnv
@@ -28,6 +30,50 @@ class Planned:
     version: str
     requirement: tuple[str, ...]  # e.g. ("tidy-util==1.1",) or ("-e", "/src/tool")
     requested: bool
+
+
+#: pip options whose value is a file or folder, which pip reads relative to its directory.
+_PATH_OPTIONS = frozenset(
+    {
+        "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-f", "--find-links",
+        "--src", "--cache-dir", "--log", "--cert", "--client-cert",
+    }
+)  # fmt: skip
+_ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
+
+
+def absolute_paths(arguments: Sequence[str], *, base: Path | None) -> list[str]:
+    """pip arguments with each relative path made absolute against `base`, the caller's
+    directory: pip runs from an empty folder of ours (conda_shared.children), not from there.
+    `base` None (the caller's directory is gone) is fine unless a relative path needs it."""
+    absolute: list[str] = []
+    for previous, word in zip(["", *arguments], arguments, strict=False):
+        option, equals, value = word.partition("=")
+        if equals and option in _PATH_OPTIONS:
+            absolute.append(f"{option}={_absolute(value, base, always=True)}")
+        elif word.startswith("-"):
+            absolute.append(word)
+        else:
+            absolute.append(_absolute(word, base, always=previous in _PATH_OPTIONS))
+    return absolute
+
+
+def _absolute(word: str, base: Path | None, *, always: bool) -> str:
+    """`word` against `base` when pip would take it as a path: any value of a path option, a
+    requirement that starts with `.` or holds a `/`, or an archive file that exists there."""
+    if os.path.isabs(word) or "://" in word or word.startswith("~"):
+        return word
+    relative = always or word.startswith(".") or "/" in word or word.endswith(_ARCHIVES)
+    if not relative:
+        return word
+    if base is None:
+        raise InputError(
+            f"cannot tell where {word} is: the current directory no longer exists",
+            "Give the path as an absolute path, or run the command from an existing directory",
+        )
+    if not always and not word.startswith(".") and not os.path.lexists(base / word):
+        return word  # not a path after all (pip would not find it either)
+    return os.path.normpath(base / word)
 
 
 def plan(
@@ -97,12 +143,13 @@ def install(
 
 def check(env: TargetEnv, *, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """`pip check` over env + overlays: (normalized name of the package with a problem, line)."""
-    result = subprocess.run(
-        [str(env.python), "-m", "pip", "--disable-pip-version-check", "check"],
+    result = children.run(
+        children.python_argv(
+            env.python, ["-m", "pip", "--disable-pip-version-check", "check"], keep_pythonpath=True
+        ),
         capture_output=True,
         text=True,
         env=_pip_environ(environ),
-        check=False,
     )
     problems = []
     for line in result.stdout.splitlines():
@@ -120,13 +167,12 @@ def _run(
     environ: Mapping[str, str],
     doing: str,
 ) -> subprocess.CompletedProcess[str]:
-    argv = [str(env.python), "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    result = subprocess.run(
-        [*argv, *command, *arguments],
+    pip = ["-m", "pip", "--disable-pip-version-check", "--no-input", *command, *arguments]
+    result = children.run(
+        children.python_argv(env.python, pip, keep_pythonpath=True),
         capture_output=True,
         text=True,
         env=_pip_environ(environ),
-        check=False,
     )
     if result.returncode != 0:
         raise _pip_error(env, result, doing)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import fs
+from .. import children, fs
 from ..errors import SharedError
 from ..history import spec_name
 
@@ -25,10 +25,6 @@ FAILURE_CLASSES = (
     "interrupted",  # the batch system ended the task (time limit, node failure, scancel)
     "other",
 )
-
-#: The caller's conda activation and configuration must not leak into the target's conda.
-_STRIPPED_PREFIXES = ("CONDA_", "_CE_", "_CONDA_")
-_STRIPPED_NAMES = ("CONDARC", "PYTHONPATH", "PYTHONHOME")
 
 _NOT_FOUND = frozenset(
     {
@@ -108,11 +104,7 @@ class StepOutcome:
 
 def target_environ() -> dict[str, str]:
     """The environment for the target's conda: ours without conda's, and no env registration."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_STRIPPED_PREFIXES) and key not in _STRIPPED_NAMES
-    }
+    env = children.without_caller_variables(os.environ)
     env["CONDA_REGISTER_ENVS"] = "false"
     return env
 
@@ -166,8 +158,12 @@ def _target_json(target: Path, *args: str) -> Mapping[str, Any]:
     """The JSON document a command of the target's conda prints; a SharedError says why not."""
     argv = [*conda_command(target), *args]
     try:
-        result = subprocess.run(
-            argv, capture_output=True, text=True, env=target_environ(), timeout=300, check=False
+        result = children.run(
+            children.python_argv(argv[0], argv[1:], keep_pythonpath=False),
+            capture_output=True,
+            text=True,
+            env=target_environ(),
+            timeout=300,
         )
     except OSError as error:
         raise SharedError(
@@ -303,19 +299,20 @@ def _json_document(stdout: str) -> Mapping[str, Any] | None:
 
 
 def _run(argv: Sequence[str], *, log: Path, merge_stderr: bool = False) -> tuple[str, int]:
-    """Run `argv` with its output appended to `log`; returns (stdout, exit status)."""
+    """Run `argv` (a Python: `python -m conda ...`, `python -m pip ...`) with its output appended
+    to `log`; returns (stdout, exit status)."""
+    command = children.python_argv(argv[0], argv[1:], keep_pythonpath=False)
     with fs.append_stream(log) as stream:
-        stream.write(f"\n$ {' '.join(argv)}\n")
+        stream.write(f"\n$ {' '.join(command)}\n")
         stream.flush()
         try:
-            result = subprocess.run(
-                list(argv),
+            result = children.run(
+                command,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if merge_stderr else stream,
                 text=True,
                 errors="replace",
                 env=target_environ(),
-                check=False,
             )
         except OSError as error:
             stream.write(f"could not start: {error}\n")

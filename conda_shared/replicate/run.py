@@ -16,7 +16,7 @@ from ..layout import open_root
 from .cache import fill_cache
 from .conda import channels_overridable, conda_command, conda_info
 from .executors.local import run_tasks
-from .executors.slurm import Submission, node_local, submit_run
+from .executors.slurm import Submission, node_local, refuse_unsafe_values, submit_run
 from .lost import failure_result, record_lost_task
 from .plan import plan_env
 from .progress import settle_run, wait_for_run
@@ -92,6 +92,8 @@ def replicate(
         )
     say = progress or (lambda _message: None)
     shared = open_root(root)
+    if executor == "slurm":
+        refuse_unsafe_values(options=slurm_options, folder=shared.reports_dir)
     previous: RunPlan | None = None
     if resume:
         previous = load_plan(latest_run_dir(shared.reports_dir))

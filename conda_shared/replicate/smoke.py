@@ -6,12 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .. import children
 from ..prefix import site_packages_dirs
 
 #: Top-level modules that fail to import on a headless server or a machine without a GPU even
@@ -260,33 +260,30 @@ class _Outcome:
 
 
 def _run(python: Path, args: Sequence[str], timeout: float) -> _Outcome:
-    """Run the env's interpreter isolated (-I: no PYTHON* variables, user site or cwd on the
-    path) from an empty directory, without a display, pip settings or a conda env active."""
+    """Run the env's interpreter isolated from an empty directory, without a display, pip
+    settings or a conda env active."""
     env = {
         key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTHON", "PIP_", "CONDA_", "VIRTUAL_ENV", "DISPLAY", "WAYLAND"))
+        for key, value in children.without_caller_variables(os.environ).items()
+        if not key.startswith(("PIP_", "DISPLAY", "WAYLAND"))
     }
     env["MPLBACKEND"] = "Agg"
-    with tempfile.TemporaryDirectory(prefix="conda-shared-smoke-") as empty:
-        try:
-            done = subprocess.run(
-                [str(python), "-I", *args],
-                cwd=empty,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as expired:
-            out = expired.stdout or ""
-            text = out.decode(errors="replace") if isinstance(out, bytes) else out
-            return _Outcome(None, text, f"timed out after {timeout:g} s")
-        except OSError as error:
-            return _Outcome(None, "", f"cannot run {python}: {error.strerror or error}")
+    try:
+        done = children.run(
+            children.python_argv(python, args, keep_pythonpath=False),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as expired:
+        out = expired.stdout or ""
+        text = out.decode(errors="replace") if isinstance(out, bytes) else out
+        return _Outcome(None, text, f"timed out after {timeout:g} s")
+    except OSError as error:
+        return _Outcome(None, "", f"cannot run {python}: {error.strerror or error}")
     return _Outcome(done.returncode, done.stdout, _describe_exit(done.returncode, done.stderr))
 
 

@@ -6,7 +6,7 @@ fails with that rule's document (or sleeps, or kills the task); otherwise it wri
 record per requested package (with --download-only: an empty file per package in <target>/pkgs,
 one each $FAKE_FETCH_SECONDS).
 `python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
-to `<target>/calls.jsonl`.
+to `<target>/calls.jsonl`, and the directory it started in to `<target>/cwds.txt`.
 """
 
 import json
@@ -26,11 +26,14 @@ PACKAGE_FILE = re.compile(r"([^/#]+?)-([^-/#]+)-([^-/#]+?)(?:\.tar\.bz2|\.conda)
 def main(argv):
     with open(TARGET / "calls.jsonl", "a") as log:
         log.write(json.dumps(argv) + "\n")
-    if argv[:2] == ["-m", "pip"]:
+    with open(TARGET / "cwds.txt", "a") as log:
+        log.write(os.getcwd() + "\n")
+    command = argv[1:] if argv[:1] == ["-I"] else argv  # replicate runs them isolated
+    if command[:2] == ["-m", "pip"]:
         return 0
-    if argv[:2] != ["-m", "conda"]:
+    if command[:2] != ["-m", "conda"]:
         os.execv(REAL_PYTHON, [REAL_PYTHON, *argv])
-    args = argv[2:]
+    args = command[2:]
     if args[0] == "info":
         print(json.dumps({"conda_version": "26.7.1", "root_prefix": str(TARGET)}))
         return 0

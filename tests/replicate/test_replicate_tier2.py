@@ -86,6 +86,24 @@ def test_replicates_every_env_with_the_targets_conda_and_reports_it(
     assert (migration / "specs" / "src" / "tools.lock").is_file()
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the admin's own `python -m` needs -P")
+def test_packages_planted_in_the_admins_folder_never_run(migration: Path, tmp_path: Path) -> None:
+    from conda_shared.children import own_python
+    from tests.test_children import plant, ran
+
+    planted = plant(tmp_path / "caller's folder")
+    result = subprocess.run(
+        [*own_python("-m", "conda_shared"), "replicate", "--root", str(migration), "tools"],
+        cwd=planted,
+        env={**os.environ, "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(planted) == [], "the workers, the target's conda, pip and the smoke ran elsewhere"
+
+
 def test_resume_never_redoes_a_finished_env_and_an_existing_env_is_left_alone(
     migration: Path, tmp_path: Path
 ) -> None:

@@ -326,6 +326,31 @@ def test_sigterm_stops_the_run_cleans_up_and_resume_finishes(root: Path, tmp_pat
     assert [e["status"] for e in json.loads(resumed.stdout)["envs"]] == ["replicated"] * 2
 
 
+def test_sigterm_stops_workers_of_a_run_started_with_sigint_ignored(root: Path) -> None:
+    # `conda shared replicate ... &` in a script: the shell starts it with SIGINT ignored, and
+    # its workers inherit that; SIGTERM must still stop them, not wait out the build.
+    rules(root, {"match": "numpy-1.21.5", "sleep": 120, "download_only": False})
+    ignoring = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    ignoring += "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    argv = ["-m", "conda_shared", "replicate", "--root", str(root), "--to", "vfake", "mixed_numpy"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", ignoring, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    half = target(root) / "envs" / "mixed_numpy" / "conda-meta"
+    deadline = time.monotonic() + 60
+    while not half.is_dir():
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    try:
+        _out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("SIGTERM did not stop the worker: the run waited for it") from None
+    assert process.returncode == 130, err
+    assert not half.parent.exists(), "the half-built env was removed"
+
+
 def test_a_pip_source_that_is_gone_fails_the_env_and_names_the_command(root: Path) -> None:
     (env,) = run(root, "editable_dev").report.envs
     assert (env.status, env.failure_class) == ("failed", "pip-failed")

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conda_shared.errors import SharedError
+from conda_shared.errors import InputError, SharedError
 from conda_shared.replicate.executors.slurm import read_submission, submit_run
 from conda_shared.replicate.runfolder import RunPlan
 from tests.replicate.test_run import ENVS, root, run  # noqa: F401
 
-#: Each stand-in logs its argv; sbatch also snapshots slurm.json as it is when it is called,
-#: prints job ids 101, 102, ..., fails on call number $FAKE_SBATCH_FAIL, and sends SIGINT to
-#: its caller on call number $FAKE_SBATCH_INTERRUPT.
+#: Each stand-in logs its argv and the folder it started in; sbatch also snapshots slurm.json as
+#: it is when it is called, prints job ids 101, 102, ..., fails on call number $FAKE_SBATCH_FAIL,
+#: and sends SIGINT to its caller on call number $FAKE_SBATCH_INTERRUPT.
 _FAKE = """#!{python}
 import json, os, signal, sys
 from pathlib import Path
@@ -33,7 +34,8 @@ if name == "sbatch":
     slurm_json = Path(chdir) / "slurm.json"
     recorded = json.loads(slurm_json.read_text()) if slurm_json.exists() else None
 with log.open("a") as out:
-    call = {{"name": name, "argv": sys.argv[1:], "slurm_json": recorded, "sid": os.getsid(0)}}
+    call = {{"name": name, "argv": sys.argv[1:], "slurm_json": recorded, "sid": os.getsid(0),
+            "cwd": os.getcwd()}}
     out.write(json.dumps(call) + "\\n")
 if name == "sbatch":
     if str(number) == os.environ.get("FAKE_SBATCH_FAIL"):
@@ -128,3 +130,50 @@ def test_json_after_a_submission_names_the_jobs_and_scripts(
     assert document["slurm"]["indexes"] == [0, 1]
     assert Path(document["slurm"]["task_script"]).is_file()
     assert document["finished"] is None and document["envs"] == [], "nothing has run yet"
+
+
+@pytest.mark.parametrize(
+    "option", ["--comment=one\ntouch /tmp/pwned", "--job-name=a\rb", "--x=\x1b[2J"]
+)
+def test_an_option_with_a_control_character_is_refused_before_anything_is_made(
+    fake_slurm: Path,
+    root: Path,  # noqa: F811
+    option: str,
+) -> None:
+    with pytest.raises(InputError, match="contains the control character"):
+        run(root, *ENVS, executor="slurm", slurm_options=["--partition=short", option])
+    assert not fake_slurm.exists(), "nothing was submitted"
+    assert not list((root / "reports").glob("*/plan.json")), "no run folder was made"
+
+
+def test_submitting_refuses_a_control_character_and_writes_no_script(
+    fake_slurm: Path, tmp_path: Path
+) -> None:
+    plan = a_run(tmp_path)
+    with pytest.raises(InputError, match=r"'\\n'"):
+        submit_run(plan, [0], jobs=1, options=["--comment=x\nrm -rf /"])
+    assert not (plan.run_dir / "slurm" / "task.sh").exists()
+    assert not fake_slurm.exists()
+
+
+def test_every_value_in_a_job_script_is_one_quoted_word(fake_slurm: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "it's $HOME; `x`"
+    odd.mkdir()
+    plan = a_run(odd)
+    submit_run(plan, [0, 1], jobs=1, options=["--comment=two words; echo $USER"])
+    lines = (plan.run_dir / "slurm" / "task.sh").read_text().splitlines()
+    (sbatch,) = [line for line in lines if line.startswith("#   sbatch ")]
+    assert shlex.split(sbatch[len("#   ") :])[-2:] == [
+        "--comment=two words; echo $USER", str(plan.run_dir / "slurm" / "task.sh"),
+    ]  # fmt: skip
+    assert shlex.split(lines[-2]) == [
+        "cd",
+        "--",
+        str(plan.run_dir / "slurm" / "empty"),
+        "||",
+        "exit",
+        "1",
+    ]
+    assert shlex.split(lines[-1])[-3:] == ["--task", str(plan.run_dir), "$SLURM_ARRAY_TASK_ID"]
+    assert lines[-1].endswith(' "$SLURM_ARRAY_TASK_ID"')
+    assert (plan.run_dir / "slurm" / "empty").is_dir()

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-#: Inherited variables that would leak the caller's conda, config dirs or pip settings in.
-STRIPPED_PREFIXES = ("CONDA_", "_CE_", "XDG_", "PIP_")
+from conda_shared.children import CALLER_VARIABLES
+
+#: Inherited variables that would leak the caller's conda and Python (the list replicate strips),
+#: config dirs or pip settings in.
+STRIPPED_PREFIXES = (*CALLER_VARIABLES, "XDG_", "PIP_")
 _TIMEOUT_S = 600
 _OUTPUT_TAIL = 4000
 

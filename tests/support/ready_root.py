@@ -29,8 +29,9 @@ def add_installation(path: Path, conda_version: str, envs: Sequence[str]) -> Pat
 
 
 def slow_conda_line() -> str:
-    # CONDA_SHARED_TEST_CONDA_DELAY keeps a preflight busy so concurrent runs overlap.
-    return 'sleep "${CONDA_SHARED_TEST_CONDA_DELAY:-0}"\n'
+    # TEST_SLOW_CONDA_SECONDS keeps a preflight busy so concurrent runs overlap (not CONDA_*:
+    # the target's conda never sees the caller's CONDA_* variables).
+    return 'sleep "${TEST_SLOW_CONDA_SECONDS:-0}"\n'
 
 
 def add_env(installation: Path, name: str, *, ipykernel: bool = False) -> Path:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ... import fs
+from ...children import own_python
 
 _POLL_S = 0.05
 
 
 def task_command(run_dir: Path, index: int) -> list[str]:
     """The command any executor runs for one env (this Python, this conda_shared)."""
-    return [sys.executable, "-m", "conda_shared", "replicate", "--task", str(run_dir), str(index)]
+    return own_python("-m", "conda_shared", "replicate", "--task", str(run_dir), str(index))
 
 
 def run_tasks(
@@ -30,33 +30,40 @@ def run_tasks(
     """Run the tasks as subprocesses; `on_done(index, exit status, stderr file)` after each.
 
     On Ctrl-C (or SIGTERM turned into KeyboardInterrupt) nothing new starts, running tasks get
-    SIGINT so they remove what they half-built, and the interrupt is raised once they are gone.
+    SIGTERM so they remove what they half-built, and the interrupt is raised once they are gone.
     """
     pending = list(indexes)
     running: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
-    try:
-        while pending or running:
-            while pending and len(running) < max(1, jobs):
-                index = pending.pop(0)
-                errors = run_dir / "logs" / f".task-{index}.stderr"
-                with fs.append_stream(errors, binary=True) as stream:
-                    process = subprocess.Popen(
-                        task_command(run_dir, index), stdout=subprocess.DEVNULL, stderr=stream
-                    )
-                running[index] = (process, errors)
-                on_start(index)
-            for index, (process, errors) in list(running.items()):
-                if process.poll() is not None:
-                    del running[index]
-                    on_done(index, process.returncode, errors)
-            time.sleep(_POLL_S)
-    except KeyboardInterrupt:
-        for process, _ in running.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process, _ in running.values():
-            _wait_quietly(process)
-        raise
+    # Tasks start from an empty folder of ours (see conda_shared.children). They are stopped by
+    # SIGTERM, which a task always obeys; SIGINT it may have inherited ignored (a replicate
+    # started as `... &` by a script), and then only a kill of the whole group would stop it.
+    with fs.private_temp_dir() as folder:
+        try:
+            while pending or running:
+                while pending and len(running) < max(1, jobs):
+                    index = pending.pop(0)
+                    errors = run_dir / "logs" / f".task-{index}.stderr"
+                    with fs.append_stream(errors, binary=True) as stream:
+                        process = subprocess.Popen(
+                            task_command(run_dir, index),
+                            cwd=folder,
+                            stdout=subprocess.DEVNULL,
+                            stderr=stream,
+                        )
+                    running[index] = (process, errors)
+                    on_start(index)
+                for index, (process, errors) in list(running.items()):
+                    if process.poll() is not None:
+                        del running[index]
+                        on_done(index, process.returncode, errors)
+                time.sleep(_POLL_S)
+        except KeyboardInterrupt:
+            for process, _ in running.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process, _ in running.values():
+                _wait_quietly(process)
+            raise
 
 
 def _wait_quietly(process: subprocess.Popen[bytes]) -> None:

@@ -7,7 +7,6 @@ to RUN/slurm.json, which `--status`, `--wait`, `--cancel` and `--resume` read ba
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -16,11 +15,15 @@ from pathlib import Path
 
 from ... import fs
 from ... import slurm_commands as slurm
-from ...errors import SharedError
+from ...children import own_python
+from ...errors import InputError, SharedError
+from ...text import command_words, control_character, quoted
 from ..runfolder import RunPlan, utc_now
 from .local import task_command
 
 SCHEMA = "conda-shared/replicate-slurm/1"
+#: The folder of RUN/slurm/ the job scripts start in: made empty by conda-shared, never written.
+_EMPTY = "empty"
 #: Where a job's files live on most clusters' nodes but on no other host.
 NODE_LOCAL = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 
@@ -47,8 +50,9 @@ def submit_run(
     slurm.json names the array as soon as it exists, so even a killed submitter leaves no jobs
     that `--status` and `--cancel` cannot find (the caller holds Ctrl-C back meanwhile).
     """
+    refuse_unsafe_values(options=options, folder=run.run_dir)
     folder = run.run_dir / "slurm"
-    fs.make_dirs(folder)
+    fs.make_dirs(folder / _EMPTY)
     name = f"replicate-{run.run_dir.name}"
     submitted_epoch, submitted = time.time(), utc_now()  # before any task can write a result
     submission = Submission(
@@ -58,7 +62,7 @@ def submit_run(
             run_dir=run.run_dir,
             what="one task of the array replicates env number $SLURM_ARRAY_TASK_ID of "
             "plan.json (the very command `--executor local` runs)",
-            command=shlex.join(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
+            command=command_words(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
             options=[f"--job-name={name}", f"--output={folder / 'task-%a.out'}", *options],
             array=f"{_ranges(indexes)}%{jobs}",
         ),
@@ -76,7 +80,7 @@ def submit_run(
             run_dir=run.run_dir,
             what="once every task of the array ended (however it ended), settle the tasks "
             "that left no result and write report.json/csv/md",
-            command=shlex.join(_settle_command(run.run_dir)),
+            command=command_words(_settle_command(run.run_dir)),
             options=[f"--job-name={name}-report", f"--output={folder / 'finish.out'}", *options],
             dependency=f"afterany:{submission.array_job}",
         )
@@ -87,6 +91,25 @@ def submit_run(
     submission = replace(submission, final_job=final_job)
     _record(submission)
     return submission
+
+
+def refuse_unsafe_values(*, options: Sequence[str], folder: Path) -> None:
+    """Every value the job scripts hold stays on its line: refuse a control character in any of
+    them (a newline would turn the rest of an option into a command) before anything is made.
+    `folder` is the run folder, or the reports folder that will hold it."""
+    values = [
+        *(("Slurm option", option) for option in options),
+        ("the run folder", str(folder)),
+        ("conda-shared's Python", sys.executable),
+    ]
+    for what, value in values:
+        character = control_character(value)
+        if character is not None:
+            raise InputError(
+                f"{what} {value!r} contains the control character {character}",
+                "Give it without newlines, tabs or other control characters "
+                "(--slurm-option, plugins.shared_slurm_options, --root)",
+            )
 
 
 def submission_to_json(submission: Submission) -> dict[str, object]:
@@ -169,7 +192,7 @@ def node_local(path: Path) -> Path | None:
 
 
 def _settle_command(run_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "conda_shared", "replicate", "--settle", str(run_dir)]
+    return own_python("-m", "conda_shared", "replicate", "--settle", str(run_dir))
 
 
 def _submit(
@@ -190,7 +213,10 @@ def _submit(
         "#!/bin/bash",
         f"# Written by `conda shared replicate --executor slurm`: {what}.",
         "# Submitted with:",
-        f"#   {shlex.join(sbatch)}",
+        f"#   {command_words(sbatch)}",
+        # Not the folder Slurm chose (it falls back to /tmp when --chdir fails): an empty one of
+        # the run, so nothing there can pass for conda_shared (see conda_shared.children).
+        f"cd -- {quoted(script.parent / _EMPTY)} || exit 1",
         f"exec {command}",
     ]
     fs.atomic_write(script, "\n".join(lines) + "\n", mode=0o755)
