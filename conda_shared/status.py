@@ -11,6 +11,7 @@ from .errors import SharedError
 from .installation import disk_usage, read_installation
 from .kernels.read import Kernel, read_kernels
 from .layout import Pointer, open_root
+from .text import CommandLine
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,14 @@ class Status:
         return (f"current: {current.problem or 'not set'}", *switch)
 
 
-def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> Status:
+def shared_status(
+    *,
+    root: Path,
+    sizes: bool = False,
+    log_entries: int = 5,
+    command_line: CommandLine | None = None,
+) -> Status:
+    """`command_line` spells the commands in the problems found (default: `conda shared`)."""
     shared = open_root(root)
     seen_inodes: set[tuple[int, int]] = set()
     summaries = tuple(
@@ -66,7 +74,9 @@ def shared_status(*, root: Path, sizes: bool = False, log_entries: int = 5) -> S
         installations=summaries,
         kernels=read_kernels(shared.kernels_dir),
         recent=audit.tail(shared.log_path, log_entries),
-        switch=None if shared.single else in_progress(shared.path),
+        switch=None
+        if shared.single
+        else in_progress(shared.path, command_line=command_line or CommandLine()),
     )
 
 

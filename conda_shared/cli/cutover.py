@@ -9,6 +9,7 @@ from typing import Any
 
 from ..cutover import CutoverResult, cutover
 from ..errors import InputError
+from ..text import CommandLine
 from . import root_of
 from .render import to_jsonable
 
@@ -51,7 +52,7 @@ def execute(args: Any) -> int:
 
     def confirm_on_terminal(draft: CutoverResult) -> bool:
         shown.append(draft)
-        return _ask(draft)
+        return _ask(draft, args.command_line)
 
     confirm = None if unattended else confirm_on_terminal
     # A switch takes microseconds: its steps come with the result, not as progress.
@@ -62,11 +63,12 @@ def execute(args: Any) -> int:
         force=args.force,
         dry_run=args.dry_run,
         confirm=confirm,
+        command_line=args.command_line,
     )
     if args.json:
         print(json.dumps(as_document(result), indent=2))
     else:
-        print(render(result, with_preflight=not shown))
+        print(render(result, args.command_line, with_preflight=not shown))
     if result.switched or (not result.preflight and not result.dry_run):
         return 0
     return 0 if result.dry_run and result.preflight_ok else 1
@@ -84,7 +86,7 @@ def as_document(result: CutoverResult) -> dict[str, Any]:
     }
 
 
-def render(result: CutoverResult, *, with_preflight: bool = True) -> str:
+def render(result: CutoverResult, command_line: CommandLine, *, with_preflight: bool = True) -> str:
     title = f"{result.action} {result.source or '(no current)'} -> {result.target}"
     lines = [title + ("  (dry run: nothing changed)" if result.dry_run else "")]
     if result.preflight and with_preflight:
@@ -100,7 +102,7 @@ def render(result: CutoverResult, *, with_preflight: bool = True) -> str:
         lines += [f"  {step}" for step in result.steps]
     lines.append(_pointers_line(result))
     lines += [f"note: {note}" for note in result.notes]
-    lines.append(_outcome(result))
+    lines.append(_outcome(result, command_line))
     return "\n".join(lines)
 
 
@@ -117,7 +119,7 @@ def _pointers_line(result: CutoverResult) -> str:
     return "pointers: " + ", ".join(shown)
 
 
-def _outcome(result: CutoverResult) -> str:
+def _outcome(result: CutoverResult, command_line: CommandLine) -> str:
     failed = [check.name for check in result.preflight if not check.ok]
     if result.switched:
         forced = f" (forced past: {', '.join(failed)}; logged)" if result.forced else ""
@@ -125,12 +127,12 @@ def _outcome(result: CutoverResult) -> str:
             return f"rolled back: current -> {result.target}{forced}"
         return (
             f"switched: current -> {result.target}{forced}\n"
-            "next: if anything falls apart: conda shared cutover --rollback"
+            f"next: if anything falls apart: {command_line('cutover', '--rollback')}"
         )
     if result.dry_run:
         if failed:
             return f"preflight: {len(failed)} failed ({', '.join(failed)}); fix them or use --force"
-        return f"preflight passed; run it: conda shared {_command(result)} --yes"
+        return f"preflight passed; run it: {command_line('cutover', *_options(result), '--yes')}"
     if failed:
         return (
             f"not switched: {len(failed)} preflight item(s) failed ({', '.join(failed)}); "
@@ -139,14 +141,14 @@ def _outcome(result: CutoverResult) -> str:
     return "not switched"
 
 
-def _command(result: CutoverResult) -> str:
+def _options(result: CutoverResult) -> tuple[str, ...]:
     if result.action == "rollback":
-        return "cutover --rollback"
-    return f"cutover --to {result.target}"
+        return ("--rollback",)
+    return ("--to", result.target)
 
 
-def _ask(draft: CutoverResult) -> bool:
-    print(render(draft).rsplit("\n", 1)[0])  # all but the "not switched" outcome line
+def _ask(draft: CutoverResult, command_line: CommandLine) -> bool:
+    print(render(draft, command_line).rsplit("\n", 1)[0])  # all but the "not switched" outcome line
     question = (
         f"Switch current from {draft.source or '(none)'} to {draft.target} for every user? [y/N] "
     )

@@ -25,7 +25,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
-    result = shared_status(root=root_of(args), sizes=args.sizes, log_entries=args.log)
+    result = shared_status(
+        root=root_of(args),
+        sizes=args.sizes,
+        log_entries=args.log,
+        command_line=args.command_line,
+    )
     emit(args, result, render, problems=result.problems)
     return 1 if result.problems else 0
 

@@ -10,6 +10,7 @@ from .. import audit, fs
 from ..errors import InputError, SharedError
 from ..layout import SharedRoot, open_root
 from ..pointers import open_switchable, pointers_lock, resolve_installation
+from ..text import CommandLine
 from . import preflight
 from .preflight import Check
 from .switch import Interrupted, Plan, apply, finish_journal, read_journal, write_journal
@@ -59,16 +60,19 @@ def cutover(
     dry_run: bool = False,
     confirm: Confirm | None = None,
     progress: Callable[[str], None] | None = None,
+    command_line: CommandLine | None = None,
 ) -> CutoverResult:
     """Make `to` (qa, or an installation folder of the root) the current installation; with
-    `rollback`, swap `current` and `previous` back instead."""
+    `rollback`, swap `current` and `previous` back instead. `command_line` spells the commands
+    in the preflight's fix lines (default: `conda shared`, no --root)."""
+    command_line = command_line or CommandLine()
     action = "rollback" if rollback else "cutover"
     shared = open_switchable(root, SWITCHED_POINTERS)
     if dry_run:
-        plan, checks = _prepare(shared, action, to, lock_held=False)
+        plan, checks = _prepare(shared, action, to, lock_held=False, command_line=command_line)
         return _result(shared.path, plan, checks, switched=False, forced=False, dry_run=True)
     with pointers_lock(shared.path):
-        plan, checks = _prepare(shared, action, to, lock_held=True)
+        plan, checks = _prepare(shared, action, to, lock_held=True, command_line=command_line)
         failed = [check.name for check in checks if not check.ok]
         forced = force and bool(failed)
         draft = _result(shared.path, plan, checks, switched=False, forced=forced, dry_run=False)
@@ -87,14 +91,14 @@ def cutover(
 
 
 def _prepare(
-    shared: SharedRoot, action: str, to: str, *, lock_held: bool
+    shared: SharedRoot, action: str, to: str, *, lock_held: bool, command_line: CommandLine
 ) -> tuple[Plan, tuple[Check, ...]]:
     """The plan and its preflight; after an interruption, the plan that finishes or undoes it."""
     interrupted = read_journal(shared.path)
     if interrupted:
         return _after_interruption(interrupted, action)
     plan = _plan(shared, action, to)
-    return plan, _preflight(shared, plan, lock_held=lock_held)
+    return plan, _preflight(shared, plan, lock_held=lock_held, command_line=command_line)
 
 
 def _plan(shared: SharedRoot, action: str, to: str) -> Plan:
@@ -105,14 +109,16 @@ def _plan(shared: SharedRoot, action: str, to: str) -> Plan:
             raise InputError(
                 f"there is nothing to roll back to: {shared.path / 'previous'} is not set "
                 "(or is broken)",
-                "A rollback undoes a cutover; see the pointers with `conda shared status`, or "
-                "cut over to an installation by name: conda shared cutover --to NAME",
+                "A rollback undoes a cutover; to switch anyway, cut over to an installation "
+                "by name",
+                command=("cutover", "--to", "NAME"),
             )
         if current is None or current == previous:
             raise InputError(
                 f"cannot roll back: current is {current.name if current else 'not set'} and "
                 f"previous is {previous.name}",
-                "Cut over to an installation by name instead: conda shared cutover --to NAME",
+                "Cut over to an installation by name instead",
+                command=("cutover", "--to", "NAME"),
             )
         writes = (("current", previous), ("previous", current))
         return Plan("rollback", current, previous, writes, before)
@@ -134,13 +140,14 @@ def _cutover_target(shared: SharedRoot, to: str) -> Path:
         raise InputError(
             f"there is no qa installation to cut over to: {shared.path / 'qa'} is not set "
             f"(installations: {known})",
-            "Point qa at the new installation first: conda shared qa set NAME "
-            "(or name it: conda shared cutover --to NAME)",
+            "Point qa at the new installation first (or name it: cutover --to NAME)",
+            command=("qa", "set", "NAME"),
         )
     if pointer.target is None or pointer.problem:
         raise InputError(
             f"{shared.path / 'qa'} cannot be cut over to: {pointer.problem}",
-            "Point qa at a complete installation: conda shared qa set NAME",
+            "Point qa at a complete installation",
+            command=("qa", "set", "NAME"),
         )
     return resolve_installation(shared, str(pointer.target), option="qa")
 
@@ -150,7 +157,9 @@ def _target(shared: SharedRoot, name: str) -> Path | None:
     return pointer.target if pointer is not None and pointer.ok else None
 
 
-def _preflight(shared: SharedRoot, plan: Plan, *, lock_held: bool) -> tuple[Check, ...]:
+def _preflight(
+    shared: SharedRoot, plan: Plan, *, lock_held: bool, command_line: CommandLine
+) -> tuple[Check, ...]:
     if not plan.writes:
         return ()
     target = plan.target
@@ -158,8 +167,8 @@ def _preflight(shared: SharedRoot, plan: Plan, *, lock_held: bool) -> tuple[Chec
     if plan.action == "cutover":
         checks += [
             preflight.conda_shared_check(target),
-            preflight.replicate_check(shared, plan.source, target),
-            preflight.kernels_check(shared, target),
+            preflight.replicate_check(shared, plan.source, target, command_line=command_line),
+            preflight.kernels_check(shared, target, command_line=command_line),
         ]
     # A rollback goes back to what worked an hour ago: only what could have broken since.
     checks += [
@@ -200,7 +209,8 @@ def _switch(
             # The journal stays behind: `status` explains it and a rerun finishes or undoes it.
             raise SharedError(
                 f"{error.message}; the {plan.action} stopped half-way",
-                "Fix that, then see `conda shared status` and rerun the same command",
+                "Fix that and rerun the same command; see the pointers as they stand",
+                command=("status",),
             ) from None
         finish_journal(shared.path)
         _log(shared, plan, forced, f"failed, pointers restored: {error.message}")

@@ -15,6 +15,7 @@ from ..kernels.follow import below_installation, resolves_in
 from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..pointers import lock_path, writable_problem
+from ..text import CommandLine, command_words
 from .replicate_report import latest_report
 
 CONDA_TIMEOUT_SECONDS = 120
@@ -95,16 +96,18 @@ def conda_shared_check(target: Path) -> Check:
             False,
             f"conda-shared is not installed in {target.name}'s base: after the cutover "
             "`conda shared` (and the channel policy) would vanish for everyone",
-            f"{target}/bin/conda install -p {target} conda-shared",
+            command_words([target / "bin" / "conda", "install", "-p", target, "conda-shared"]),
         )
     return Check("conda-shared", True, f"conda-shared {version} in {target.name}'s base", None)
 
 
-def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Check:
+def replicate_check(
+    shared: SharedRoot, source: Path | None, target: Path, *, command_line: CommandLine
+) -> Check:
     """The latest replicate report into the target covers every REPLICATE env, all smoke-tested."""
     search = latest_report(shared.reports_dir, target)
     report = search.report
-    resume = f"conda shared replicate --to {target.name} --resume"
+    resume = command_line("replicate", "--to", target.name, "--resume")
     if report is None:
         unreadable = (
             f" ({len(search.unreadable)} unreadable: {search.unreadable[0]})"
@@ -115,7 +118,7 @@ def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Ch
             "replicate",
             False,
             f"no replicate report into {target.name} in {shared.reports_dir}{unreadable}",
-            f"conda shared replicate --to {target.name}",
+            command_line("replicate", "--to", target.name),
         )
     run = report.path.parent.name
     if report.finished is None:
@@ -123,7 +126,7 @@ def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Ch
     try:
         required, basis = _required_envs(shared, source)
     except SharedError as error:
-        return Check("replicate", False, error.message, error.next_step)
+        return Check("replicate", False, error.message, error.next_step_for(command_line))
     names = required if required is not None else [e.name for e in report.envs]
     not_run = [name for name in names if report.env(name) is None]
     failed, smoke_failed = [], []
@@ -154,7 +157,7 @@ def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Ch
     )
 
 
-def kernels_check(shared: SharedRoot, target: Path) -> Check:
+def kernels_check(shared: SharedRoot, target: Path, *, command_line: CommandLine) -> Check:
     """Every kernelspec goes through ROOT/current and its interpreter exists in the target."""
     problems = []
     kernels = read_kernels(shared.kernels_dir)
@@ -177,8 +180,8 @@ def kernels_check(shared: SharedRoot, target: Path) -> Check:
             False,
             "; ".join(problems),
             "Replicate those kernels' envs into the target, point argv[0] of each kernel.json at "
-            f"{shared.path}/current/envs/NAME/bin/python, or retire stale kernelspecs with "
-            "`conda shared kernels sync --remove-stale`",
+            f"{shared.path}/current/envs/NAME/bin/python, or retire stale kernelspecs: "
+            + command_line("kernels", "sync", "--remove-stale"),
         )
     return Check(
         "kernels", True, f"every kernelspec ({len(kernels)}) resolves in {target.name}", None

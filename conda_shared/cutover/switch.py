@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import fs
 from ..pointers import clear_pointer, link_target, lock_path, set_pointer
+from ..text import CommandLine
 
 #: (pointer name, installation it should point at, or None to remove the pointer)
 Write = tuple[str, "Path | None"]
@@ -73,9 +74,9 @@ class Interrupted:
     started: str
     user: str
 
-    def explain(self) -> str:
+    def explain(self, command_line: CommandLine) -> str:
         source = self.plan.source.name if self.plan.source else "nothing"
-        same, other = "`conda shared cutover`", "`conda shared cutover --rollback`"
+        same, other = (f"`{command_line('cutover', *option)}`" for option in ((), ("--rollback",)))
         if self.plan.action == "rollback":
             same, other = other, same
         return (
@@ -101,13 +102,13 @@ def read_journal(root: Path) -> Interrupted | None:
         return None
 
 
-def in_progress(root: Path) -> str | None:
+def in_progress(root: Path, *, command_line: CommandLine) -> str | None:
     """A line for `status`: a switch running now, or one that was interrupted."""
     holder = fs.lock_holder(lock_path(root))
     if holder:
         return f"a cutover is running now ({holder})"
     interrupted = read_journal(root)
-    return interrupted.explain() if interrupted else None
+    return interrupted.explain(command_line) if interrupted else None
 
 
 def _text(path: Path | None) -> str | None:

@@ -7,7 +7,6 @@ to RUN/slurm.json, which `--status`, `--wait`, `--cancel` and `--resume` read ba
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from ... import fs
 from ... import slurm_commands as slurm
 from ...errors import SharedError
+from ...text import command_words
 from ..runfolder import RunPlan, utc_now
 from .local import task_command
 
@@ -58,7 +58,7 @@ def submit_run(
             run_dir=run.run_dir,
             what="one task of the array replicates env number $SLURM_ARRAY_TASK_ID of "
             "plan.json (the very command `--executor local` runs)",
-            command=shlex.join(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
+            command=command_words(task_command(run.run_dir, 0)[:-1]) + ' "$SLURM_ARRAY_TASK_ID"',
             options=[f"--job-name={name}", f"--output={folder / 'task-%a.out'}", *options],
             array=f"{_ranges(indexes)}%{jobs}",
         ),
@@ -76,7 +76,7 @@ def submit_run(
             run_dir=run.run_dir,
             what="once every task of the array ended (however it ended), settle the tasks "
             "that left no result and write report.json/csv/md",
-            command=shlex.join(_status_command(run.run_dir)),
+            command=command_words(_status_command(run.run_dir)),
             options=[f"--job-name={name}-report", f"--output={folder / 'finish.out'}", *options],
             dependency=f"afterany:{submission.array_job}",
         )
@@ -133,7 +133,8 @@ def read_submission(run_dir: Path) -> Submission | None:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SharedError(
             f"cannot use {path}: {error}",
-            "Look the jobs up with `squeue`; start a new run with `conda shared replicate`",
+            "Look the jobs up with `squeue`; start a new run",
+            command=("replicate",),
         ) from None
 
 
@@ -188,9 +189,9 @@ def _submit(
     )
     lines = [
         "#!/bin/bash",
-        f"# Written by `conda shared replicate --executor slurm`: {what}.",
+        f"# Written by conda-shared (replicate --executor slurm): {what}.",
         "# Submitted with:",
-        f"#   {shlex.join(sbatch)}",
+        f"#   {command_words(sbatch)}",
         f"exec {command}",
     ]
     fs.atomic_write(script, "\n".join(lines) + "\n", mode=0o755)
