@@ -9,9 +9,7 @@ with the CLI's own parser, with the program the user typed and the `--root` they
 from __future__ import annotations
 
 import ast
-import json
 import os
-import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,23 +17,18 @@ from pathlib import Path
 import pytest
 
 import conda_shared
-from conda_shared.cli import VERBS, build_parser
 from conda_shared.discovery import real_path
 from conda_shared.text import CommandLine
 from tests.roots import make_sample, run_cli
+from tests.support.hints import COMMAND, commands_in, pasteable_problems, texts_in
 
 Capsys = pytest.CaptureFixture[str]
-
-PROGRAMS = ("conda-shared", "conda shared")
-#: a program, then a verb: a command (a title such as `conda-shared doctor:` is not one)
-VERB = "|".join(VERBS)
-COMMAND = re.compile(rf"(?P<tick>`?)(?<![\w-])(?P<program>conda[ -]shared) (?P<verb>{VERB})\b(?!:)")
 
 
 # -- the source: commands are spelled by one mechanism -----------------------------------------
 
 
-def _literal_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
+def _literaltexts_in(tree: ast.Module) -> Iterator[tuple[int, str]]:
     """Every string the code can print: constants and f-strings (placeholders as {}), no
     docstrings and no comment lines written into files (`# written by ...`)."""
     docstrings = {
@@ -72,7 +65,7 @@ def test_no_message_spells_a_command_by_hand() -> None:
     by_hand = [
         f"{path.relative_to(package)}:{line}: {text!r}"
         for path in sorted(package.rglob("*.py"))
-        for line, text in _literal_texts(ast.parse(path.read_text(encoding="utf-8")))
+        for line, text in _literaltexts_in(ast.parse(path.read_text(encoding="utf-8")))
         if COMMAND.search(text)
     ]
     assert by_hand == [], (
@@ -95,69 +88,6 @@ def test_a_command_names_the_program_root_and_quotes_every_word() -> None:
 
 
 # -- the output: every command printed parses back ----------------------------------------------
-
-
-def _commands(text: str) -> Iterator[tuple[str, str]]:
-    """(program, command words after the program) for each command in `text`: in backticks,
-    or running to the end of its line."""
-    for line in text.splitlines():
-        for found in COMMAND.finditer(line):
-            rest = line[found.start("verb") :]
-            if found.group("tick"):
-                rest = rest.split("`", 1)[0]
-            yield found.group("program"), rest
-
-
-def _texts(output: str) -> Iterator[str]:
-    """What a user reads: the text, or every string of a JSON document."""
-    try:
-        document = json.loads(output)
-    except ValueError:
-        yield output
-        return
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            stack += value.values()
-        elif isinstance(value, list):
-            stack += value
-
-
-def _check_pasteable(output: str, *, root: Path | None) -> list[str]:
-    """Each command in `output`, parsed with the CLI's parser; returns the problems found.
-
-    With `root` (the --root the user gave), each command must carry it, or name another root
-    on purpose (`init`, `sample`).
-    """
-    problems = []
-    for text in _texts(output):
-        for program, rest in _commands(text):
-            if program != "conda-shared":
-                problems.append(f"`{program} {rest}`: the user typed conda-shared")
-                continue
-            try:
-                words = shlex.split(rest)
-            except ValueError as error:
-                problems.append(f"`{program} {rest}`: not shell words ({error})")
-                continue
-            if "--help" in words:
-                continue
-            try:
-                args = build_parser("conda-shared", words).parse_args(words)
-            except Exception as error:  # an InputError from the parser, or SystemExit
-                problems.append(f"`{program} {rest}`: does not parse ({error!r})")
-                continue
-            given = getattr(args, "root", None)
-            if root is None or words[0] in CommandLine.ROOTLESS:
-                continue
-            if given is None:
-                problems.append(f"`{program} {rest}`: lost --root")
-            elif given != root and not given.parent.exists():
-                problems.append(f"`{program} {rest}`: --root {given} is neither the root given")
-    return problems
 
 
 @pytest.fixture
@@ -218,9 +148,11 @@ def test_every_printed_command_can_be_pasted(
             result = run_cli(capsys, *argv, *as_json)
             assert "Traceback" not in result.err, (argv, result.err)
             for output in (result.out, result.err):
-                printed += sum(1 for text in _texts(output) for _ in _commands(text))
+                printed += sum(1 for text in texts_in(output) for _ in commands_in(text))
                 given = odd_root if "--root" in argv else None
-                problems += [f"{' '.join(argv)}: {p}" for p in _check_pasteable(output, root=given)]
+                problems += [
+                    f"{' '.join(argv)}: {p}" for p in pasteable_problems(output, root=given)
+                ]
     assert problems == []
     assert printed > 40  # the scenarios do reach their hints
 
@@ -236,10 +168,10 @@ def test_every_printed_command_can_be_pasted(
 )
 def test_the_walk_catches_what_cannot_be_pasted(odd_root: Path, printed: str, problem: str) -> None:
     text = printed.format(root=odd_root, quoted=shlex.quote(str(odd_root)))
-    (found,) = _check_pasteable(text, root=odd_root)
+    (found,) = pasteable_problems(text, root=odd_root)
     assert problem in found
     good = CommandLine(("conda-shared",), str(odd_root))("export", "--from", "v26.7", "x y")
-    assert _check_pasteable(f"next: {good}", root=odd_root) == []
+    assert pasteable_problems(f"next: {good}", root=odd_root) == []
 
 
 # -- empty paths and roots that are environments -----------------------------------------------
