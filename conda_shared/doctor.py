@@ -14,7 +14,7 @@ from .errors import SharedError
 from .installation import Installation, read_installation
 from .kernels.read import read_kernels
 from .layout import SharedRoot, open_root
-from .text import decode, quoted, table
+from .text import CommandLine, decode, quoted, table
 
 PROBLEM = "problem"
 NOTE = "note"
@@ -94,9 +94,16 @@ class _Pinned:
 
 
 def check_root(
-    *, root: Path, system_config_dirs: Sequence[Path] = SYSTEM_CONFIG_DIRS
+    *,
+    root: Path,
+    system_config_dirs: Sequence[Path] = SYSTEM_CONFIG_DIRS,
+    command_line: CommandLine | None = None,
 ) -> DoctorReport:
-    """Check a shared root; reads it (listing installations, envs and kernels), never writes."""
+    """Check a shared root; reads it (listing installations, envs and kernels), never writes.
+
+    `command_line` spells the conda-shared commands in fix lines (default: `conda shared`).
+    """
+    command_line = command_line or CommandLine()
     shared = open_root(root)
     findings = list(_pointer_findings(shared))
     installs: list[PluginInstall] = []
@@ -109,7 +116,13 @@ def check_root(
             inst = read_installation(path)
         except SharedError as error:
             findings.append(
-                Finding("installations", PROBLEM, path.name, error.message, error.next_step)
+                Finding(
+                    "installations",
+                    PROBLEM,
+                    path.name,
+                    error.message,
+                    error.next_step_for(command_line),
+                )
             )
             continue
         installs.append(PluginInstall(inst.name, inst.path, pointers, inst.conda_shared_version))
@@ -134,7 +147,7 @@ def check_root(
     findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
     findings += dict.fromkeys(unreadable)
     findings += _kernel_findings(shared)
-    findings += _overlay_findings(shared)
+    findings += _overlay_findings(shared, command_line)
     findings += config + plugin
     return DoctorReport(
         root=shared.path,
@@ -396,7 +409,7 @@ def _finding_lines(finding: Finding) -> list[str]:
     return [f"  [{finding.check}] {finding.message}", f"      fix: {finding.fix}"]
 
 
-def _overlay_findings(shared: SharedRoot) -> list[Finding]:
+def _overlay_findings(shared: SharedRoot, command_line: CommandLine) -> list[Finding]:
     """Admin overlays whose environment changed (or vanished) since the overlay last changed:
     what the overlay installed may no longer fit what the env holds now."""
     from .condarc import CondaConfig
@@ -409,7 +422,7 @@ def _overlay_findings(shared: SharedRoot) -> list[Finding]:
         env = overlay.target
         if env is None or not overlay.recorded_key:
             continue
-        check = f"Check it with `conda shared overlay check {quoted(env)}`"
+        check = f"Check it with `{command_line('overlay', 'check', env)}`"
         try:
             now = content_key(read_env(env, name=env.name, config=CondaConfig(), owned_dists=False))
         except SharedError as error:
@@ -419,8 +432,9 @@ def _overlay_findings(shared: SharedRoot) -> list[Finding]:
                     PROBLEM,
                     str(overlay.path),
                     f"admin overlay {overlay.path}: its env cannot be read: {error.message}",
-                    f"Re-target it to the env that replaced it (`conda shared overlay install ENV "
-                    f"--admin --retarget`) or remove it; {check[0].lower()}{check[1:]}",
+                    "Re-target it to the env that replaced it "
+                    f"(`{command_line('overlay', 'install', '--admin', 'ENV', '--retarget')}`) "
+                    f"or remove it; {check[0].lower()}{check[1:]}",
                 )
             )
             continue

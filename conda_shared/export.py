@@ -25,6 +25,7 @@ from .kernels.read import Kernel, read_kernels
 from .layout import SharedRoot, open_root
 from .prefix import read_env
 from .specs import Risk, SourceInfo, build_specs
+from .text import closest_names, unknown_name
 
 LOCK_NAME = ".conda-shared-export.lock"
 
@@ -42,6 +43,8 @@ class EnvExport:
     pip_packages: int
     risks: tuple[Risk, ...]
     error: str | None
+    #: for a name the installation does not have: its nearest env names, best first
+    did_you_mean: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class _Job:
     asked: str
     location: EnvLocation | None
     source: SourceInfo | None  # None: the env's own installation, found when it is read
+    known: tuple[str, ...] = ()  # the installation's env names, to suggest for a mistyped one
 
 
 def export_envs(
@@ -163,9 +167,10 @@ def _jobs_in(
         zip(outside, assign_keys(outside, taken=(e.key for e in installation.envs)), strict=True)
     )
     # An env outside the installation is read with its own installation's config.
+    known = tuple(e.key for e in installation.envs)
     return _unique(
         [
-            _Job(asked, keyed[loc], None) if loc in keyed else _Job(asked, loc, source)
+            _Job(asked, keyed[loc], None) if loc in keyed else _Job(asked, loc, source, known)
             for asked, loc in found
         ]
     )
@@ -242,7 +247,11 @@ def _export_one(
             reason = f"{job.asked} is not a conda environment: it has no conda-meta/ directory"
         else:
             where = job.source.path if job.source else "this installation"
-            reason = f"no environment named {job.asked!r} in {where}"
+            reason = f"no environment named {job.asked!r} in {where} " + unknown_name(
+                "environments", job.asked, job.known
+            )
+            near = tuple(closest_names(job.asked, job.known))
+            return dataclasses.replace(_failed(job.asked, None, reason), did_you_mean=near)
         return _failed(job.asked, None, reason)
     try:
         source = job.source or _source_of_lone_env(location.prefix)

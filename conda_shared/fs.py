@@ -558,7 +558,8 @@ def remove_prefix(prefix: Path) -> None:
     if problems:
         raise SharedError(
             f"could not remove the half-built environment {prefix} ({problems[0]})",
-            f"Remove it by hand (rm -rf {prefix}) before running replicate --resume",
+            f"Remove it by hand (rm -rf {quoted(prefix)}), then continue the run",
+            command=("replicate", "--resume"),
         )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from .errors import InputError
 from .installation import package_version
 from .layout import ENVS_POINTER, is_installation
 from .pointers import refuse_real_directories
+from .text import quoted
 
 FOLDERS = ("kernels", "specs", "reports", "log")
 _FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -40,7 +40,8 @@ def init_root(*, root: Path, adopt: Path | None = None, name: str | None = None)
         raise InputError(
             f"{root} is itself a conda installation; a shared root holds installations side "
             "by side",
-            f"Choose a new directory and adopt this one: conda shared init NEWROOT --adopt {root}",
+            "Choose a new directory and adopt this one",
+            command=("init", "NEWROOT", "--adopt", str(root)),
         )
     if root.exists() and not root.is_dir():
         raise InputError(f"{root} is not a directory", "Choose a directory for the shared root")
@@ -90,7 +91,7 @@ def init_root(*, root: Path, adopt: Path | None = None, name: str | None = None)
         created=tuple(created),
         kept=tuple(kept),
         condarc=_condarc(root),
-        shell=f". {shlex.quote(str(root / 'current' / 'etc' / 'profile.d' / 'conda.sh'))}",
+        shell=f". {quoted(str(root / 'current' / 'etc' / 'profile.d' / 'conda.sh'))}",
         notes=tuple(notes),
     )
 
@@ -115,7 +116,8 @@ def _installation(root: Path, adopt: Path | None) -> Path:
         listed = ", ".join(p.name for p in found) or "none"
         raise InputError(
             f"which installation should {root} start with? found {len(found)} ({listed})",
-            "Name it: conda shared init ROOT --adopt INSTALLATION",
+            "Name it",
+            command=("init", str(root), "--adopt", "INSTALLATION"),
         )
     return found[0].resolve()
 
@@ -155,7 +157,8 @@ def _point_current(root: Path, folder: str, installation: Path) -> tuple[str, bo
             raise InputError(
                 f"{link} already points to {os.readlink(link)}, not {installation}; init never "
                 "moves a pointer",
-                "Leave out --adopt to keep it, or switch with `conda shared cutover --to NAME`",
+                "Leave out --adopt to keep it, or switch it",
+                command=("cutover", "--root", str(root), "--to", "NAME"),
             )
         return f"current -> {os.readlink(link)}", False
     fs.atomic_symlink(link, folder)  # relative: the root works mounted anywhere

@@ -111,7 +111,8 @@ def validate_env_name(name: str) -> str:
         raise InputError(
             f"{name!r} is not a valid environment name (no path separators, control "
             "characters, '.' or '..')",
-            "Give a name listed by `conda shared inventory`, or an absolute path",
+            "Give an absolute path, or one of the names this lists",
+            command=("inventory",),
         )
     return name
 
@@ -121,7 +122,8 @@ def read_installation(path: Path, *, registered: Iterable[Path] = ()) -> Install
     if not path.exists():
         raise SharedError(
             f"installation {path} does not exist",
-            "Run `conda shared status` to see the installations of this root",
+            "See the installations of this root",
+            command=("status",),
         )
     if not is_installation(path):
         raise SharedError(

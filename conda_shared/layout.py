@@ -10,6 +10,7 @@ from pathlib import Path
 from . import fs
 from .discovery import POINTERS, discover_root, is_installation, real_path
 from .errors import InputError
+from .text import quoted
 
 ENVS_POINTER = "envs"
 
@@ -164,6 +165,7 @@ def open_root(path: Path) -> SharedRoot:
         ) from None
     real = real_path(path)
     if is_installation(real):
+        _refuse_environment(path, real)
         return SharedRoot(path=real, single=True, pointers=(), installations=(real,))
     pointers = tuple(_pointer(real, name) for name in (*POINTERS, ENVS_POINTER))
     installations = tuple(
@@ -181,6 +183,29 @@ def open_root(path: Path) -> SharedRoot:
             "own folder",
         )
     return SharedRoot(path=real, single=False, pointers=pointers, installations=installations)
+
+
+def _refuse_environment(path: Path, real: Path) -> None:
+    """An environment has conda-meta/ too; one inside an installation's envs/ is not a root."""
+    owner = next(
+        (above.parent for above in real.parents if above.name == "envs"),
+        None,
+    )
+    if owner is None or not is_installation(owner):
+        return
+    root = next(
+        (
+            owner.parent
+            for name in POINTERS
+            if (owner.parent / name).is_symlink() and real_path(owner.parent / name) == owner
+        ),
+        owner,
+    )
+    raise InputError(
+        f"{path} is an environment of the installation {owner}, not a shared root",
+        f"Pass --root {quoted(root)} and name the environment {real.name} where the command "
+        "takes one",
+    )
 
 
 def _pointer(root: Path, name: str) -> Pointer:

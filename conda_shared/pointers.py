@@ -10,6 +10,7 @@ from pathlib import Path
 from . import fs
 from .errors import InputError, SharedError
 from .layout import SharedRoot, is_installation, open_root
+from .text import quoted
 
 
 def link_target(root: Path, installation: Path) -> str:
@@ -43,8 +44,8 @@ def open_switchable(root: Path, names: tuple[str, ...]) -> SharedRoot:
     if shared.single:
         raise InputError(
             f"{shared.path} is a single installation without current/qa/previous pointers",
-            "Create a shared root around it first: "
-            f"conda shared init NEWROOT --adopt {shared.path}",
+            "Create a shared root around it first",
+            command=("init", "NEWROOT", "--adopt", str(shared.path)),
         )
     refuse_real_directories(shared.path, names)
     return shared
@@ -59,8 +60,9 @@ def refuse_real_directories(root: Path, names: tuple[str, ...]) -> None:
                 f"{path} is a real directory, not a symlink pointer, so it cannot be switched "
                 "without moving what is inside (prefixes are baked into installed files)",
                 f"Rename it to a versioned folder and point {name} at it: "
-                f"mv '{path}' '{path}.orig' && ln -s '{name}.orig' '{path}' "
-                "(or adopt it with `conda shared init`)",
+                f"mv {quoted(path)} {quoted(f'{path}.orig')} && "
+                f"ln -s {quoted(f'{name}.orig')} {quoted(path)}; or adopt it into a new root",
+                command=("init", "NEWROOT", "--adopt", str(path)),
             )
 
 
@@ -105,7 +107,8 @@ def pointers_lock(root: Path) -> Iterator[None]:
         except fs.LockHeld as held:
             raise SharedError(
                 f"another cutover is running in {root} ({held.holder})",
-                "Wait for it to finish, then check `conda shared status` before trying again",
+                "Wait for it to finish, then check the pointers before trying again",
+                command=("status",),
             ) from None
         yield
 

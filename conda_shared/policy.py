@@ -6,10 +6,11 @@ which directories are shared) and prints or raises what these functions return.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
+
+from .text import command_words, quoted
 
 POLICY_ERROR = "error"
 POLICY_OFF = "off"
@@ -76,7 +77,7 @@ class TypedCommand:
             tokens += ["--file", path]
         tokens += self.packages
         tokens += self.positionals
-        return " ".join(["conda", *(shlex.quote(token) for token in tokens)])
+        return command_words(["conda", *tokens])
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,7 @@ def spec_channel_for(channel: str, *, url_specs: bool) -> SpecChannel:
     if "://" not in text or url_specs:
         return SpecChannel(text, None)
     location, _, name = text.rpartition("/")
-    setup = " ".join(
-        ["conda", "config", "--set", shlex.quote(f"custom_channels.{name}"), shlex.quote(location)]
-    )
+    setup = command_words(["conda", "config", "--set", f"custom_channels.{name}", location])
     return SpecChannel(name, setup)
 
 
@@ -282,7 +281,7 @@ def name_notices(
         if chosen.shared and mine is not None:
             advice += (
                 f"; or put {mine.envs_dir} before {chosen.envs_dir} in envs_dirs "
-                f"(conda config --prepend envs_dirs {shlex.quote(mine.envs_dir)})"
+                f"(conda config --prepend envs_dirs {quoted(mine.envs_dir)})"
             )
         return (
             Notice(
@@ -307,7 +306,7 @@ def name_notices(
         Notice(
             f"-n {command.name} is the shared environment {chosen.prefix}, which you cannot change",
             "For an environment of your own, copy it and use -p: conda create -p "
-            f"{shlex.quote(own_prefix)} --clone {shlex.quote(chosen.prefix)}, then {by_path}",
+            f"{quoted(own_prefix)} --clone {quoted(chosen.prefix)}, then {by_path}",
         ),
     )
 
@@ -330,7 +329,7 @@ def cache_notices(
                 f"offline, this conda adds every package cached in pkgs_dirs to the solve, "
                 f"including the shared caches {dirs}, so old or foreign builds cached there can "
                 "be chosen over what your channels offer (classic solver of conda 24.3 to 25.5)",
-                f"Solve from your own cache only: CONDA_PKGS_DIRS={shlex.quote(own_pkgs_dir)} "
+                f"Solve from your own cache only: CONDA_PKGS_DIRS={quoted(own_pkgs_dir)} "
                 f"{command.render()}; or list {own_pkgs_dir} first in pkgs_dirs and drop {dirs}",
             )
         )
@@ -361,7 +360,7 @@ def solve_notices(
         items = _listed([_foreign_item(record) for record in foreign])
         shared = sorted({r.cache_dir for r in foreign if r.cache_dir and r.cache_shared})
         avoid = (
-            f"Solve from your own cache only (CONDA_PKGS_DIRS={shlex.quote(own_pkgs_dir)}, or "
+            f"Solve from your own cache only (CONDA_PKGS_DIRS={quoted(own_pkgs_dir)}, or "
             f"{own_pkgs_dir} first in pkgs_dirs without {', '.join(shared)})"
             if shared
             else "Drop the cache or local channel they came from for this command"

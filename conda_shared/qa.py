@@ -38,8 +38,8 @@ def set_qa(*, root: Path, installation: str) -> QaChange:
         if current is not None and current.ok and current.target == target:
             raise InputError(
                 f"{target.name} is already the current installation; qa names the next one",
-                "Install the new conda in its own folder of the root, then: conda shared qa set "
-                "NAME",
+                "Install the new conda in its own folder of the root, then point qa at it",
+                command=("qa", "set", "NAME"),
             )
         before = _name(shared)
         set_pointer(shared.path, "qa", target)

@@ -12,6 +12,7 @@ from .errors import SharedError
 from .installation import disk_usage, read_installation
 from .kernels.read import Kernel, read_kernels
 from .layout import Pointer, open_root
+from .text import CommandLine
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ def shared_status(
     sizes: bool = False,
     log_entries: int = 5,
     progress: Callable[[str], None] | None = None,
+    command_line: CommandLine | None = None,
 ) -> Status:
-    """The root as it is now; with `sizes`, each env measured (`progress` says which)."""
+    """The root as it is now; with `sizes`, each env measured (`progress` says which).
+    `command_line` spells the commands in the problems found (default: `conda shared`)."""
     shared = open_root(root)
     seen_inodes: set[tuple[int, int]] = set()
     say = progress or (lambda _message: None)
@@ -77,7 +80,9 @@ def shared_status(
         installations=summaries,
         kernels=read_kernels(shared.kernels_dir),
         recent=audit.tail(shared.log_path, log_entries),
-        switch=None if shared.single else in_progress(shared.path),
+        switch=None
+        if shared.single
+        else in_progress(shared.path, command_line=command_line or CommandLine()),
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 
@@ -57,7 +57,9 @@ class CommandLine:
     """How conda-shared was called, so every hint is a command the user can paste as printed.
 
     `program` is `conda-shared` standalone and `conda shared` under conda; `root` is the
-    `--root` the user gave (hints carry it so they act on the same root).
+    `--root` the user gave (hints carry it so they act on the same root). Core modules that
+    build hints take one as a keyword argument; errors carry their command as words instead
+    (`SharedError(command=...)`) and the command-line edge spells them with this.
     """
 
     program: tuple[str, ...] = ("conda", "shared")
@@ -67,21 +69,27 @@ class CommandLine:
     ROOTLESS: ClassVar[frozenset[str]] = frozenset({"sample"})
 
     def __call__(self, verb: str, *arguments: str | os.PathLike[str]) -> str:
-        parts: list[str] = [verb]
-        if self.root is not None and verb not in self.ROOTLESS:
-            parts += ["--root", self.root]
-        parts += [os.fspath(a) for a in arguments]
-        return " ".join([*self.program, *(shlex.quote(part) for part in parts)])
+        """`verb arguments` as the user would type it; a `--root` among the arguments (a hint
+        about another root) replaces the user's."""
+        words = [os.fspath(a) for a in arguments]
+        if self.root is not None and verb not in self.ROOTLESS and "--root" not in words:
+            words = ["--root", self.root, *words]
+        return " ".join([*self.program, command_words([verb, *words])])
+
+    def on(self, root: str | os.PathLike[str] | None) -> CommandLine:
+        """The same program, for commands about another root (`init`, `sample` print these)."""
+        return replace(self, root=None if root is None else os.fspath(root))
 
 
-def quoted(path: str | os.PathLike[str]) -> str:
-    """A path as a shell word, for hints such as `chmod go-w PATH`."""
-    return shlex.quote(os.fspath(path))
+def quoted(word: str | os.PathLike[str]) -> str:
+    """A word as the shell reads it back unchanged: the one quoting function for every path or
+    value that reaches a shell, whether in a hint to paste or in a script we write."""
+    return shlex.quote(os.fspath(word))
 
 
-def command_words(command: Sequence[str]) -> str:
+def command_words(command: Sequence[str | os.PathLike[str]]) -> str:
     """Any command line, each word shell-quoted."""
-    return shlex.join(command)
+    return " ".join(quoted(word) for word in command)
 
 
 def control_character(value: str) -> str | None:
@@ -89,3 +97,19 @@ def control_character(value: str) -> str | None:
     (`'\\n'`), or None: values that must stay on one line (script lines, names) refuse them."""
     found = next((c for c in value if unicodedata.category(c) == "Cc"), None)
     return None if found is None else repr(found)
+
+
+def closest_names(name: str, known: Iterable[str], *, limit: int = 3) -> list[str]:
+    """The names in `known` nearest to a mistyped `name`, best first (none when nothing is
+    close), so an error can suggest them instead of repeating the failing command."""
+    import difflib  # only errors need it, and hooks and `overlay run` load this module
+
+    return difflib.get_close_matches(name, list(known), n=limit, cutoff=0.6)
+
+
+def unknown_name(what: str, name: str, known: Sequence[str]) -> str:
+    """`(did you mean a or b?)` when names are close, else `(WHAT: every name)`."""
+    near = closest_names(name, known)
+    if near:
+        return f"(did you mean {' or '.join(near)}?)"
+    return f"({what}: {', '.join(known) or 'none'})"

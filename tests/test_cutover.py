@@ -238,6 +238,18 @@ def test_pointers_that_are_real_directories_are_refused(tmp_path: Path, pointer:
     assert digest_without_log(root) == before
 
 
+def test_the_fix_for_a_real_directory_pointer_runs_as_printed(tmp_path: Path) -> None:
+    root = make_sample(tmp_path, "it's a root")
+    (root / "qa").unlink()
+    (root / "qa" / "bin").mkdir(parents=True)
+    with pytest.raises(InputError) as refused:
+        cutover(root=root, dry_run=True)
+    shell = refused.value.next_step.split(": ", 1)[1].split("; or adopt", 1)[0]
+    subprocess.run(["sh", "-c", shell], cwd=tmp_path, check=True)
+    assert os.readlink(root / "qa") == "qa.orig"
+    assert (root / "qa.orig" / "bin").is_dir()
+
+
 def test_rollback_without_previous_is_explained(tmp_path: Path) -> None:
     root = ready_root(tmp_path)
     with pytest.raises(InputError, match="there is nothing to roll back to"):

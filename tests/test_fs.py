@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import socket
 import stat
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from conda_shared import fs
 from conda_shared.errors import SharedError
+from tests.support.users import NOBODY, REPO, needs_root, reachable_dir, setpriv
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -483,3 +485,31 @@ def test_append_stream_appends_and_remove_file_tolerates_absence(tmp_path: Path)
     fs.remove_file(log)
     fs.remove_file(log)
     assert not log.exists()
+
+
+@needs_root
+def test_a_prefix_that_cannot_be_removed_names_a_command_that_deletes_only_it() -> None:
+    """`rm -rf /x/envs/my env`, pasted, would delete a neighbour `my`: the path is quoted."""
+    with reachable_dir() as base:
+        envs = base / "envs"
+        half = envs / "my env"
+        (half / "lib").mkdir(parents=True)
+        (half / "lib" / "stuck").write_text("owned by root, in a folder only root can change")
+        os.chown(envs, NOBODY, NOBODY)
+        os.chown(half, NOBODY, NOBODY)
+        code = (
+            "import sys; from pathlib import Path; from conda_shared import fs\n"
+            "try:\n    fs.remove_prefix(Path(sys.argv[1]))\n"
+            "except Exception as error:\n    print(error.next_step)\n"
+        )
+        done = subprocess.run(
+            [*setpriv(NOBODY), sys.executable, "-c", code, str(half)],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO)},
+            cwd=base,
+            check=True,
+        )
+    hint = done.stdout.strip()
+    pasted = hint.split("(", 1)[1].split(")", 1)[0]
+    assert shlex.split(pasted) == ["rm", "-rf", str(half)], hint

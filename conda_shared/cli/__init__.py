@@ -49,7 +49,7 @@ def _common_options(*, with_root: bool) -> argparse.ArgumentParser:
     if with_root:
         common.add_argument(
             "--root",
-            type=Path,
+            type=path_argument,
             metavar="DIR",
             help="the shared root (default: plugins.shared_root, CONDA_SHARED_ROOT, or the "
             "running installation's root)",
@@ -204,6 +204,17 @@ def count_argument(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, not {text}")
     return value
+
+
+def path_argument(text: str) -> Path:
+    """A path typed on the command line; an empty one (`--root "$UNSET"`) is a mistake, never
+    the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty path is not a directory (is a variable unset?): give the path, or . for "
+            "the current directory"
+        )
+    return Path(text)
 
 
 def root_of(args: Any) -> Path:

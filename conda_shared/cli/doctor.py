@@ -15,6 +15,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
-    report = check_root(root=root_of(args))
+    report = check_root(root=root_of(args), command_line=args.command_line)
     emit(args, report, report_text, problems=report.problems, notes=report.notes)
     return 1 if report.problems else 0

@@ -13,7 +13,7 @@ from ..export import ExportResult, export_envs
 from ..inventory import installations_with_env
 from ..specs import LOCK_HASHES
 from ..text import CommandLine, plural
-from . import add_source_option, root_of
+from . import add_source_option, path_argument, root_of
 from .render import emit, progress_printer
 
 
@@ -27,12 +27,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add_source_option(parser, verb="export")
     parser.add_argument(
         "--inventory",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="export the environments this inventory marks REPLICATE or export",
     )
     parser.add_argument(
-        "--out", type=Path, metavar="DIR", help="where to write (default ROOT/specs/<installation>)"
+        "--out",
+        type=path_argument,
+        metavar="DIR",
+        help="where to write (default ROOT/specs/<installation>)",
     )
     parser.add_argument(
         "--lock-hash",
@@ -140,6 +143,13 @@ def render(
             if others:
                 found = command_line("export", "--from", others[0], env.name)
                 lines.append(f"          next: it is in {', '.join(others)}: {found}")
+            elif env.did_you_mean:
+                nearest = command_line("export", *again, env.did_you_mean[0])
+                lines.append(f"          next: if you meant {env.did_you_mean[0]}: {nearest}")
+            elif env.prefix is None and not os.path.isabs(env.name):
+                listed_from = again[:2] if again[:1] == ("--from",) else ()
+                names = command_line("inventory", *listed_from)
+                lines.append(f"          next: choose one of the names this lists: {names}")
             else:
                 retry = command_line("export", *again, str(env.prefix or env.name))
                 lines.append(f"          next: fix what the line above names, then {retry}")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ..init_root import InitResult, init_root
-from . import root_of
+from ..text import CommandLine
+from . import path_argument, root_of
 from .render import emit
 
 
@@ -15,13 +15,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "directory",
         nargs="?",
-        type=Path,
+        type=path_argument,
         metavar="ROOT",
         help="the shared root to lay out (created if missing; default: --root)",
     )
     parser.add_argument(
         "--adopt",
-        type=Path,
+        type=path_argument,
         metavar="INSTALLATION",
         help="the installation current points at (default: current's target, or the only "
         "installation folder in ROOT)",
@@ -36,11 +36,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def execute(args: Any) -> int:
     root = args.directory or root_of(args)
     result = init_root(root=root, adopt=args.adopt, name=args.name)
-    emit(args, result, render)
+    emit(args, result, lambda done: render(done, args.command_line))
     return 0
 
 
-def render(result: InitResult) -> str:
+def render(result: InitResult, command_line: CommandLine) -> str:
     lines = [f"shared root {result.root}: current -> {result.name} ({result.installation})"]
     lines += [f"  created  {item}" for item in result.created]
     lines += [f"  kept     {item}" for item in result.kept]
@@ -55,6 +55,6 @@ def render(result: InitResult) -> str:
         "Add to users' shell start-up (e.g. /etc/profile.d/conda-shared.sh):",
         f"  {result.shell}",
         "",
-        f"next: conda shared status --root {result.root}",
+        f"next: {command_line.on(result.root)('status')}",
     ]
     return "\n".join(lines)

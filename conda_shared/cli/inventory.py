@@ -9,7 +9,7 @@ from typing import Any
 from ..inventory import ACTIONS, Inventory, default_inventory_path, take_inventory
 from ..layout import open_root
 from ..text import CommandLine, human_size, plural, table
-from . import add_source_option, root_of
+from . import add_source_option, path_argument, root_of
 from .render import emit, progress_printer
 
 _DEFAULT = Path("<default>")
@@ -21,7 +21,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--write",
         nargs="?",
         const=_DEFAULT,
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="create or extend the inventory file (default ROOT/specs/<installation>/"
         "inventory.ini); existing comments and choices are kept",

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from . import add_source_option, root_of
+from ..text import CommandLine, command_words, quoted
+from . import add_source_option, path_argument, root_of
 
 ACTIONS = {
     "install": "pip-install packages into ENV's overlay (options after -- go to pip).",
@@ -32,7 +32,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     # --root/--json are accepted after the action too; SUPPRESS keeps a value given before it.
     late = argparse.ArgumentParser(add_help=False)
     late.add_argument(
-        "--root", type=Path, metavar="DIR", default=argparse.SUPPRESS, help="the shared root"
+        "--root",
+        type=path_argument,
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the shared root",
     )
     late.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     made = {
@@ -70,7 +74,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="shell to write code for (default: from $SHELL, else bash)",
     )
     made["run"].add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD...")
-    made["clone"].add_argument("--to", type=Path, required=True, metavar="PATH")
+    made["clone"].add_argument("--to", type=path_argument, required=True, metavar="PATH")
     made["clone"].add_argument(
         "--without", action="append", default=[], metavar="PKG", help="leave PKG out (repeat)"
     )
@@ -149,7 +153,7 @@ def _take_option(args: Any, word: str, words: Iterator[str]) -> bool:
         value = next(words, "")
     if not value:
         raise InputError(f"{name} needs a value", f"Write {name} VALUE right after ENV")
-    setattr(args, _LATE_VALUES[name], Path(value) if name == "--root" else value)
+    setattr(args, _LATE_VALUES[name], _root_word(value) if name == "--root" else value)
     return True
 
 
@@ -157,7 +161,8 @@ def _install_items(args: Any) -> tuple[list[str], list[str]]:
     """Split `PKG... [-- PIP-OPTIONS]`; our own options typed after ENV still count as ours."""
     items = list(args.items)
     cut = items.index("--") if "--" in items else len(items)
-    packages, pip_options = [], items[cut + 1 :]
+    packages: list[str] = []
+    pip_options = items[cut + 1 :]
     words = iter(items[:cut])
     for word in words:
         if _take_option(args, word, words):
@@ -165,7 +170,8 @@ def _install_items(args: Any) -> tuple[list[str], list[str]]:
         if word.startswith("-") and word not in ("-e", "--editable"):
             raise InputError(
                 f"{word} is not an option of `overlay install`",
-                f"Put pip options after --: conda shared overlay install ENV PKG -- {word}",
+                "Put pip options after --",
+                command=("overlay", "install", args.env, *packages, "--", word),
             )
         packages.append(word)
     return packages, pip_options
@@ -183,9 +189,18 @@ def _run_command(args: Any) -> list[str]:
         if not _take_option(args, word, words):
             raise InputError(
                 f"{word} is not an option of `overlay run`",
-                f"Put the command after --: conda shared overlay run ENV -- {word} ...",
+                "Put the command after --",
+                command=("overlay", "run", args.env, "--", word),
             )
     return []
+
+
+def _root_word(value: str) -> Path:
+    """`--root DIR` typed after ENV, checked as the parser checks it before ENV."""
+    try:
+        return path_argument(value)
+    except argparse.ArgumentTypeError as error:
+        raise InputError(f"argument --root: {error}", "Pass --root DIR") from None
 
 
 def _remove(args: Any) -> int:
@@ -216,7 +231,7 @@ def _clear(args: Any) -> int:
 
 def _command(args: Any, action: str, rest: list[str]) -> str:
     scope = ["--admin"] if args.admin else []
-    return shlex.join(["conda", "shared", "overlay", action, *scope, args.env, *rest])
+    return command_words(["conda", "shared", "overlay", action, *scope, args.env, *rest])
 
 
 def _render_change(result: Any) -> str:
@@ -243,7 +258,9 @@ def _list(args: Any) -> int:
 
     if args.env is None:
         overlays = all_overlays(overlays_dir=args.settings.overlays_dir, root=_root(args))
-        result = list_overlays(overlays=overlays, env=None, history=args.history)
+        result = list_overlays(
+            overlays=overlays, env=None, history=args.history, command_line=args.command_line
+        )
     else:
         placement = _placement(args)
         existing = [
@@ -251,7 +268,12 @@ def _list(args: Any) -> int:
             for o in (placement.user, placement.admin)
             if o is not None and (o.exists or o.problem)
         ]
-        result = list_overlays(overlays=existing, env=placement.env.prefix, history=args.history)
+        result = list_overlays(
+            overlays=existing,
+            env=placement.env.prefix,
+            history=args.history,
+            command_line=args.command_line,
+        )
     emit(args, result, _render_list)
     return 0
 
@@ -308,7 +330,9 @@ def _run(args: Any) -> int:
     command = _run_command(args)
     if not command:
         raise InputError(
-            "no command to run", "Give one after --: conda shared overlay run ENV -- python"
+            "no command to run",
+            "Give one after --",
+            command=("overlay", "run", args.env, "--", "python"),
         )
     placement = _placement(args)
     runnable_python(placement.env)
@@ -324,8 +348,8 @@ def _run(args: Any) -> int:
     except OSError as error:
         raise InputError(
             f"cannot run {command[0]}: {error.strerror}",
-            f"Check the command; `conda shared overlay run {args.env} -- python` runs the "
-            "env's Python",
+            "Check the command; this runs the env's Python",
+            command=("overlay", "run", args.env, "--", "python"),
         ) from None
 
 
@@ -370,11 +394,11 @@ def _clone(args: Any) -> int:
         environ=os.environ,
         progress=progress_printer(args),
     )
-    emit(args, result, _render_clone)
+    emit(args, result, lambda clone: _render_clone(clone, args.command_line))
     return 0
 
 
-def _render_clone(result: Any) -> str:
+def _render_clone(result: Any, command_line: CommandLine) -> str:
     lines = [
         f"cloned {result.baseline.source_env} to {result.destination}: {result.packages} "
         f"packages from {result.baseline.lock_source}",
@@ -385,10 +409,11 @@ def _render_clone(result: Any) -> str:
     lines += [f"warning: {item}, which was left out" for item in result.dependents_left]
     if result.pip_not_cloned:
         lines.append(
-            f"note: pip packages not cloned: pip install {' '.join(result.pip_not_cloned)}"
+            "note: pip packages not cloned: "
+            + command_words(["pip", "install", *result.pip_not_cloned])
         )
     lines.append(
-        f"next: conda activate {result.destination}; `conda shared overlay check "
-        f"{result.destination}` says when the baseline changes"
+        f"next: conda activate {quoted(result.destination)}; "
+        f"`{command_line('overlay', 'check', result.destination)}` says when the baseline changes"
     )
     return "\n".join(lines)

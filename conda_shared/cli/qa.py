@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..qa import QaChange, clear_qa, set_qa
+from ..text import CommandLine
 from . import root_of
 from .render import emit
 
@@ -25,19 +26,21 @@ def execute(args: Any) -> int:
     root = root_of(args)
     if args.action == "clear":
         if args.installation:
-            raise InputError("qa clear takes no installation", "Run: conda shared qa clear")
+            raise InputError("qa clear takes no installation", "Run", command=("qa", "clear"))
         result = clear_qa(root=root)
     else:
         if not args.installation:
             raise InputError(
-                "qa set needs the installation to test", "Run: conda shared qa set NAME (a folder)"
+                "qa set needs the installation to test",
+                "Name its folder in the root",
+                command=("qa", "set", "NAME"),
             )
         result = set_qa(root=root, installation=args.installation)
-    emit(args, result, render)
+    emit(args, result, lambda change: render(change, args.command_line))
     return 0
 
 
-def render(change: QaChange) -> str:
+def render(change: QaChange, command_line: CommandLine) -> str:
     if change.after is None:
         line = f"qa cleared (was {change.before})" if change.before else "qa was not set"
     else:
@@ -45,5 +48,6 @@ def render(change: QaChange) -> str:
         line = f"qa -> {change.after}{was}"
     lines = [line, *(f"note: {note}" for note in change.notes)]
     if change.after:
-        lines.append("next: conda shared replicate --to qa, then conda shared cutover --dry-run")
+        lines.append(f"next: {command_line('replicate', '--to', 'qa')}")
+        lines.append(f"then: {command_line('cutover', '--dry-run')}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..interrupts import sigterm_as_interrupt
 from ..text import CommandLine, table
-from . import add_source_option, root_of
+from . import add_source_option, path_argument, root_of
 
 if TYPE_CHECKING:
     from ..replicate.plan import Step
@@ -30,7 +30,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--inventory",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="inventory file (default ROOT/specs/<installation>/inventory.ini)",
     )
@@ -164,7 +164,7 @@ def execute(args: Any) -> int:
         print(
             f"conda-shared: interrupted; {len(result.report.envs)} of "
             f"{len(result.report.planned)} envs finished (report in {result.report.run_dir}). "
-            "Run `conda shared replicate --resume` to continue",
+            f"Continue it with `{args.command_line('replicate', '--resume')}`",
             file=sys.stderr,
         )
         return 130

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from pathlib import Path
 from typing import Any
 
 from ..sample import SampleRoot, build_sample
 from ..text import CommandLine, plural
+from . import path_argument
 from .render import emit, progress_printer
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", type=Path, metavar="DIR", help="where to write it (new)")
+    parser.add_argument(
+        "directory", type=path_argument, metavar="DIR", help="where to write it (new)"
+    )
 
 
 def execute(args: Any) -> int:
@@ -23,7 +24,7 @@ def execute(args: Any) -> int:
 
 
 def render(sample: SampleRoot, command_line: CommandLine) -> str:
-    on_sample = dataclasses.replace(command_line, root=str(sample.root))
+    on_sample = command_line.on(sample.root)
     pointers = ", ".join(f"{name} -> {target}" for name, target in sample.pointers)
     return "\n".join(
         [

@@ -30,6 +30,7 @@ def execute(args: Any) -> int:
         sizes=args.sizes,
         log_entries=args.log,
         progress=progress_printer(args) if args.sizes else None,
+        command_line=args.command_line,
     )
     emit(args, result, render, problems=result.problems)
     return 1 if result.problems else 0

@@ -71,7 +71,8 @@ def cutover(
     progress: Callable[[str], None] | None = None,
 ) -> CutoverResult:
     """Make `to` (qa, or an installation folder of the root) the current installation; with
-    `rollback`, swap `current` and `previous` back instead."""
+    `rollback`, swap `current` and `previous` back instead. `command_line` spells the commands
+    in the preflight's fix lines (default: `conda shared`, no --root)."""
     action = "rollback" if rollback else "cutover"
     shared = open_switchable(root, SWITCHED_POINTERS)
     if dry_run:
@@ -115,14 +116,16 @@ def _plan(shared: SharedRoot, action: str, to: str) -> Plan:
             raise InputError(
                 f"there is nothing to roll back to: {shared.path / 'previous'} is not set "
                 "(or is broken)",
-                "A rollback undoes a cutover; see the pointers with `conda shared status`, or "
-                "cut over to an installation by name: conda shared cutover --to NAME",
+                "A rollback undoes a cutover; to switch anyway, cut over to an installation "
+                "by name",
+                command=("cutover", "--to", "NAME"),
             )
         if current is None or current == previous:
             raise InputError(
                 f"cannot roll back: current is {current.name if current else 'not set'} and "
                 f"previous is {previous.name}",
-                "Cut over to an installation by name instead: conda shared cutover --to NAME",
+                "Cut over to an installation by name instead",
+                command=("cutover", "--to", "NAME"),
             )
         _refuse_other_than_back(shared, current, previous)
         writes = (("current", previous), ("previous", current))
@@ -145,13 +148,14 @@ def _cutover_target(shared: SharedRoot, to: str) -> Path:
         raise InputError(
             f"there is no qa installation to cut over to: {shared.path / 'qa'} is not set "
             f"(installations: {known})",
-            "Point qa at the new installation first: conda shared qa set NAME "
-            "(or name it: conda shared cutover --to NAME)",
+            "Point qa at the new installation first (or name it: cutover --to NAME)",
+            command=("qa", "set", "NAME"),
         )
     if pointer.target is None or pointer.problem:
         raise InputError(
             f"{shared.path / 'qa'} cannot be cut over to: {pointer.problem}",
-            "Point qa at a complete installation: conda shared qa set NAME",
+            "Point qa at a complete installation",
+            command=("qa", "set", "NAME"),
         )
     return resolve_installation(shared, str(pointer.target), option="qa")
 
@@ -254,7 +258,8 @@ def _switch(
             # The journal stays behind: `status` explains it and a rerun finishes or undoes it.
             raise SharedError(
                 f"{error.message}; the {plan.action} stopped half-way",
-                "Fix that, then see `conda shared status` and rerun the same command",
+                "Fix that and rerun the same command; see the pointers as they stand",
+                command=("status",),
             ) from None
         finish_journal(shared.path)
         _log(shared, plan, forced, f"failed, pointers restored: {error.message}")

@@ -100,9 +100,7 @@ def conda_shared_check(target: Path) -> Check:
             False,
             f"conda-shared is not installed in {target.name}'s base: after the cutover "
             "`conda shared` (and the channel policy) would vanish for everyone",
-            command_words(
-                [str(target / "bin" / "conda"), "install", "-p", str(target), "conda-shared"]
-            ),
+            command_words([target / "bin" / "conda", "install", "-p", target, "conda-shared"]),
         )
     return Check("conda-shared", True, f"conda-shared {version} in {target.name}'s base", None)
 

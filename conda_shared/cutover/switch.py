@@ -139,13 +139,13 @@ def read_journal(root: Path) -> Interrupted | None:
         return None
 
 
-def in_progress(root: Path) -> str | None:
+def in_progress(root: Path, *, command_line: CommandLine) -> str | None:
     """A line for `status`: a switch running now, or one that was interrupted."""
     holder = fs.lock_holder(lock_path(root))
     if holder:
         return f"a cutover is running now ({holder})"
     interrupted = read_journal(root)
-    return interrupted.explain() if interrupted else None
+    return interrupted.explain(command_line) if interrupted else None
 
 
 def last_path(root: Path) -> Path:

@@ -62,7 +62,7 @@ def after_solve(
 
 def health_check(prefix: str, verbose: bool, *, context: Any = None) -> None:
     """conda_health_checks action: the root-wide checks of `conda shared doctor`."""
-    with _guarded("the conda-shared doctor checks"):
+    with _guarded("the doctor checks of conda-shared"):
         from ..doctor import report_text
 
         print(report_text(_doctor_report(context if context is not None else _conda_context())))

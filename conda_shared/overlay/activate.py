@@ -106,7 +106,7 @@ _POSIX_STRIP = """_conda_shared_overlay_strip() {
 
 def _posix(applied: Activation, new: Mapping[str, str], _old: Mapping[str, str]) -> str:
     # Entries are compared as whole strings, never used as patterns: any path is safe.
-    from shlex import quote as q
+    from ..text import quoted as q
 
     lines = [f"command -v {DEACTIVATE} >/dev/null 2>&1 && {DEACTIVATE}", _POSIX_STRIP]
     lines += [f"export {name}={q(new[name])}" for name, _ in applied.prepended]

@@ -52,7 +52,9 @@ def install(
     runnable_python(placement.env)
     if not packages and not retarget:
         raise InputError(
-            "no packages to install", "Name them: conda shared overlay install ENV PKG... [-- PIP]"
+            "no packages to install",
+            "Name them (pip options go after --)",
+            command=("overlay", "install", *_words(placement, scope), "PKG"),
         )
     with staged(overlay) as stage:
         before = read_dists(stage.path)
@@ -107,7 +109,11 @@ def remove(
     overlay = _writable_overlay(placement, scope, retarget=False)
     runnable_python(placement.env)
     if not names:
-        raise InputError("no packages to remove", "Name them: conda shared overlay remove ENV PKG")
+        raise InputError(
+            "no packages to remove",
+            "Name them",
+            command=("overlay", "remove", *_words(placement, scope), "PKG"),
+        )
     with staged(overlay) as stage:
         before = read_dists(stage.path)
         for name in names:
@@ -116,8 +122,8 @@ def remove(
                 held = ", ".join(d.name for d in before.values()) or "nothing"
                 raise InputError(
                     f"{name} is not in the overlay {overlay.path} (it holds {held})",
-                    "Remove only what `conda shared overlay list ENV` shows; the env itself "
-                    "is never changed",
+                    "Remove only what the overlay holds (the env itself is never changed); see it",
+                    command=("overlay", "list", str(placement.env.prefix)),
                 )
             remove_dist(stage.path, dist)
         environ = _applied(placement, scope, stage, environ)
@@ -149,10 +155,15 @@ def _writable_overlay(placement: Placement, scope: str, *, retarget: bool) -> Ov
             f"the overlay {overlay.path} was made for {overlay.target}, but this environment "
             f"is {placement.env.prefix} (a cutover moves `current`, and overlays stay with the "
             "env they were made for)",
-            "Re-target it after checking it suits the new env: "
-            "conda shared overlay install ENV --retarget",
+            "Re-target it after checking it suits the new env",
+            command=("overlay", "install", *_words(placement, scope), "--retarget"),
         )
     return overlay
+
+
+def _words(placement: Placement, scope: str) -> tuple[str, ...]:
+    """The scope option and ENV of a hint about this overlay, as `overlay install` takes them."""
+    return (*(("--admin",) if scope == "admin" else ()), str(placement.env.prefix))
 
 
 def _applied(

@@ -140,8 +140,8 @@ def _drift(placement: Placement) -> list[str]:
     now = content_key(read_env(env.prefix, name=env.name, config=CondaConfig(), owned_dists=False))
     return [
         f"the env {env.prefix} changed since {o.path} was last changed (content key "
-        f"{o.recorded_key[:19]} then, {now[:19]} now): run `conda shared overlay check` "
-        "after re-installing what the overlay needs"
+        f"{o.recorded_key[:19]} then, {now[:19]} now): re-install what the overlay needs, "
+        "then run this check again"
         for o in recorded
         if o.recorded_key and o.recorded_key != now
     ]

@@ -10,6 +10,7 @@ from .. import fs
 from ..errors import SharedError
 from ..prefix import PythonDist, site_packages_dirs
 from ..prefix.site_packages import read_dists as read_site_dists
+from ..text import quoted
 
 
 def read_dists(overlay: Path) -> dict[str, PythonDist]:
@@ -27,7 +28,8 @@ def remove_dist(overlay: Path, dist: PythonDist) -> None:
         raise SharedError(
             f"{dist.name} {dist.version} in {overlay} has no readable RECORD, so its files "
             "are unknown",
-            f"Remove the whole overlay with `conda shared overlay clear`, or delete {metadata}",
+            f"Delete {quoted(metadata)}, or empty the whole overlay",
+            command=("overlay", "clear", "ENV"),
         ) from None
     site = metadata.parent
     files = [site / row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]

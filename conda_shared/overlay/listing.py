@@ -9,6 +9,7 @@ from pathlib import Path
 from ..condarc import CondaConfig
 from ..errors import SharedError
 from ..prefix import normalize_name, read_env
+from ..text import CommandLine
 from . import ledger
 from .contents import read_dists
 from .locate import OverlayDir
@@ -43,23 +44,35 @@ class ListResult:
     overlays: tuple[OverlayListing, ...]
 
 
-def list_overlays(*, overlays: Sequence[OverlayDir], env: Path | None, history: bool) -> ListResult:
+def list_overlays(
+    *,
+    overlays: Sequence[OverlayDir],
+    env: Path | None,
+    history: bool,
+    command_line: CommandLine,
+) -> ListResult:
     """Describe `overlays`; with `env`, say for each whether that env's Python gets it."""
     return ListResult(
-        env=env, overlays=tuple(_listing(o, env=env, history=history) for o in overlays)
+        env=env,
+        overlays=tuple(
+            _listing(o, env=env, history=history, command_line=command_line) for o in overlays
+        ),
     )
 
 
-def _listing(overlay: OverlayDir, *, env: Path | None, history: bool) -> OverlayListing:
+def _listing(
+    overlay: OverlayDir, *, env: Path | None, history: bool, command_line: CommandLine
+) -> OverlayListing:
     note = None
     applies = overlay.target is not None and (env is None or overlay.target == env)
     if overlay.problem is not None:
         note = f"ignored: {overlay.problem}"
     elif overlay.target is not None and env is not None and overlay.target != env:
+        scope = ("--admin",) if overlay.scope == "admin" else ()
+        retarget = command_line("overlay", "install", *scope, env, "--retarget")
         note = (
             f"not applied: made for {overlay.target}, and the env is now {env} (overlays stay "
-            "with the env they were made for; re-target with `conda shared overlay install "
-            "ENV --retarget`)"
+            f"with the env they were made for; re-target it: `{retarget}`)"
         )
     elif overlay.target is not None and not (overlay.target / "conda-meta").is_dir():
         note = f"its env {overlay.target} no longer exists"

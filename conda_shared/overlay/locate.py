@@ -111,13 +111,15 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
         # Only a name needs the installation read (kept out of `overlay run`'s start-up).
         from ..installation import read_installation, validate_env_name
         from ..layout import open_root
+        from ..text import unknown_name
 
         inst = read_installation(open_root(root).installation(installation))
         found = inst.find_env(validate_env_name(name_or_path))
         if found is None:
-            known = ", ".join(e.name for e in inst.envs) or "none"
+            known = [e.name for e in inst.envs]
             raise InputError(
-                f"no environment named {name_or_path!r} in {inst.path} (environments: {known})",
+                f"no environment named {name_or_path!r} in {inst.path} "
+                + unknown_name("environments", name_or_path, known),
                 "Give one of those names, or the environment's path",
             )
         location, name = found.prefix, found.name

@@ -68,7 +68,8 @@ def read_env(path: Path, *, name: str, config: CondaConfig, owned_dists: bool = 
     except FileNotFoundError:
         raise SharedError(
             f"{path} is not a conda environment: it has no conda-meta/ directory",
-            "Check the name with `conda shared inventory`, or pass the environment's real path",
+            "Pass the environment's real path, or one of the names this lists",
+            command=("inventory",),
         ) from None
     except PermissionError:
         raise SharedError(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from ..errors import SharedError
 from ..history import spec_name
 from ..prefix import normalize_name
+from ..text import command_words
 from .conda import conda_command
 from .rung_channels import URL_SPECS_SINCE, RungChannels, rung_channels
 
@@ -47,7 +47,7 @@ class Step:
 
     @property
     def command(self) -> str:
-        return shlex.join(self.argv)
+        return command_words(self.argv)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,8 @@ def read_result(path: Path) -> EnvResult | None:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SharedError(
             f"{path} is damaged ({error})",
-            "Delete it; `conda shared replicate --resume` then builds that env again",
+            "Delete it; resuming the run then builds that env again",
+            command=("replicate", "--resume"),
         ) from None
 
 

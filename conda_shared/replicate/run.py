@@ -13,6 +13,7 @@ from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
 from ..interrupts import interrupts_deferred
 from ..layout import open_root
+from ..text import command_words, quoted
 from .cache import fill_cache
 from .conda import channels_overridable, conda_command, conda_info
 from .executors.local import run_tasks
@@ -213,15 +214,13 @@ def preflight(target: Path) -> tuple[PreflightItem, ...]:
     except SharedError as error:
         items.append(PreflightItem("target conda runs", False, error.message, error.next_step))
     version = package_version(target, "conda-shared")
+    install = [*conda_command(target), "install", "--prefix", str(target), "conda-shared"]
     items.append(
         PreflightItem(
             "conda-shared in the target's base",
             version is not None,
             f"conda-shared {version}" if version else "missing: `conda shared` vanishes at cutover",
-            None
-            if version
-            else f"Install it: `{' '.join(conda_command(target))} install --prefix {target} "
-            "conda-shared`",
+            None if version else f"Install it: `{command_words(install)}`",
         )
     )
     envs_dir = target / "envs"
@@ -233,8 +232,7 @@ def preflight(target: Path) -> tuple[PreflightItem, ...]:
             str(envs_dir) if writable else f"{envs_dir} is not writable by this user",
             None
             if writable
-            else f"Run replicate as the owner of {target}: "
-            f"`sudo -u $(stat -c %U {target}) conda shared replicate ...`",
+            else f"Run replicate as the owner of {target} (`stat -c %U {quoted(target)}` names it)",
         )
     )
     return tuple(items)
@@ -275,8 +273,8 @@ def _settle_before_resume(run_dir: Path) -> None:
         raise InputError(
             f"the run {run_dir.name} still has {current.in_slurm} task(s) in Slurm "
             f"(job array {current.submission.array_job})",
-            "Wait for it (`conda shared replicate --status --wait`) or stop it "
-            "(`conda shared replicate --cancel`), then --resume",
+            "Wait for it to end (add --wait to this) or stop it (--cancel), then --resume",
+            command=("replicate", "--status", str(run_dir)),
         )
 
 

@@ -73,7 +73,8 @@ def latest_run_dir(reports_dir: Path) -> Path:
     if not runs:
         raise InputError(
             f"there is no replicate run in {reports_dir}",
-            "Start one with `conda shared replicate` (without --resume, --status or --cancel)",
+            "Start one (without --resume, --status or --cancel)",
+            command=("replicate",),
         )
     return runs[-1]
 
@@ -118,7 +119,7 @@ def load_plan(run_dir: Path) -> RunPlan:
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SharedError(
-            f"cannot use {path}: {error}", "Start a new run with `conda shared replicate`"
+            f"cannot use {path}: {error}", "Start a new run", command=("replicate",)
         ) from None
     check_plan(run)
     return run

@@ -14,6 +14,7 @@ from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..prefix import read_env
 from ..specs import SourceInfo, build_specs
+from ..text import unknown_name
 from .plan import ExportedSpecs
 
 
@@ -27,8 +28,8 @@ def chosen_names(
     if inventory is None and not path.exists():
         raise InputError(
             f"no environments named and no inventory at {path}",
-            f"Name the envs, or write the inventory: `conda shared inventory --from "
-            f"{source.name} --write` and mark envs REPLICATE",
+            "Name the envs, or write the inventory and mark envs REPLICATE in it",
+            command=("inventory", "--from", source.name, "--write"),
         )
     marked = [e.name for e in read_inventory(path).entries if e.action == "replicate"]
     chosen = list(dict.fromkeys(env_key(source, name) for name in marked))
@@ -76,7 +77,7 @@ def exported_specs(
             except InputError as error:  # a run records it as failed and builds the others
                 notes.append(f"{error.message}: a run reports it failed")
         else:
-            found.append(_read_specs(specs_dir, name))
+            found.append(_read_specs(specs_dir, name, source=source.name))
     return found, notes, failures
 
 
@@ -93,7 +94,7 @@ def _needs_export(specs_dir: Path, source: Installation, name: str) -> bool:
     return bool(changed) and max(changed) > exported
 
 
-def _read_specs(specs_dir: Path, name: str) -> ExportedSpecs:
+def _read_specs(specs_dir: Path, name: str, *, source: str) -> ExportedSpecs:
     try:
         texts = [
             (specs_dir / f"{name}{suffix}").read_text(encoding="utf-8")
@@ -103,7 +104,8 @@ def _read_specs(specs_dir: Path, name: str) -> ExportedSpecs:
     except (OSError, ValueError) as error:
         raise SharedError(
             f"cannot read the specs of {name} in {specs_dir}: {error}",
-            f"Export it again: `conda shared export {name}`",
+            "Export it again",
+            command=("export", "--from", source, name),
         ) from None
     return ExportedSpecs(name, manifest, texts[1], texts[2], texts[3])
 
@@ -112,8 +114,10 @@ def _specs_in_memory(shared: SharedRoot, source: Installation, name: str) -> Exp
     location = source.find_env(name)
     if location is None:
         raise InputError(
-            f"no environment named {name!r} in {source.path} and no export of it",
-            "Check the name with `conda shared inventory`",
+            f"no environment named {name!r} in {source.path} and no export of it "
+            + unknown_name("environments", name, [e.name for e in source.envs]),
+            "Give one of those names, or see them all",
+            command=("inventory", "--from", source.name),
         )
     env = read_env(location.prefix, name=name, config=source.config, owned_dists=False)
     info = SourceInfo(path=source.path, conda_version=source.conda_version, config=source.config)

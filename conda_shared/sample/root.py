@@ -46,7 +46,8 @@ def build_sample(*, destination: Path, progress: Callable[[str], None] | None = 
     if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
         raise InputError(
             f"{destination} already exists and is not empty",
-            "Choose a new directory for the sample, e.g. `conda shared sample /tmp/shared-demo`",
+            "Choose a new directory for the sample, for example",
+            command=("sample", f"{destination}-2"),
         )
     if destination.exists():
         destination.rmdir()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +12,7 @@ from ..condarc import CondaConfig
 from ..history import spec_channel as history_spec_channel
 from ..history import spec_name
 from ..prefix import EnvState, PackageRecord, PythonDist
+from ..text import quoted
 from .manifest import key_comment
 
 
@@ -75,7 +75,7 @@ def _pinned_pip(dist: PythonDist) -> str:
     if source.kind == "editable" and source.url:
         # pip splits a requirements line's options with shlex: a path with spaces is quoted.
         path = str(file_url_to_path(source.url)) if source.url.startswith("file:") else source.url
-        return f"-e {shlex.quote(path)}"
+        return f"-e {quoted(path)}"
     if source.kind in ("local", "archive") and source.url:
         return f"{dist.name} @ {canonical_file_url(source.url)}"
     return f"{dist.name}=={dist.version}"

@@ -39,7 +39,7 @@ def test_check_reports_unmet_requirements_and_env_drift(
     assert drift["warnings"] == [
         f"the env {shared_env.prefix} changed since {overlay} was last "
         f"changed (content key sha256:0000 then, {recorded['env_content_key'][:19]} now): "
-        "run `conda shared overlay check` after re-installing what the overlay needs"
+        "re-install what the overlay needs, then run this check again"
     ]
     fixed = run_cli(capsys, "overlay", "install", env, "helper-lib>=2", "--", "--no-index",
                     "--find-links", str(wheels))  # fmt: skip

@@ -77,7 +77,7 @@ def test_a_damaged_result_file_is_an_error_that_says_what_to_do(tmp_path: Path) 
     result_path(tmp_path, "alpha").write_text('{"name": ')
     with pytest.raises(SharedError, match="damaged") as error:
         read_result(result_path(tmp_path, "alpha"))
-    assert "--resume" in error.value.next_step
+    assert error.value.command == ("replicate", "--resume")
     assert read_result(result_path(tmp_path, "missing")) is None
 
 

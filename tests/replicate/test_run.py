@@ -254,7 +254,8 @@ def test_default_set_is_what_the_inventory_marks_replicate(
     root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = run_cli(capsys, "replicate", "--root", str(root), "--to", "vfake")
-    assert missing.code == 2 and "conda shared inventory --from v24.11 --write" in missing.err
+    assert missing.code == 2
+    assert f"conda-shared inventory --root {root} --from v24.11 --write" in missing.err
     inventory = root / "mine.ini"
     inventory.write_text("nhis_reformat = REPLICATE\nmixed_numpy = export\n")
     ok = run_cli(

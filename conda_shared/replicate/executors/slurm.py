@@ -156,7 +156,8 @@ def read_submission(run_dir: Path) -> Submission | None:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SharedError(
             f"cannot use {path}: {error}",
-            "Look the jobs up with `squeue`; start a new run with `conda shared replicate`",
+            "Look the jobs up with `squeue`; start a new run",
+            command=("replicate",),
         ) from None
 
 
@@ -211,7 +212,7 @@ def _submit(
     )
     lines = [
         "#!/bin/bash",
-        f"# Written by `conda shared replicate --executor slurm`: {what}.",
+        f"# Written by conda-shared (replicate --executor slurm): {what}.",
         "# Submitted with:",
         f"#   {command_words(sbatch)}",
         # Not the folder Slurm chose (it falls back to /tmp when --chdir fails): an empty one of
