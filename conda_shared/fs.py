@@ -373,14 +373,17 @@ else:
 def current_user() -> str:
     """The real uid's name in the password database, for audit and lock records (the uid
     number when it has no entry); never LOGNAME or USER, which any caller can set."""
-    if not hasattr(os, "getuid"):
-        return "unknown"
+    return user_name(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def user_name(uid: int) -> str:
+    """`uid`'s name in the password database, or the number when it has no entry."""
     try:
         import pwd  # loaded when a lock or an audit line needs a name, not at start-up
 
-        return pwd.getpwuid(os.getuid()).pw_name
+        return pwd.getpwuid(uid).pw_name
     except (KeyError, ImportError):
-        return str(os.getuid())
+        return str(uid)
 
 
 def write_file(path: Path, data: str | bytes) -> None:

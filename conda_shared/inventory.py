@@ -270,13 +270,7 @@ def _as_date(text: str | None) -> str | None:
 
 
 def _owner(path: Path) -> str:
-    uid = path.stat().st_uid
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return str(uid)
+    return fs.user_name(path.stat().st_uid)
 
 
 def _line(summary: EnvSummary) -> str:

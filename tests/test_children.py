@@ -14,10 +14,11 @@ import pytest
 from conda_shared import children
 from conda_shared.overlay.pip import absolute_paths
 from tests.overlay.conftest import Env, overlays_dir, shared_env, wheels  # noqa: F401
-from tests.replicate.test_run import ENVS, FAKE, REPOSITORY, calls, root, run, target  # noqa: F401
+from tests.replicate.test_run import ENVS, calls, root, run, target  # noqa: F401
 from tests.replicate.test_slurm_submission import calls as slurm_calls
 from tests.replicate.test_slurm_submission import fake_slurm  # noqa: F401
-from tests.roots import make_installation, run_cli
+from tests.roots import run_cli
+from tests.support.fake_target import add_fake_target
 from tests.support.ready_root import ready_root
 
 Capsys = pytest.CaptureFixture[str]
@@ -159,12 +160,7 @@ def test_overlay_install_and_check_with_relative_paths(
 def test_overlay_clone_runs_the_installations_conda_elsewhere(
     planted: Path, tmp_path: Path, capsys: Capsys
 ) -> None:
-    installation = make_installation(tmp_path / "inst")
-    python = installation / "bin" / "python"
-    python.parent.mkdir()
-    script = FAKE.read_text().replace("@REAL_PYTHON@", sys.executable)
-    python.write_text(f"#!{sys.executable}\n" + script.replace("@REPOSITORY@", str(REPOSITORY)))
-    python.chmod(0o755)
+    installation = add_fake_target(tmp_path, "inst")
     env = installation / "envs" / "survey"
     (env / "conda-meta").mkdir(parents=True)
     (env / "conda-meta" / "history").write_text("")

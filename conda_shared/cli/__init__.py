@@ -154,6 +154,7 @@ def _run(
     """
     as_json = "--json" in argv
     command_line = CommandLine(program)
+    args = None
     try:
         built = parser(argv)
         args, unknown = built.parse_known_args(list(argv))
@@ -177,6 +178,8 @@ def _run(
         return 141
     except (SharedError, OSError) as raised:
         error = raised if isinstance(raised, SharedError) else from_os_error(raised)
+        # A verb may learn the root late (`overlay run ENV --root DIR`): spell hints with it.
+        command_line = getattr(args, "command_line", command_line)
         if under_conda and not as_json:
             raise as_conda_error(error, command_line) from None
         print_error(error, as_json=as_json, command_line=command_line)

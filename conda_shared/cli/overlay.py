@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,11 @@ def _take_option(args: Any, word: str, words: Iterator[str]) -> bool:
         value = next(words, "")
     if not value:
         raise InputError(f"{name} needs a value", f"Write {name} VALUE right after ENV")
-    setattr(args, _LATE_VALUES[name], _root_word(value) if name == "--root" else value)
+    if name == "--root":
+        args.root = _root_word(value)
+        args.command_line = replace(args.command_line, root=str(args.root))
+    else:
+        setattr(args, _LATE_VALUES[name], value)
     return True
 
 

@@ -146,7 +146,8 @@ def result_path(run_dir: Path, name: str) -> Path:
     if name in ("", ".", "..") or Path(name).name != name:
         raise SharedError(
             f"refusing to write the result of {name!r}: an environment's key is a plain name",
-            "Name environments as `conda shared inventory` lists them",
+            "Name environments as inventory lists them",
+            command=("inventory",),
         )
     return run_dir / "envs" / f"{name}.json"
 

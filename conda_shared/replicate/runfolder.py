@@ -158,7 +158,8 @@ def target_prefix(run: RunPlan, env: EnvPlan) -> Path:
 def _refuse(name: str, path: Path, folder: Path) -> NoReturn:
     raise SharedError(
         f"refusing to replicate {name}: {path} lies outside {folder}",
-        "Start a new run with `conda shared replicate`; do not edit plan.json by hand",
+        "Do not edit plan.json by hand; start a new run",
+        command=("replicate",),
     )
 
 
@@ -207,19 +208,10 @@ def require_own_run(run_dir: Path) -> None:
                 "Name the run folder itself, under ROOT/reports/",
             )
         if info.st_uid != os.geteuid():
-            owner, me = _user_name(info.st_uid), _user_name(os.geteuid())
+            owner, me = fs.user_name(info.st_uid), fs.user_name(os.geteuid())
             raise SharedError(
                 f"{path} belongs to {owner}, not to {me}: only the owner of a run folder may "
                 "resume, cancel or settle it",
-                f"Run it as {owner}, or only look at the run with `conda shared replicate "
-                "--status`",
+                f"Run it as {owner}, or only look at the run",
+                command=("replicate", "--status", str(run_dir)),
             )
-
-
-def _user_name(uid: int) -> str:
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return f"uid {uid}"

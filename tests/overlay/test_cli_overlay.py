@@ -217,7 +217,7 @@ def test_options_between_env_and_the_command_are_ours(
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
         "conda-shared: error: --shell is not an option of `overlay run`. Put the command after "
-        "--: conda shared overlay run ENV -- --shell ..."
+        f"--: conda-shared overlay --root {root} run shared -- --shell"
     )
 
 
