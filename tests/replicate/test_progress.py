@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -90,10 +89,11 @@ def test_the_owner_settles_it_removing_what_the_task_began(
 
 
 def test_the_report_job_settles_the_run_not_status() -> None:
+    from conda_shared.children import own_python
     from conda_shared.replicate.executors.slurm import _settle_command
 
     assert _settle_command(Path("/r/RUN"))[-2:] == ["--settle", "/r/RUN"]
-    assert _settle_command(Path("/r/RUN"))[:3] == [sys.executable, "-m", "conda_shared"]
+    assert _settle_command(Path("/r/RUN"))[:-3] == own_python("-m", "conda_shared")
 
 
 @needs_root
