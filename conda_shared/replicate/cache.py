@@ -42,7 +42,7 @@ def fill_cache(run: RunPlan, envs: Sequence[EnvPlan]) -> RunPlan:
             wanted = kept
         return run
     finally:
-        fs.remove_prefix(scratch)
+        fs.remove_tree(scratch)
 
 
 def _lock_lines(env: EnvPlan) -> list[str]:
