@@ -31,6 +31,11 @@ def _temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.urandom(4).hex()}{_TEMP_SUFFIX}")
 
 
+def temp_siblings(path: Path) -> list[Path]:
+    """What interrupted writes or builds of `path` left beside it (their private temp names)."""
+    return sorted(path.parent.glob(f".{path.name}.*{_TEMP_SUFFIX}"))
+
+
 def _default_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -33,8 +33,11 @@ def record_lost_task(
         if existing is not None and (older_than is None or path.stat().st_mtime >= older_than):
             return existing
         prefix = Path(env.target_prefix)
-        with ownership.prefix_lock(prefix, run_dir=run.run_dir) as holder:
-            kept_aside = None if holder is not None else ownership.undo(prefix, run_dir=run.run_dir)
+        kept_aside = None
+        if ownership.left_behind(prefix, run_dir=run.run_dir):
+            with ownership.prefix_lock(prefix, run_dir=run.run_dir) as holder:
+                if holder is None:
+                    kept_aside = ownership.undo(prefix, run_dir=run.run_dir)
         if kept_aside:
             error = f"{error}; {kept_aside}"
         result = failure_result(

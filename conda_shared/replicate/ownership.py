@@ -29,20 +29,21 @@ def run_id(run_dir: Path) -> str:
 
 
 def mark(prefix: Path, *, run_dir: Path) -> None:
-    """Make `prefix` this run's before a conda call: create it if absent, write the marker.
+    """Make `prefix` this run's before a conda call: write the marker, creating the folder with
+    the marker already inside when it is absent (so no instant exists where it has none).
 
     A prefix that exists without this run's marker was made by someone else while this run
     held its lock (an admin by hand): it is refused, never claimed.
     """
     if not os.path.lexists(prefix):
-        fs.make_dirs(prefix.parent)
-        fs.make_new_dir(prefix)
-    if prefix.is_symlink() or not (_marked_by(prefix, run_dir) or _is_empty(prefix)):
+        built = fs.private_dir_beside(prefix)
+        fs.write_file(built / MARKER, json.dumps({"run": run_id(run_dir)}) + "\n")
+        fs.publish_dir(built, prefix)
+    elif not _marked_by(prefix, run_dir):
         raise SharedError(
             f"{prefix} appeared while this run was building it, and this run did not make it",
             f"Look at who made {prefix}; `conda shared replicate --resume` leaves it alone",
         )
-    fs.atomic_write(prefix / MARKER, json.dumps({"run": run_id(run_dir)}) + "\n")
 
 
 def remove_if_ours(prefix: Path, *, run_dir: Path) -> bool:
@@ -66,7 +67,8 @@ def undo(prefix: Path, *, run_dir: Path) -> str | None:
     """Put the target back as it was before this run built `prefix`: this run's (half-)built
     env goes, the env it set aside comes back. Returns why the set-aside env stays set aside,
     when it must (something else now stands at `prefix`)."""
-    remove_if_ours(prefix, run_dir=run_dir)
+    for folder in (prefix, *fs.temp_siblings(prefix)):  # one killed while `mark` made it too
+        remove_if_ours(folder, run_dir=run_dir)
     aside = set_aside_path(prefix, run_dir=run_dir)
     if not os.path.lexists(aside):
         return None
@@ -74,6 +76,11 @@ def undo(prefix: Path, *, run_dir: Path) -> str | None:
         return f"the env it replaced stays at {aside}: {prefix} is not this run's"
     fs.rename_dir(aside, prefix)
     return None
+
+
+def left_behind(prefix: Path, *, run_dir: Path) -> bool:
+    """Whether this run began on `prefix` and left it unfinished (its marker, its set-aside)."""
+    return _marked_by(prefix, run_dir) or os.path.lexists(set_aside_path(prefix, run_dir=run_dir))
 
 
 def keep(prefix: Path, *, run_dir: Path) -> None:
@@ -101,11 +108,6 @@ def prefix_lock(prefix: Path, *, run_dir: Path, wait_seconds: float = 0.0) -> It
             _, found, run = held.holder.partition(f", {_RUN_NOTE}")
             holder = run if found else held.holder
         yield holder
-
-
-def _is_empty(folder: Path) -> bool:
-    with os.scandir(folder) as entries:
-        return not any(entries)
 
 
 def _marked_by(prefix: Path, run_dir: Path) -> bool:

@@ -52,8 +52,9 @@ def wait_for(process: subprocess.Popen[str], reached: Callable[[], bool], what: 
 
 
 def building(root: Path, name: str) -> Callable[[], bool]:  # noqa: F811
-    """The target's conda is inside its create of `name` (the fake sleeps after mkdir)."""
-    return lambda: bool(creates(root, name)) and (target(root) / "envs" / name).is_dir()
+    """The target's conda is inside its create of `name` (the fake sleeps after its mkdir)."""
+    meta = target(root) / "envs" / name / "conda-meta"
+    return lambda: meta.is_dir() and not (meta / "by-hand-1-0.json").exists()
 
 
 def leftovers(root: Path) -> list[str]:  # noqa: F811
@@ -74,6 +75,20 @@ def test_resume_never_removes_an_env_built_by_hand_after_a_crashed_task(root: Pa
     assert resumed["mixed_numpy"].status == "skipped"
     assert resumed["mixed_numpy"].error == f"{prefix} already exists and this run did not create it"
     assert tree_digest(prefix) == digest
+
+
+def test_resume_clears_what_a_sigkill_left_while_the_prefix_folder_was_made(root: Path) -> None:  # noqa: F811
+    rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
+    run(root, "mixed_numpy")
+    run_dir = _run_dir(root)
+    unborn = target(root) / "envs" / ".mixed_numpy.0badf00d.conda-shared-tmp"
+    unborn.mkdir()
+    (unborn / MARKER).write_text(json.dumps({"run": str(run_dir)}))
+    rules(root)
+
+    (env,) = replicate(root=root, resume=True).report.envs
+
+    assert env.status == "replicated" and leftovers(root) == []
 
 
 def test_a_half_built_env_of_another_run_is_not_this_runs(root: Path) -> None:  # noqa: F811
