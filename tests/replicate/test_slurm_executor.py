@@ -188,10 +188,10 @@ def test_status_shows_the_run_and_cancel_stops_it_with_a_report(
     assert cancelled.returncode == 0, cancelled.stderr
     document = json.loads(cancelled.stdout)
     assert document["ended"] is True
-    assert [e["state"] for e in document["envs"]] == ["replicated", "failed"]
+    assert [e["state"] for e in document["envs"]] == ["replicated", "interrupted"]
     assert not half.parent.exists()
     waited = shared(root, "--status", "--wait")
-    assert waited.returncode == 1, "the verdict: one env failed"
+    assert waited.returncode == 1, "the verdict: one env did not replicate"
 
 
 def test_a_host_without_slurm_fails_preflight_in_one_line(
