@@ -24,8 +24,9 @@ _RUN_NOTE = "run "
 
 
 def run_id(run_dir: Path) -> str:
-    """How a run names itself in markers and locks: its run folder."""
-    return str(run_dir)
+    """How a run names itself in markers and locks: its run folder, resolved (a task, --resume
+    and `--status RUN` may reach it through different paths)."""
+    return os.path.realpath(run_dir)
 
 
 def mark(prefix: Path, *, run_dir: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conda_shared.replicate.run import replicate
+from conda_shared.replicate.task import run_task
 from tests.replicate.test_run import creates, root, rule, rules, run, target  # noqa: F401
 from tests.roots import tree_digest, write_record
 
@@ -89,6 +90,26 @@ def test_resume_clears_what_a_sigkill_left_while_the_prefix_folder_was_made(root
     (env,) = replicate(root=root, resume=True).report.envs
 
     assert env.status == "replicated" and leftovers(root) == []
+
+
+def test_a_task_reaching_its_run_folder_through_a_symlink_knows_its_own_marker(
+    root: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
+    run(root, "mixed_numpy")
+    run_dir = _run_dir(root)
+    (run_dir / "envs" / "mixed_numpy.json").unlink()
+    half = target(root) / "envs" / "mixed_numpy"
+    (half / "conda-meta").mkdir(parents=True)
+    (half / MARKER).write_text(json.dumps({"run": str(run_dir)}))
+    link = tmp_path / "run-link"
+    link.symlink_to(run_dir)
+    rules(root)
+
+    result = run_task(link, 0)  # as a batch script may name it
+
+    assert result.status == "replicated" and not (half / MARKER).exists()
 
 
 def test_a_half_built_env_of_another_run_is_not_this_runs(root: Path) -> None:  # noqa: F811
