@@ -33,7 +33,9 @@ def _temp_sibling(path: Path) -> Path:
 
 def temp_siblings(path: Path) -> list[Path]:
     """What interrupted writes or builds of `path` left beside it (their private temp names)."""
-    return sorted(path.parent.glob(f".{path.name}.*{_TEMP_SUFFIX}"))
+    import glob
+
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_TEMP_SUFFIX}"))
 
 
 def _default_file_mode() -> int:
