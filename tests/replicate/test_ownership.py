@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,9 @@ from tests.replicate.test_run import creates, root, rule, rules, run, target  # 
 from tests.roots import tree_digest, write_record
 
 MARKER = ".conda-shared-build"  # the name docs/replicate.md gives the marker
+#: how long a slow build sleeps (every test interrupts it) and how long a step may take: long,
+#: because a shared machine under load runs these subprocesses 30 times slower than idle
+_SLOW_S = 600
 
 
 def admin_env(root: Path, name: str) -> tuple[Path, str]:  # noqa: F811
@@ -31,20 +34,36 @@ def admin_env(root: Path, name: str) -> tuple[Path, str]:  # noqa: F811
     return prefix, tree_digest(prefix)
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_run_left() -> Iterator[None]:
+    """A failing test must not leave its run sleeping in a slow build."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
 def start(root: Path, *args: str) -> subprocess.Popen[str]:  # noqa: F811
     """`replicate` in its own process group, as a terminal runs it (Ctrl-C reaches them all)."""
     argv = [sys.executable, "-m", "conda_shared", "replicate", "--root", str(root), "--to", "vfake"]
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [*argv, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+    _STARTED.append(process)
+    return process
 
 
 def wait_for(process: subprocess.Popen[str], reached: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + _SLOW_S
     while not reached():
         if process.poll() is not None or time.monotonic() > deadline:
             os.killpg(process.pid, signal.SIGKILL)
@@ -136,7 +155,7 @@ def test_every_conda_call_finds_the_marker_and_a_replicated_env_keeps_none(root:
 
 
 def test_a_second_run_skips_an_env_that_a_first_run_is_building(root: Path) -> None:  # noqa: F811
-    rules(root, {"match": "numpy-1.21.5", "sleep": 60, "download_only": False})
+    rules(root, {"match": "numpy-1.21.5", "sleep": _SLOW_S, "download_only": False})
     first = start(root, "mixed_numpy")
     wait_for(first, building(root, "mixed_numpy"), "the first run's build")
     (first_run,) = (root.resolve() / "reports").iterdir()
@@ -151,7 +170,7 @@ def test_a_second_run_skips_an_env_that_a_first_run_is_building(root: Path) -> N
     assert sorted(p.name for p in half.rglob("*")) == before, "the second run touched nothing"
     assert len(creates(root, "mixed_numpy")) == 1, "only the first run called conda for it"
     os.killpg(first.pid, signal.SIGINT)
-    _out, err = first.communicate(timeout=60)
+    _out, err = first.communicate(timeout=_SLOW_S)
     assert first.returncode == 130, err
     assert not half.exists(), "the first run removed its own half-built env"
 
@@ -160,13 +179,13 @@ def test_ctrl_c_during_force_puts_the_old_env_back_and_status_says_interrupted(
     root: Path,  # noqa: F811
 ) -> None:
     prefix, digest = admin_env(root, "mixed_numpy")
-    rules(root, {"match": "numpy-1.21.5", "sleep": 60, "download_only": False})
+    rules(root, {"match": "numpy-1.21.5", "sleep": _SLOW_S, "download_only": False})
     process = start(root, "mixed_numpy", "--force")
     wait_for(process, building(root, "mixed_numpy"), "the new build")
     assert leftovers(root) == [f".mixed_numpy.replaced-{_run_dir(root).name}"]
 
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
-    _out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=_SLOW_S)
 
     assert process.returncode == 130, err
     assert tree_digest(prefix) == digest, "the old env is back, as it was"
@@ -178,7 +197,7 @@ def test_ctrl_c_during_force_puts_the_old_env_back_and_status_says_interrupted(
 
 def test_resume_after_a_sigkill_during_force_puts_the_old_env_back(root: Path) -> None:  # noqa: F811
     prefix, digest = admin_env(root, "mixed_numpy")
-    rules(root, {"match": "numpy-1.21.5", "sleep": 60, "download_only": False})
+    rules(root, {"match": "numpy-1.21.5", "sleep": _SLOW_S, "download_only": False})
     process = start(root, "mixed_numpy", "--force")
     wait_for(process, building(root, "mixed_numpy"), "the new build")
     os.killpg(process.pid, signal.SIGKILL)  # nobody cleans up: a node failure
