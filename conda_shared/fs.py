@@ -31,10 +31,26 @@ def _temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.urandom(4).hex()}{_TEMP_SUFFIX}")
 
 
+def temp_siblings(path: Path) -> list[Path]:
+    """What interrupted writes or builds of `path` left beside it (their private temp names)."""
+    import glob
+
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_TEMP_SUFFIX}"))
+
+
 def _default_file_mode() -> int:
+    return 0o666 & ~_umask()
+
+
+def default_dir_mode() -> int:
+    """The mode `mkdir` would give a new folder now (0o777 less the umask)."""
+    return 0o777 & ~_umask()
+
+
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
 def make_dirs(path: Path, *, mode: int = 0o777) -> None:
@@ -186,11 +202,12 @@ def ensure_within(root: Path, path: Path, *, bound: str = "the shared root") -> 
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
+def exclusive_lock(path: Path, *, wait_seconds: float = 0.0, note: str = "") -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if needed) for the duration of the block.
 
     A POSIX record lock; on a file system without one (NFS with no lock daemon: ENOLCK) a
-    lock file beside it, created with O_EXCL, stands in.
+    lock file beside it, created with O_EXCL, stands in. The lock file names its holder (pid,
+    user, host, then `note`), which is what `LockHeld.holder` tells a process that waits.
     """
     try:
         make_dirs(path.parent)
@@ -208,14 +225,14 @@ def exclusive_lock(path: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
                 raise
             locked = None
         if locked is None:
-            with _lock_file(path.with_name(f"{path.name}.held"), wait_seconds):
+            with _lock_file(path.with_name(f"{path.name}.held"), wait_seconds, note):
                 yield
             return
         if not locked:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
-            raise _held(path, holder)
+            holder = os.pread(fd, _HOLDER_BYTES, 0).decode("utf-8", "replace").strip()
+            raise _held(path, holder or "unknown")
         os.ftruncate(fd, 0)
-        os.pwrite(fd, _holder_line().encode(), 0)
+        os.pwrite(fd, _holder_line(note).encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the lock
@@ -257,12 +274,17 @@ def _host() -> str:
     return socket.gethostname()
 
 
-def _holder_line() -> str:
-    return f"pid {os.getpid()}, user {current_user()}, host {_host()}\n"
+#: how much of a lock file is read to name its holder (a note may hold a long path)
+_HOLDER_BYTES = 4096
+
+
+def _holder_line(note: str = "") -> str:
+    line = f"pid {os.getpid()}, user {current_user()}, host {_host()}"
+    return f"{line}, {note}\n" if note else f"{line}\n"
 
 
 @contextlib.contextmanager
-def _lock_file(path: Path, wait_seconds: float) -> Iterator[None]:
+def _lock_file(path: Path, wait_seconds: float, note: str = "") -> Iterator[None]:
     """A lock that works without fcntl: the file exists while held, naming its holder."""
 
     def create() -> bool:
@@ -278,7 +300,7 @@ def _lock_file(path: Path, wait_seconds: float) -> Iterator[None]:
             except FileExistsError:
                 return False  # another process took it over first
         try:
-            os.write(fd, _holder_line().encode())
+            os.write(fd, _holder_line(note).encode())
         finally:
             os.close(fd)
         return True
@@ -327,7 +349,7 @@ def lock_holder(path: Path) -> str | None:
     try:
         if _try_lock(fd):
             return None
-        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+        return os.pread(fd, _HOLDER_BYTES, 0).decode("utf-8", "replace").strip() or "unknown"
     except OSError as error:
         if error.errno not in _NO_LOCKS:
             raise
@@ -426,21 +448,14 @@ def private_temp_dir() -> Iterator[Path]:
 
     Made with a fresh random name, so nobody else can have made it or put anything in it.
     """
-    import shutil
     import tempfile
 
     path = Path(tempfile.mkdtemp(prefix="conda-shared-"))
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a private tree that was never published (after a failure)."""
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(SharedError):  # scratch left behind must not hide the outcome
+            remove_tree(path)
 
 
 _PENDING_SUFFIX = ".conda-shared-pending"
@@ -536,34 +551,57 @@ def _write_synced(path: Path, payload: bytes, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def remove_prefix(prefix: Path) -> None:
-    """Delete an environment this run created (a failed or interrupted build); absent is fine.
+def remove_tree(path: Path) -> None:
+    """Delete a directory tree conda-shared made; the one way every module removes a tree.
 
-    A symlink is removed as a link, never followed; what cannot be deleted is an error that names
-    it, so a half-built env is never silently left behind.
+    The tree first vanishes in one rename to a hidden sibling, so nothing half-deleted is ever
+    seen under its name; a symlink is removed as a link, never followed; absent is fine. What
+    cannot be deleted is an error that names it, never a leftover nobody hears of.
     """
     import shutil
 
-    if prefix.is_symlink():
-        prefix.unlink()
+    if path.is_symlink():
+        path.unlink()
         return
-    if not prefix.exists():
+    if not path.exists():
         return
+    hidden = _temp_sibling(path)
     problems: list[str] = []
-
-    def record(_function: object, path: str, error: object) -> None:
-        problems.append(path)
-
-    if sys.version_info >= (3, 12):  # onerror is deprecated there; onexc gets the same call
-        shutil.rmtree(prefix, onexc=record)
+    try:
+        os.rename(path, hidden)
+    except OSError as error:
+        problems.append(f"{path}: {error.strerror}")
     else:
-        shutil.rmtree(prefix, onerror=record)
+
+        def record(_function: object, failed: str, error: object) -> None:
+            problems.append(failed)
+
+        if sys.version_info >= (3, 12):  # onerror is deprecated there; onexc gets the same call
+            shutil.rmtree(hidden, onexc=record)
+        else:
+            shutil.rmtree(hidden, onerror=record)
     if problems:
+        leftover = path if path.exists() else hidden
         raise SharedError(
-            f"could not remove the half-built environment {prefix} ({problems[0]})",
-            f"Remove it by hand (rm -rf {quoted(prefix)}), then continue the run",
-            command=("replicate", "--resume"),
+            f"could not remove {leftover} ({problems[0]})",
+            f"Remove it by hand (rm -rf {quoted(leftover)})",
         )
+
+
+def rename_dir(source: Path, destination: Path) -> None:
+    """Move a directory (or a symlink) to a name that must be free, in one rename."""
+    if os.path.lexists(destination):
+        raise SharedError(
+            f"cannot move {source} to {destination}: {destination} exists",
+            f"Look at what {destination} is, move it away, and run the command again",
+        )
+    try:
+        os.rename(source, destination)
+    except OSError as error:
+        raise SharedError(
+            f"cannot move {source} to {destination}: {error.strerror}",
+            f"Run as a user who can write to {destination.parent}",
+        ) from None
 
 
 def make_new_dir(path: Path) -> bool:
@@ -587,15 +625,6 @@ def remove_file(path: Path) -> None:
     """Delete one file; one that is already gone is fine."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-def discard_dir(path: Path) -> None:
-    """Make a published directory vanish in one rename, then delete it."""
-    import shutil
-
-    hidden = _temp_sibling(path)
-    os.rename(path, hidden)
-    shutil.rmtree(hidden, ignore_errors=True)
 
 
 def link_tree(source: Path, destination: Path, *, copied: tuple[str, ...] = ()) -> None:

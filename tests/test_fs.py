@@ -454,21 +454,42 @@ def test_a_planted_symlink_at_a_pending_name_is_not_followed(tmp_path: Path) -> 
     assert _contents(tmp_path) == {"new"}
 
 
-def test_remove_prefix_removes_a_tree_unlinks_a_symlink_and_accepts_absence(
+def test_remove_tree_removes_a_tree_unlinks_a_symlink_and_accepts_absence(
     tmp_path: Path,
 ) -> None:
     env = tmp_path / "envs" / "half"
     (env / "conda-meta").mkdir(parents=True)
     (env / "conda-meta" / "x.json").write_text("{")
-    fs.remove_prefix(env)
-    assert not env.exists()
-    fs.remove_prefix(env)  # already gone: fine
+    fs.remove_tree(env)
+    assert list((tmp_path / "envs").iterdir()) == [], "nothing hidden is left either"
+    fs.remove_tree(env)  # already gone: fine
     kept = tmp_path / "kept"
     (kept / "conda-meta").mkdir(parents=True)
     link = tmp_path / "envs" / "link"
     link.symlink_to(kept)
-    fs.remove_prefix(link)
+    fs.remove_tree(link)
     assert not link.is_symlink() and (kept / "conda-meta").is_dir(), "a link is never followed"
+
+
+def test_remove_tree_names_what_it_could_not_delete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = tmp_path / "envs" / "half"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "conda-meta" / "x.json").write_text("{")
+    real_unlink = os.unlink
+
+    def refused(path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(os, "unlink", refused)
+    with pytest.raises(SharedError) as error:
+        fs.remove_tree(env)
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    (hidden,) = (tmp_path / "envs").iterdir()
+    assert not env.exists(), "the half-deleted tree is out of sight"
+    assert error.value.message.startswith(f"could not remove {hidden} (")
+    assert error.value.next_step == f"Remove it by hand (rm -rf {hidden})"
 
 
 def test_make_new_dir_claims_a_folder_once(tmp_path: Path) -> None:
@@ -499,7 +520,7 @@ def test_a_prefix_that_cannot_be_removed_names_a_command_that_deletes_only_it() 
         os.chown(half, NOBODY, NOBODY)
         code = (
             "import sys; from pathlib import Path; from conda_shared import fs\n"
-            "try:\n    fs.remove_prefix(Path(sys.argv[1]))\n"
+            "try:\n    fs.remove_tree(Path(sys.argv[1]))\n"
             "except Exception as error:\n    print(error.next_step)\n"
         )
         done = subprocess.run(
@@ -512,4 +533,6 @@ def test_a_prefix_that_cannot_be_removed_names_a_command_that_deletes_only_it() 
         )
     hint = done.stdout.strip()
     pasted = hint.split("(", 1)[1].split(")", 1)[0]
-    assert shlex.split(pasted) == ["rm", "-rf", str(half)], hint
+    rm, force, leftover = shlex.split(pasted)  # one word, however many spaces the path has
+    assert (rm, force) == ("rm", "-rf"), hint
+    assert Path(leftover).parent == half.parent and Path(leftover).name.startswith(".my env."), hint

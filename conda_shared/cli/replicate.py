@@ -161,8 +161,9 @@ def execute(args: Any) -> int:
         )
         return 130
     if result.interrupted:
+        ended = [env for env in result.report.envs if env.status != "interrupted"]
         print(
-            f"conda-shared: interrupted; {len(result.report.envs)} of "
+            f"conda-shared: interrupted; {len(ended)} of "
             f"{len(result.report.planned)} envs finished (report in {result.report.run_dir}). "
             f"Continue it with `{args.command_line('replicate', '--resume')}`",
             file=sys.stderr,
@@ -235,7 +236,7 @@ def _follow(args: Any) -> int:
         print(table(rows, ["ENV", "STATE", "DETAIL"]))
         counts = ", ".join(
             f"{current.count(state)} {state}"
-            for state in ("replicated", "failed", "skipped", "running", "pending")
+            for state in ("replicated", "failed", "skipped", "interrupted", "running", "pending")
             if current.count(state)
         )
         jobs = (

@@ -146,7 +146,7 @@ def sync_kernels(*, root: Path, remove_stale: bool = False) -> KernelSync:
     stale = tuple(k.name for k in listing.kernels if k.follows_current and not k.resolves_now)
     removed = stale if remove_stale else ()
     for name in removed:
-        fs.discard_dir(shared.kernels_dir / name)
+        fs.remove_tree(shared.kernels_dir / name)
     not_following = tuple(k.name for k in listing.kernels if not k.follows_current and k.executable)
     if created or removed:
         note = audit.try_record(

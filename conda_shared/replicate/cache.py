@@ -55,7 +55,7 @@ def fill_cache(
             wanted = kept
         return run
     finally:
-        fs.remove_prefix(scratch)
+        fs.remove_tree(scratch)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from ..prefix import normalize_name
 from .plan import Transform
 from .smoke import SmokeCheck, SmokeResult
 
-RESULT_STATUSES = ("replicated", "failed", "skipped")
+RESULT_STATUSES = ("replicated", "failed", "skipped", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class EnvResult:
     name: str
     source_prefix: str
     target_prefix: str
-    status: str  # replicated | failed | skipped
+    status: str  # replicated | failed | skipped | interrupted
     strategy: str | None
     attempts: tuple[Attempt, ...]
     failure_class: str | None
@@ -100,8 +100,9 @@ class Report:
         classes = Counter(e.failure_class for e in self.envs if e.status == "failed")
         if classes:
             text += ": " + ", ".join(f"{n} {c}" for c, n in classes.most_common())
-        if counts["skipped"]:
-            text += f"; {counts['skipped']} skipped"
+        for cut_short in ("skipped", "interrupted"):
+            if counts[cut_short]:
+                text += f"; {counts[cut_short]} {cut_short}"
         waiting = len(self.planned) - len(self.envs)
         if waiting > 0:
             text += f"; {waiting} not done"

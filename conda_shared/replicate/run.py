@@ -82,10 +82,11 @@ def replicate(
 ) -> ReplicateResult:
     """Rebuild environments of `source` in `target` with the target's own conda.
 
-    Never touches an env that exists in the target unless this run (or the run resumed) made
-    it, or `force`. Ctrl-C stops launching, lets running envs clean up, and returns with
-    `interrupted` set; `resume` continues the latest run. With `executor="slurm"` the envs are
-    built by one job array and the call returns once it is submitted (or, with `wait`, ended).
+    Never deletes an env this run is not building (see `ownership`); an env that exists in the
+    target is skipped unless `force`. Ctrl-C stops launching, lets running envs clean up (and
+    records them `interrupted`), and returns with `interrupted` set; `resume` continues the
+    latest run. With `executor="slurm"` the envs are built by one job array and the call returns
+    once it is submitted (or, with `wait`, ended).
     """
     if executor not in EXECUTORS:
         raise InputError(
@@ -281,13 +282,16 @@ def _settle_before_resume(run_dir: Path) -> None:
 def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> None:
     total = len(todo)
     finished = 0
+    running: set[int] = set()
 
     def started(index: int) -> None:
+        running.add(index)
         say(f"building {run.envs[index].name}")
 
     def done(index: int, status: int, errors: Path) -> None:
         nonlocal finished
         finished += 1
+        running.discard(index)
         env = run.envs[index]
         result = read_result(result_path(run.run_dir, env.name))
         if result is None and status not in (0, _INTERRUPTED):
@@ -299,18 +303,30 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
         fs.remove_file(errors)
         say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
 
-    run_tasks(run.run_dir, todo, jobs=jobs, on_start=started, on_done=done)
+    try:
+        run_tasks(run.run_dir, todo, jobs=jobs, on_start=started, on_done=done)
+    except KeyboardInterrupt:
+        with interrupts_deferred():  # the stopped envs are recorded whole
+            for index in sorted(running):
+                result = record_lost_task(
+                    run,
+                    run.envs[index],
+                    failure_class="interrupted",
+                    error="interrupted (Ctrl-C or SIGTERM) before it finished",
+                )
+                say(f"{run.envs[index].name}: {_status_words(result)}")
+        raise
 
 
 def _status_words(result: EnvResult | None) -> str:
-    if result is None:
+    if result is None or result.status == "interrupted":
         return "interrupted"
     if result.status == "replicated":
         smoke = "" if result.smoke is None or result.smoke.ok else ", smoke test failed"
         return f"replicated ({result.strategy}{smoke}) in {result.seconds:.0f}s"
     if result.status == "failed":
         return f"failed: {result.failure_class} {' '.join(result.failure_packages)}".rstrip()
-    return "skipped: exists in the target"
+    return f"skipped: {result.error}"
 
 
 def _replicated(run_dir: Path, name: str) -> bool:

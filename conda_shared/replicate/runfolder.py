@@ -186,10 +186,6 @@ def rebuild_report(run_dir: Path, *, finished: str | None = None) -> Report:
     return report
 
 
-def claim_path(run_dir: Path, name: str) -> Path:
-    return run_dir / "envs" / f".{name}.claim"
-
-
 def env_lock_path(run_dir: Path, name: str) -> Path:
     """Held by whoever builds or settles env `name` (a task, or the one recording its loss)."""
     return run_dir / "envs" / f".{name}.lock"

@@ -7,7 +7,8 @@ result in envs/NAME.json and rebuilds the run's report.
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..errors import SharedError
 from ..interrupts import interrupts_deferred
 from ..kernels.read import Kernel, read_kernels
 from ..prefix import read_env
+from . import ownership
 from .conda import Failure, StepOutcome, run_conda, run_pip
 from .plan import EnvPlan, Rung, Step, relaxed_rung
 from .report import (
@@ -25,13 +27,14 @@ from .report import (
     Diff,
     EnvResult,
     PostStep,
+    describe_smoke,
     diff_versions,
     installed_versions,
     read_result,
     result_path,
     write_result,
 )
-from .runfolder import RunPlan, claim_path, env_lock_path, load_plan, rebuild_report
+from .runfolder import RunPlan, env_lock_path, load_plan, rebuild_report
 from .smoke import SmokeResult, smoke_test
 
 #: A task waits this long for another task holding the same env (a resumed run meeting an
@@ -60,26 +63,59 @@ def _replicate(run: RunPlan, env: EnvPlan) -> EnvResult:
         return done
     prefix = Path(env.target_prefix)
     log = run.run_dir / "logs" / f"{env.name}.log"
-    claim = claim_path(run.run_dir, env.name)
-    if prefix.exists() or prefix.is_symlink():
-        if claim.exists() or run.force:  # our own half-built env of a killed run, or --force
-            fs.remove_prefix(prefix)
-        else:
-            result = _skipped(env, log)
-            write_result(run.run_dir, result)
-            return result
-    fs.atomic_write(claim, json.dumps({"prefix": str(prefix)}))
+    with ownership.prefix_lock(prefix, run_dir=run.run_dir) as holder:
+        if holder is not None:
+            return _skip(run, env, log, f"being built by run {holder}")
+        return _replicate_held(run, env, prefix, log)
+
+
+def _replicate_held(run: RunPlan, env: EnvPlan, prefix: Path, log: Path) -> EnvResult:
+    """Build `env` while holding its prefix's lock; the target ends as it began unless the
+    new env replicated (and, when it replaces one, passed its smoke test)."""
+    ownership.undo(prefix, run_dir=run.run_dir)  # what an earlier, killed attempt left
+    replacing = os.path.lexists(prefix)
+    if replacing and not run.force:
+        return _skip(run, env, log, f"{prefix} already exists and this run did not create it")
     try:
+        if replacing:
+            aside = ownership.set_aside_path(prefix, run_dir=run.run_dir)
+            fs.append_line(log, f"# --force: {prefix} waits at {aside} until the new env passed")
+            ownership.set_aside(prefix, run_dir=run.run_dir)
         result = _build(run, env, log)
     except BaseException:
         with interrupts_deferred():  # a second Ctrl-C must not stop the cleanup half-way
-            fs.remove_prefix(prefix)  # nothing half-built stays; the claim stays too
+            ownership.undo(prefix, run_dir=run.run_dir)
         raise
+    with interrupts_deferred():  # the result and the target change together
+        return _conclude(run, prefix, result, replacing=replacing)
+
+
+def _conclude(run: RunPlan, prefix: Path, result: EnvResult, *, replacing: bool) -> EnvResult:
+    """Keep the new env, or put the target back as it was; then write the result."""
+    if replacing and result.smoke is not None and not result.smoke.ok:
+        result = _smoke_failed(result)
     if result.status != "replicated":
-        fs.remove_prefix(prefix)
-    write_result(run.run_dir, result)
-    fs.remove_file(claim)
+        kept_aside = ownership.undo(prefix, run_dir=run.run_dir)
+        if kept_aside:
+            result = dataclasses.replace(result, error=f"{result.error}; {kept_aside}")
+        write_result(run.run_dir, result)
+        return result
+    write_result(run.run_dir, result)  # first: a crash now leaves a finished env, never none
+    ownership.keep(prefix, run_dir=run.run_dir)
     return result
+
+
+def _smoke_failed(result: EnvResult) -> EnvResult:
+    """Under --force a new env that fails its smoke test does not replace a working one."""
+    failed = describe_smoke(result.smoke)
+    return dataclasses.replace(
+        result,
+        status="failed",
+        strategy=None,
+        failure_class="smoke-failed",
+        error=f"the new env's smoke test {failed}; the env it was to replace is back",
+        diff=None,
+    )
 
 
 def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
@@ -107,7 +143,7 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
         if failure is None:
             chosen = rung
             break
-        fs.remove_prefix(prefix)
+        ownership.remove_if_ours(prefix, run_dir=run.run_dir)
         if rung.strategy == "loose" and env.relax and failure.failure_class == "package-not-found":
             relaxed = relaxed_rung(env, failure.packages)
             ladder += [relaxed] if relaxed else []
@@ -149,6 +185,7 @@ def _run_steps(
     steps: tuple[Step, ...], *, run: RunPlan, env: EnvPlan, rung: str, log: Path
 ) -> Failure | None:
     for step in steps:
+        ownership.mark(Path(env.target_prefix), run_dir=run.run_dir)
         if step.input_file is not None and step.input_text is not None:
             fs.atomic_write(Path(step.input_file), step.input_text)
         outcome = _run_step(
@@ -195,10 +232,10 @@ def _diff(env: EnvPlan, prefix: Path, target: Path) -> Diff:
     return diff_versions(dict(env.source_packages), installed_versions(versions))
 
 
-def _skipped(env: EnvPlan, log: Path) -> EnvResult:
-    message = f"{env.target_prefix} already exists and this run did not create it"
-    fs.append_line(log, f"# {message}: skipped (--force replaces it)")
-    return EnvResult(
+def _skip(run: RunPlan, env: EnvPlan, log: Path, message: str) -> EnvResult:
+    """Record `env` as skipped, untouched, and why."""
+    fs.append_line(log, f"# skipped: {message}")
+    result = EnvResult(
         name=env.name,
         source_prefix=env.source_prefix,
         target_prefix=env.target_prefix,
@@ -215,3 +252,5 @@ def _skipped(env: EnvPlan, log: Path) -> EnvResult:
         log=str(log),
         seconds=0.0,
     )
+    write_result(run.run_dir, result)
+    return result

@@ -2,11 +2,12 @@
 
 `python -m conda ...` answers with REAL captured conda JSON documents (tests/data/conda_errors):
 a create whose input matches a rule in `<target>/fake-rules.json` half-builds the prefix and
-fails with that rule's document (or sleeps, or kills the task); otherwise it writes a conda-meta
-record per requested package (with --download-only: an empty file per package in <target>/pkgs,
-one each $FAKE_FETCH_SECONDS).
+fails with that rule's document (or sleeps, or kills the task, or builds an env whose smoke test
+fails); otherwise it writes a conda-meta record per requested package (with --download-only: an
+empty file per package in <target>/pkgs, one each $FAKE_FETCH_SECONDS).
 `python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
-to `<target>/calls.jsonl`, and the directory it started in to `<target>/cwds.txt`.
+to `<target>/calls.jsonl`, the directory it started in to `<target>/cwds.txt`, and what the
+prefix's build marker held at each build call to `<target>/markers.jsonl`.
 """
 
 import json
@@ -41,6 +42,10 @@ def main(argv):
         print(json.dumps({"override_channels_enabled": True}))
         return 0
     prefix = Path(args[args.index("--prefix") + 1])
+    if "--download-only" not in args:  # what conda-shared's build marker said at this call
+        marker = prefix / ".conda-shared-build"
+        with open(TARGET / "markers.jsonl", "a") as seen:
+            seen.write((marker.read_text().strip() if marker.is_file() else "null") + "\n")
     if "--file" in args:
         lines = Path(args[args.index("--file") + 1]).read_text().splitlines()
         requested = [line for line in lines if line.strip() and not line.startswith(("#", "@"))]
@@ -58,6 +63,11 @@ def main(argv):
             (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
             os.kill(os.getppid(), signal.SIGKILL)
             return 1
+        elif hits and rule.get("break_smoke"):  # builds, but the smoke test's import fails
+            meta = prefix / "lib" / "python3.11" / "site-packages" / "broken-1.0.dist-info"
+            meta.mkdir(parents=True, exist_ok=True)
+            (meta / "top_level.txt").write_text("broken_on_purpose\n")
+            (meta.parent / "broken_on_purpose.py").write_text("raise ImportError('broken')\n")
         elif hits:
             document = json.loads(Path(rule["document"]).read_text())
             if "packages" in document:

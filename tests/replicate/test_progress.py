@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conda_shared.replicate import ownership
 from conda_shared.replicate.executors.slurm import SCHEMA
-from conda_shared.replicate.runfolder import claim_path
 from tests.replicate.test_run import root, run, target  # noqa: F401
 from tests.roots import run_cli, tree_digest
 from tests.support.users import NOBODY, needs_root
@@ -32,7 +32,9 @@ def lost_task(
     run_dir = report.run_dir
     (run_dir / "envs" / "nhis_reformat.json").unlink()
     (run_dir / "report.json").unlink()
-    claim_path(run_dir, "nhis_reformat").write_text("{}")
+    # It began building: the prefix carries this run's marker, as before each conda call.
+    marker = target(root) / "envs" / "nhis_reformat" / ownership.MARKER
+    marker.write_text(json.dumps({"run": ownership.run_id(run_dir)}) + "\n")
     document = {
         "schema": SCHEMA,
         "array_job": "4242",

@@ -15,7 +15,7 @@ import pytest
 
 from conda_shared.errors import SharedError
 from conda_shared.replicate.run import replicate
-from conda_shared.replicate.runfolder import claim_path, load_plan
+from conda_shared.replicate.runfolder import load_plan
 from tests.roots import make_sample, run_cli, tree_digest, write_record
 from tests.support.fake_target import add_fake_target
 
@@ -176,10 +176,10 @@ def test_an_env_that_exists_in_the_target_is_skipped_untouched_unless_forced(roo
 def test_resume_finishes_a_killed_run_and_never_redoes_a_finished_env(root: Path) -> None:
     first = run(root, *ENVS).report
     run_dir = first.run_dir
-    # what a SIGKILL mid-build leaves: no result, our claim, a half-built prefix
+    # what a SIGKILL mid-build leaves: no result, a half-built prefix with this run's marker
     (run_dir / "envs" / "mixed_numpy.json").unlink()
-    claim_path(run_dir, "mixed_numpy").write_text("{}")
     half = target(root) / "envs" / "mixed_numpy"
+    (half / ".conda-shared-build").write_text(json.dumps({"run": str(run_dir)}))
     (half / "conda-meta" / "partial.json").write_text("{")
     done_before = len(creates(root, "nhis_reformat"))
 
@@ -188,7 +188,7 @@ def test_resume_finishes_a_killed_run_and_never_redoes_a_finished_env(root: Path
     assert [e.status for e in resumed.envs] == ["replicated", "replicated"]
     assert len(creates(root, "nhis_reformat")) == done_before, "finished env not redone"
     assert not (half / "conda-meta" / "partial.json").exists()
-    assert not claim_path(run_dir, "mixed_numpy").exists()
+    assert not (half / ".conda-shared-build").exists()
     assert resumed.started == first.started and resumed.finished is not None
 
 
@@ -316,7 +316,10 @@ def test_sigterm_stops_the_run_cleans_up_and_resume_finishes(root: Path, tmp_pat
     assert not half.parent.exists(), "the half-built env was removed"
     (run_dir,) = reports.iterdir()
     report = json.loads((run_dir / "report.json").read_text())
-    assert [e["name"] for e in report["envs"]] == ["nhis_reformat"]
+    assert [(e["name"], e["status"]) for e in report["envs"]] == [
+        ("nhis_reformat", "replicated"),
+        ("mixed_numpy", "interrupted"),
+    ]
     assert report["finished"] is None
 
     rules(root)
