@@ -55,5 +55,6 @@ def python_argv(python: Path | str, args: Sequence[str], *, keep_pythonpath: boo
     unless the child must see PYTHONPATH (the overlay shim is found through it); then only the
     empty folder `run` starts it in keeps the caller's directory off its sys.path.
     """
-    isolated = [] if keep_pythonpath else ["-I"]
+    # Idempotent, so a command planned with it (and shown by --dry-run) runs as shown.
+    isolated = [] if keep_pythonpath or list(args[:1]) == ["-I"] else ["-I"]
     return [os.fspath(python), *isolated, *args]

@@ -88,6 +88,9 @@ def test_another_pythons_isolation_depends_on_whether_it_needs_pythonpath() -> N
     assert children.python_argv("/x/python", ["-m", "pip"], keep_pythonpath=False) == [
         "/x/python", "-I", "-m", "pip",
     ]  # fmt: skip
+    assert children.python_argv("/x/python", ["-I", "-m", "pip"], keep_pythonpath=False) == [
+        "/x/python", "-I", "-m", "pip",
+    ], "a command planned with it runs as planned"  # fmt: skip
     assert children.python_argv("/x/python", ["-m", "pip"], keep_pythonpath=True) == [
         "/x/python", "-m", "pip",
     ]  # fmt: skip

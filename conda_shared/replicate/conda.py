@@ -110,8 +110,9 @@ def target_environ() -> dict[str, str]:
 
 
 def conda_command(target: Path) -> tuple[str, ...]:
-    """`<target>/bin/python -m conda`: works for installers' and for test installations."""
-    return (str(target / "bin" / "python"), "-m", "conda")
+    """`<target>/bin/python -I -m conda`: works for installers' and for test installations."""
+    python = target / "bin" / "python"
+    return tuple(children.python_argv(python, ["-m", "conda"], keep_pythonpath=False))
 
 
 def run_conda(argv: Sequence[str], *, log: Path) -> StepOutcome:

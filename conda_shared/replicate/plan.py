@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import children
 from ..errors import SharedError
 from ..history import spec_name
 from ..prefix import normalize_name
@@ -374,8 +375,8 @@ def _pip_steps(
 
 def _pip_install(prefix: str) -> tuple[str, ...]:
     """pip of the new env itself, never asking questions."""
-    python = f"{prefix}/bin/python"
-    return (python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check")
+    pip = ["-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+    return tuple(children.python_argv(f"{prefix}/bin/python", pip, keep_pythonpath=False))
 
 
 def _source_requirement(source: Mapping[str, Any]) -> tuple[str, ...]:

@@ -68,8 +68,8 @@ def test_the_ladder_is_lock_pinned_loose_at_the_targets_real_path(exported: Path
     assert [r.strategy for r in env.rungs] == ["lock", "pinned", "loose"]
     assert env.target_prefix == "/opt/conda/v26/envs/nhis_reformat"
     lock_create = env.rungs[0].steps[0]
-    assert lock_create.argv[:4] == ("/opt/conda/v26/bin/python", "-m", "conda", "create")
-    assert ("--prefix", env.target_prefix) == lock_create.argv[6:8]
+    assert lock_create.argv[:5] == ("/opt/conda/v26/bin/python", "-I", "-m", "conda", "create")
+    assert ("--prefix", env.target_prefix) == lock_create.argv[7:9]
     assert lock_create.input_file == "/run/inputs/nhis_reformat.lock"
     pinned = env.rungs[1].steps[0]
     assert "--override-channels" in pinned.argv
@@ -98,7 +98,7 @@ def test_legacy_noarch_from_the_custom_channel_is_installed_after(exported: Path
     for strategy in ("lock", "pinned", "loose"):
         assert "mpctools" not in step_text(env, strategy)
     (after,) = [s for s in env.post_steps if s.kind == "conda"]
-    assert after.argv[3] == "install" and after.argv[-1] == "mpctools=1.2"
+    assert after.argv[4] == "install" and after.argv[-1] == "mpctools=1.2"
     assert after.argv[after.argv.index("--channel") + 1] == "file://" + str(
         exported.parent.parent / "mpc"
     )
@@ -110,7 +110,7 @@ def test_noarch_only_in_the_pip_list_moves_to_conda(exported: Path) -> None:
     assert "ipums-core=2.0" in step_text(env, "pinned").splitlines()
     assert "ipums-core" in step_text(env, "loose").splitlines()
     lock_steps = env.rungs[0].steps
-    assert lock_steps[1].argv[3] == "install" and lock_steps[1].argv[-1] == "ipums-core=2.0"
+    assert lock_steps[1].argv[4] == "install" and lock_steps[1].argv[-1] == "ipums-core=2.0"
     assert all(step.kind != "pip" for rung in env.rungs for step in rung.steps)
 
 
