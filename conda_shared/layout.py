@@ -91,8 +91,9 @@ class SharedRoot:
     def pointer(self, name: str) -> Pointer | None:
         return next((p for p in self.pointers if p.name == name), None)
 
-    def installation(self, which: str | None = None) -> Path:
-        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path.
+    def installation(self, which: str | None = None, *, option: str = "--from") -> Path:
+        """Resolve `current`, `qa`, `previous`, an installation's folder name, or a path
+        (`option` is the command-line option that names it, for the hint).
 
         A path must be an installation of this root: its specs and log belong to the root, so
         another root's installation would be mixed into this one's.
@@ -105,7 +106,7 @@ class SharedRoot:
             if not pointer.ok or pointer.target is None:
                 raise InputError(
                     f"{self.path / which} cannot be used: {pointer.problem or 'it is not set'}",
-                    "See the pointers and installations, then name an installation with --from",
+                    f"See the pointers and installations, then name an installation with {option}",
                     command=("status",),
                 )
             return pointer.target

@@ -111,7 +111,7 @@ def replicate(
         chosen = _resumed_names(previous)
     else:
         source_path = shared.installation(source)
-        target_path = shared.installation(target or "qa")
+        target_path = shared.installation(target or "qa", option="--to")
     if source_path == target_path:
         raise InputError(
             f"the source and the target are the same installation ({source_path})",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from conda_shared.cli.replicate import _progress
+from tests.roots import make_sample, run_cli
 
 
 class Terminal(io.StringIO):
@@ -62,3 +64,14 @@ def test_a_verb_imports_only_its_own_module_so_each_task_starts_fast() -> None:
         [sys.executable, "-c", full], capture_output=True, text=True, check=True
     ).stdout
     assert "conda_shared.cli.status" in listed, "without a verb, every verb is configured"
+
+
+def test_without_qa_the_hint_names_the_option_that_sets_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_sample(tmp_path)
+    (root / "qa").unlink()
+    result = run_cli(capsys, "replicate", "--root", str(root), "nhis_reformat", "--dry-run")
+    assert result.code == 2
+    assert f"{root}/qa cannot be used: it is not set" in result.err
+    assert "then name an installation with --to: conda-shared status" in result.err
