@@ -55,10 +55,7 @@ def build_root(work: Path) -> tuple[Path, Path, Path]:
     if new_name == old_name:
         new_name += "-new"
     channel = Channel(work / "channel")
-    channel.add_python()
-    channel.add_pip()
-    channel.add_python_dist("tidy-util", "1.0")
-    channel.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
+    channel.add_basics()
     channel.add("oldlib", "1.0")
     channel.add("oldlib", "2.0")
     channel.index()

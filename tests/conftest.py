@@ -153,11 +153,8 @@ def local_channel(tmp_path_factory: pytest.TempPathFactory) -> Channel:
     - libdata 2.0: a host-subdir package with one data file, share/libdata/data.txt.
     """
     channel = Channel(tmp_path_factory.mktemp("local-channel"))
-    channel.add_python()
-    channel.add_pip()
-    channel.add_python_dist("tidy-util", "1.0")
+    channel.add_basics()
     channel.add_python_dist("tidy-util", "1.1")
-    channel.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
     channel.index()
     return channel
 

@@ -38,10 +38,7 @@ _WAIT_S = 300.0
 def migration(tmp_path_factory: pytest.TempPathFactory) -> Migration:
     work = tmp_path_factory.mktemp("e2e-fault")
     channel = Channel(work / "channel")
-    channel.add_python()
-    channel.add_pip()
-    channel.add_python_dist("tidy-util", "1.0")
-    channel.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
+    channel.add_basics()
     channel.add("oldlib", "1.0")
     channel.index()
     envs = (

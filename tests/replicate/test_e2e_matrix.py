@@ -37,11 +37,8 @@ HEALTHY = ("plain", "deps", "git-kept")
 def migration(tmp_path_factory: pytest.TempPathFactory) -> Migration:
     work = tmp_path_factory.mktemp("e2e matrix")  # a space: prefixes with spaces are real
     main = Channel(work / "main-channel")
-    main.add_python()
-    main.add_pip()
-    main.add_python_dist("tidy-util", "1.0")
+    main.add_basics()
     main.add_python_dist("tidy-util", "1.1")
-    main.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
     main.add_python_dist("app", "1.0", depends=("python", "libdata >=2", "tidy-util"))
     main.add("oldlib", "1.0")
     main.add("oldlib", "2.0")

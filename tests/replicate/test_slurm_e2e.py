@@ -28,10 +28,7 @@ pytestmark = [pytest.mark.tier2, pytest.mark.slow, pytest.mark.slurm]
 def migration(tmp_path_factory: pytest.TempPathFactory) -> Migration:
     work = tmp_path_factory.mktemp("slurm e2e")  # a space: job scripts must quote paths
     main = Channel(work / "main-channel")
-    main.add_python()
-    main.add_pip()
-    main.add_python_dist("tidy-util", "1.0")
-    main.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
+    main.add_basics()
     main.add("oldlib", "1.0")
     main.add("drift", "1.0")
     main.index()

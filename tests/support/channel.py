@@ -248,6 +248,14 @@ class Channel:
         self.packages.append(package)
         return package
 
+    def add_basics(self) -> None:
+        """What most test envs are made of: python, pip, tidy-util 1.0 (a noarch python dist,
+        module `tidy_util`) and libdata 2.0 (a host-subdir package with one data file)."""
+        self.add_python()
+        self.add_pip()
+        self.add_python_dist("tidy-util", "1.0")
+        self.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
+
     def add_python(self, build: str = "0") -> PackageFile:
         """A venv-style `python` of the running interpreter's version: pyvenv.cfg whose home is
         the machine's CPython, and bin/python* symlinks to it, so envs get a working Python."""
