@@ -1,8 +1,9 @@
-"""fs.py: atomic writes and pointer swaps survive crashes; locks exclude; bounds hold."""
+"""conda_shared.fs: atomic writes and pointer swaps survive crashes; locks exclude; bounds hold."""
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shlex
 import socket
@@ -203,15 +204,15 @@ def test_append_takes_the_lock_that_nfs_needs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     taken: list[int] = []
-    real_lockf = fs.fcntl.lockf
+    real_lockf = fcntl.lockf
 
     def lockf(fd: int, operation: int, *args: int) -> None:
         taken.append(operation)
         real_lockf(fd, operation, *args)
 
-    monkeypatch.setattr(fs.fcntl, "lockf", lockf)
+    monkeypatch.setattr(fcntl, "lockf", lockf)
     fs.append_line(tmp_path / "shared.log", "entry")
-    assert taken == [fs.fcntl.LOCK_EX]
+    assert taken == [fcntl.LOCK_EX]
     assert (tmp_path / "shared.log").read_text() == "entry\n"
 
 
@@ -219,7 +220,7 @@ def _no_posix_locks(monkeypatch: pytest.MonkeyPatch) -> None:
     def lockf(fd: int, operation: int, *args: int) -> None:
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(fs.fcntl, "lockf", lockf)
+    monkeypatch.setattr(fcntl, "lockf", lockf)
 
 
 def test_without_posix_locks_a_lock_file_excludes_and_is_removed(
@@ -416,10 +417,10 @@ def test_set_interrupted_before_its_commit_point_stays_old(
     def journal_fails(path: Path, data: str | bytes, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fs, "atomic_write", journal_fails)
+    monkeypatch.setattr(fs.files, "atomic_write", journal_fails)
     with pytest.raises(KeyboardInterrupt):
         fs.replace_together(dict.fromkeys(old, "new\n"), journal=fs.journal_path(tmp_path, "e"))
-    monkeypatch.setattr(fs, "atomic_write", real_write)
+    monkeypatch.setattr(fs.files, "atomic_write", real_write)
     assert fs.finish_interrupted(tmp_path) == 0
     assert _contents(tmp_path) == {"old"}
     assert _nothing_but_the_set(tmp_path)
