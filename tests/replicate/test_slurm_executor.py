@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from conda_shared import slurm_commands as slurm
+from conda_shared.children import own_python
 from conda_shared.errors import InputError, SharedError
 from conda_shared.replicate.executors.slurm import _ranges, read_submission
 from conda_shared.replicate.progress import run_progress, wait_for_run
 from conda_shared.settings import from_values
+from conda_shared.text import command_words
 from tests.replicate.test_run import ENVS, root, rules, run, target  # noqa: F401
 
 pytestmark = pytest.mark.slurm
@@ -64,7 +66,8 @@ def test_one_array_builds_every_env_and_the_report_job_finishes_the_report(
     assert recorded["indexes"] == [0, 1] and recorded["options"] == ["--time=10"]
     task_script = (run_dir / "slurm" / "task.sh").read_text()
     exec_line = task_script.splitlines()[-1]
-    assert exec_line.startswith(f"exec {sys.executable} -m conda_shared replicate --task ")
+    ours = command_words(own_python("-m", "conda_shared"))
+    assert exec_line.startswith(f"exec {ours} replicate --task ")
     assert exec_line.endswith(' "$SLURM_ARRAY_TASK_ID"')
     submitted_line = next(line for line in task_script.splitlines() if "sbatch" in line)
     assert "--array=0-1%2" in submitted_line
