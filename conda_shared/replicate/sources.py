@@ -23,7 +23,12 @@ def chosen_names(
 ) -> list[str]:
     """The export keys of the names given, else of the envs the inventory marks REPLICATE."""
     if names:
-        return list(dict.fromkeys(env_key(source, name) for name in names))
+        keys = list(dict.fromkeys(env_key(source, name) for name in names))
+        specs_dir = shared.specs_dir / source.name
+        for key in keys:  # a typo stops here, before a run folder exists to remember it
+            if source.find_env(key) is None and not (specs_dir / f"{key}.json").exists():
+                raise _unknown_env(source, key)
+        return keys
     path = inventory or default_inventory_path(shared, source.name)
     if inventory is None and not path.exists():
         raise InputError(
@@ -113,13 +118,17 @@ def _read_specs(specs_dir: Path, name: str, *, source: str) -> ExportedSpecs:
 def _specs_in_memory(shared: SharedRoot, source: Installation, name: str) -> ExportedSpecs:
     location = source.find_env(name)
     if location is None:
-        raise InputError(
-            f"no environment named {name!r} in {source.path} and no export of it "
-            + unknown_name("environments", name, [e.name for e in source.envs]),
-            "Give one of those names, or see them all",
-            command=("inventory", "--from", source.name),
-        )
+        raise _unknown_env(source, name)
     env = read_env(location.prefix, name=name, config=source.config, owned_dists=False)
     info = SourceInfo(path=source.path, conda_version=source.conda_version, config=source.config)
     built = build_specs(env, source=info, kernels=read_kernels(shared.kernels_dir))
     return ExportedSpecs(name, json.loads(built.manifest), built.lock, built.pinned, built.loose)
+
+
+def _unknown_env(source: Installation, name: str) -> InputError:
+    return InputError(
+        f"no environment named {name!r} in {source.path} and no export of it "
+        + unknown_name("environments", name, [e.name for e in source.envs]),
+        "Give one of those names, or see them all",
+        command=("inventory", "--from", source.name),
+    )

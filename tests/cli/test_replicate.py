@@ -12,6 +12,7 @@ import pytest
 
 from conda_shared.cli.replicate import _progress
 from tests.roots import make_sample, run_cli
+from tests.support.fake_target import add_fake_target
 
 
 class Terminal(io.StringIO):
@@ -75,3 +76,17 @@ def test_without_qa_the_hint_names_the_option_that_sets_the_target(
     assert result.code == 2
     assert f"{root}/qa cannot be used: it is not set" in result.err
     assert "then name an installation with --to: conda-shared status" in result.err
+
+
+def test_a_mistyped_env_name_stops_before_any_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_sample(tmp_path)
+    add_fake_target(root)  # a target whose preflight passes
+    for extra in ((), ("--dry-run",)):
+        argv = ("--root", str(root), "--to", "vfake", "nhis_reformatt", *extra)
+        result = run_cli(capsys, "replicate", *argv)
+        assert result.code == 2, result.err
+        assert "no environment named 'nhis_reformatt'" in result.err
+        assert "(did you mean nhis_reformat?)" in result.err
+        assert not (root / "reports").exists() or not any((root / "reports").iterdir())
