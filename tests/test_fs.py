@@ -537,3 +537,22 @@ def test_a_prefix_that_cannot_be_removed_names_a_command_that_deletes_only_it() 
     rm, force, leftover = shlex.split(pasted)  # one word, however many spaces the path has
     assert (rm, force) == ("rm", "-rf"), hint
     assert Path(leftover).parent == half.parent and Path(leftover).name.startswith(".my env."), hint
+
+
+@pytest.mark.parametrize("planted", ["symlink", "hardlink"])
+def test_a_lock_path_that_leads_to_another_file_is_refused_and_that_file_kept(
+    tmp_path: Path, planted: str
+) -> None:
+    """In a folder others can write, a link planted at a lock path would have the holder line
+    written over its target (root's config, a user's notes)."""
+    victim = tmp_path / "victim.conf"
+    victim.write_text("precious\n")
+    lock = tmp_path / "shared" / ".inventory.ini.lock"
+    lock.parent.mkdir()
+    if planted == "symlink":
+        lock.symlink_to(victim)
+    else:
+        os.link(victim, lock)
+    with pytest.raises(SharedError, match="refusing the lock file"), fs.exclusive_lock(lock):
+        pass
+    assert victim.read_text() == "precious\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ def append_line(path: Path, line: str) -> None:
     """
     make_dirs(path.parent)
     payload = (line.rstrip("\n") + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, default_file_mode())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, default_file_mode())
     try:
         with contextlib.suppress(OSError):
             _wait_for_lock(fd)
@@ -52,13 +53,20 @@ def exclusive_lock(path: Path, *, wait_seconds: float = 0.0, note: str = "") -> 
     """
     try:
         make_dirs(path.parent)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        # Never through a link: the holder line below would overwrite whatever it points at.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _not_a_lock_file(path, "a symbolic link") from None
         raise SharedError(
             f"cannot create the lock file {path}: {error.strerror}",
             f"Run as a user who can write to {path.parent}",
         ) from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            # A hard link to someone's file would be truncated just the same.
+            raise _not_a_lock_file(path, "not a file of its own (another link or a special file)")
         try:
             locked: bool | None = _wait(lambda: _try_lock(fd), wait_seconds)
         except OSError as error:
@@ -77,6 +85,14 @@ def exclusive_lock(path: Path, *, wait_seconds: float = 0.0, note: str = "") -> 
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _not_a_lock_file(path: Path, what: str) -> SharedError:
+    return SharedError(
+        f"refusing the lock file {path}: it is {what}, and conda-shared's lock files are plain "
+        "files it makes",
+        "Find out who put it there, remove it, then run the command again",
+    )
 
 
 #: errno values meaning "this file system has no POSIX locks"
@@ -184,7 +200,7 @@ def _is_stale(path: Path) -> bool:
 def lock_holder(path: Path) -> str | None:
     """Who holds the lock on `path` right now (None when nobody does); never creates it."""
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     except OSError:
         return None  # no lock file (or unreadable): no conda-shared command can hold it
     try:
