@@ -35,19 +35,29 @@ def installation_condarc_files(prefix: Path) -> list[Path]:
     return _files_at(prefix)
 
 
+def user_home() -> Path | None:
+    """The user's home folder, or None when there is none to find (HOME unset and a uid the
+    password database does not know): then there is no user condarc to read either."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        return None
+
+
 def user_search_path(running_prefix: Path | None) -> list[Path]:
     """conda's condarc search path for the current user, lowest priority first."""
-    home = Path.home()
-    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    home = user_home()
     places: list[Path] = [Path("/etc/conda"), Path("/var/lib/conda")]
     root = os.environ.get("CONDA_ROOT") or (str(running_prefix) if running_prefix else None)
     if root:
         places.append(Path(root))
-    places += [xdg / "conda", home / ".config" / "conda", home / ".conda"]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or (home and home / ".config")
+    places += [Path(xdg) / "conda"] if xdg else []
+    places += [home / ".config" / "conda", home / ".conda"] if home else []
     files: list[Path] = []
     for place in dict.fromkeys(places):
         files += _files_at(place)
-    files.append(home / ".condarc")
+    files += [home / ".condarc"] if home else []
     if os.environ.get("CONDA_PREFIX"):
         files += _files_at(Path(os.environ["CONDA_PREFIX"]))
     if os.environ.get("CONDARC"):

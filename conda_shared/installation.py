@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .condarc import CondaConfig, installation_condarc_files, read_config
+from .condarc import CondaConfig, installation_condarc_files, read_config, user_home
 from .errors import InputError, SharedError
 from .history import Revision, read_history
 from .layout import is_installation
@@ -293,7 +293,9 @@ def _first_command(prefix: Path) -> Revision | None:
 
 def user_environment_lists() -> list[Path]:
     """environments.txt files this user can read: their own and their neighbours' homes."""
-    home = Path.home()
+    home = user_home()
+    if home is None:
+        return []
     own = home / ".conda" / "environments.txt"
     try:
         neighbours = sorted(home.parent.glob("*/.conda/environments.txt"))

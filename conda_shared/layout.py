@@ -140,7 +140,16 @@ def single_state_dir(installation: Path) -> Path:
     import hashlib  # only plain installations need it; finding a root stays cheap
 
     digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:8]
-    return Path.home() / ".conda" / "shared" / f"{Path(real).name}-{digest}"
+    from .condarc import user_home
+
+    home = user_home()
+    if home is None:
+        raise InputError(
+            f"{installation} is a plain installation, whose state goes under your home folder, "
+            "and there is none (HOME is unset and your uid has no entry in the password database)",
+            "Set HOME to a folder of yours and run the command again",
+        )
+    return home / ".conda" / "shared" / f"{Path(real).name}-{digest}"
 
 
 def open_root(path: Path) -> SharedRoot:

@@ -134,7 +134,7 @@ def _words(value: str) -> tuple[str, ...]:
 
 
 def _path(value: str) -> Path:
-    return Path(os.path.expandvars(value)).expanduser()
+    return Path(os.path.expanduser(os.path.expandvars(value)))  # unchanged without a home
 
 
 def _boolean(value: Any) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .. import fs
-from ..condarc import installation_condarc_files, read_config
+from ..condarc import installation_condarc_files, read_config, user_home
 from .conda import conda_command, failed_urls, run_conda
 from .plan import EnvPlan
 from .runfolder import RunPlan
@@ -93,7 +93,9 @@ def _cache_dirs(target: Path) -> list[Path]:
     """Where the target's conda may put downloads: its condarc's pkgs_dirs, its own, the user's."""
     configured = read_config(installation_condarc_files(target)).pkgs_dirs
     found = [Path(os.path.expanduser(os.path.expandvars(folder))) for folder in configured]
-    return list(dict.fromkeys([*found, target / "pkgs", Path.home() / ".conda" / "pkgs"]))
+    home = user_home()
+    users = [home / ".conda" / "pkgs"] if home else []
+    return list(dict.fromkeys([*found, target / "pkgs", *users]))
 
 
 def _lock_lines(env: EnvPlan) -> list[str]:

@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.roots import make_sample, run_cli, tree_digest
-from tests.support.users import NOBODY, REPO, home_of, needs_root, reachable_dir, run_as
+from tests.support.users import (
+    NOBODY,
+    OTHER,
+    REPO,
+    home_of,
+    needs_root,
+    reachable_dir,
+    run_as,
+    setpriv,
+)
 
 Capsys = pytest.CaptureFixture[str]
 as_root_only = needs_root
@@ -387,3 +396,17 @@ def test_verbs_on_a_read_only_mount(tmp_path: Path) -> None:
         "Read-only file system. Pass --out with a directory you can write to"
     )
     assert tree_digest(root) == before
+
+
+@as_root_only
+def test_a_user_without_a_home_folder_gets_answers_not_a_traceback(shared_tmp: Path) -> None:
+    """HOME unset and a uid the password database does not know: no user condarc to read."""
+    root = make_sample(shared_tmp)
+    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)}
+    for verb in READ_ONLY_VERBS:
+        ran = subprocess.run(
+            [*setpriv(OTHER), sys.executable, "-m", "conda_shared", *verb, "--root", str(root)],
+            capture_output=True, text=True, env=environ, cwd=shared_tmp, check=False,
+        )  # fmt: skip
+        assert ran.returncode in (0, 1), ran.stderr
+        assert "Traceback" not in ran.stderr
