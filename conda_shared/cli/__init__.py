@@ -153,6 +153,11 @@ def _run(
     `from_os_error`, Ctrl-C as exit 130, a closed stdout quietly.
     """
     as_json = "--json" in argv
+    for stream in (sys.stdout, sys.stderr):
+        # A name that is not UTF-8 on disk prints as `caf\udce9` instead of ending the command.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     command_line = CommandLine(program)
     args = None
     try:

@@ -42,6 +42,12 @@ def _umask() -> int:
     return mask
 
 
+def encoded(data: str | bytes) -> bytes:
+    """Text as UTF-8; a path or name that was not UTF-8 on disk (Python holds its bytes as
+    surrogates) is written back as those very bytes, never refused half-way."""
+    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+
+
 def make_dirs(path: Path, *, mode: int = 0o777) -> None:
     """Create a directory and its parents; an existing directory is fine. `mode` (less the
     umask) applies to `path` itself when it is created, not to its parents."""
@@ -57,7 +63,7 @@ def make_dirs(path: Path, *, mode: int = 0o777) -> None:
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
     """Write a whole file or nothing: temp file in the same directory, fsync, then replace."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = encoded(data)
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
@@ -173,7 +179,7 @@ def ensure_within(root: Path, path: Path, *, bound: str = "the shared root") -> 
 def write_file(path: Path, data: str | bytes) -> None:
     """Plain write, for trees built in a private directory that `publish_dir` then reveals."""
     make_dirs(path.parent)
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    path.write_bytes(encoded(data))
 
 
 def make_symlink(link: Path, target: str | Path) -> None:

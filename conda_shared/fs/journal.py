@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from . import files as whole_files
-from .files import default_file_mode
+from .files import default_file_mode, encoded
 
 _PENDING_SUFFIX = ".conda-shared-pending"
 _JOURNAL_SUFFIX = ".conda-shared-commit"
@@ -24,7 +24,7 @@ def replace_together(files: dict[Path, str], *, journal: Path) -> None:
     pending = {path: path.with_name(f".{path.name}{_PENDING_SUFFIX}") for path in files}
     try:
         for path, text in files.items():
-            _write_synced(pending[path], text.encode("utf-8"), _mode_of(path))
+            _write_synced(pending[path], encoded(text), _mode_of(path))
     except BaseException:
         for temp in pending.values():
             with contextlib.suppress(FileNotFoundError):

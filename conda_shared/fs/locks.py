@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import SharedError
-from .files import default_file_mode, make_dirs
+from .files import default_file_mode, encoded, make_dirs
 
 
 class LockHeld(SharedError):
@@ -31,7 +31,7 @@ def append_line(path: Path, line: str) -> None:
     single write is all there is.
     """
     make_dirs(path.parent)
-    payload = (line.rstrip("\n") + "\n").encode("utf-8")
+    payload = encoded(line.rstrip("\n") + "\n")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, default_file_mode())
     try:
         with contextlib.suppress(OSError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -410,3 +411,19 @@ def test_a_user_without_a_home_folder_gets_answers_not_a_traceback(shared_tmp: P
         )  # fmt: skip
         assert ran.returncode in (0, 1), ran.stderr
         assert "Traceback" not in ran.stderr
+
+
+def test_an_env_folder_named_in_bytes_that_are_not_utf8_is_written_as_those_bytes(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    root = make_sample(tmp_path)
+    envs = root / "v24.11" / "envs"
+    odd = os.fsdecode(b"caf\xe9")
+    shutil.copytree(envs / "old_not_used", envs / odd, symlinks=True)
+    written = run_cli(capsys, "inventory", "--root", str(root), "--write")
+    assert written.code == 0, written.err
+    inventory = (root / "specs" / "v24.11" / "inventory.ini").read_bytes()
+    assert b"caf\xe9 = export" in inventory
+    exported = run_cli(capsys, "export", "--root", str(root), odd)
+    assert exported.code == 0, exported.err
+    assert (root / "specs" / "v24.11" / f"{odd}.lock").is_file()
