@@ -15,8 +15,12 @@ POINTERS = ("current", "qa", "previous")
 
 def is_installation(path: Path) -> bool:
     """A conda installation (like any env) has conda-meta/: all it takes to tell, and cheap, so
-    finding the root does not load the readers."""
-    return (path / "conda-meta").is_dir()
+    finding the root does not load the readers. A folder this user may not enter (a private
+    `ROOT/overlays`, someone's 0700 folder in ROOT) is no installation to them."""
+    try:
+        return (path / "conda-meta").is_dir()
+    except PermissionError:
+        return False
 
 
 def discover_root(

@@ -427,3 +427,15 @@ def test_an_env_folder_named_in_bytes_that_are_not_utf8_is_written_as_those_byte
     exported = run_cli(capsys, "export", "--root", str(root), odd)
     assert exported.code == 0, exported.err
     assert (root / "specs" / "v24.11" / f"{odd}.lock").is_file()
+
+
+@as_root_only
+def test_a_folder_of_the_root_another_user_cannot_enter_is_passed_over(shared_tmp: Path) -> None:
+    """`ROOT/overlays` made under root's umask 077 is 0700: users' verbs still see the root."""
+    root = make_sample(shared_tmp)
+    (root / "private").mkdir(mode=0o700)
+    home = nobody_home(shared_tmp)
+    for verb in READ_ONLY_VERBS:
+        ran = as_nobody(*verb, "--root", str(root), home=home)
+        assert ran.returncode in (0, 1), ran.stderr
+        assert "Permission denied" not in ran.stdout + ran.stderr
