@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -200,7 +201,12 @@ def _follow(args: Any) -> int:
         raise InputError("--status and --cancel go separately", "Give one of them")
     named = next(n for n in (args.settle, args.status, args.cancel) if n is not None)
     if named:
-        run_dir = Path(named).resolve()
+        run_dir = Path(named)
+        if os.sep not in str(named) and not run_dir.exists():
+            from ..layout import open_root
+
+            run_dir = open_root(root_of(args)).reports_dir / run_dir.name  # the stamp it printed
+        run_dir = run_dir.resolve()
     else:
         from ..layout import open_root
 
