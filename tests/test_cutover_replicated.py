@@ -56,6 +56,16 @@ def test_a_run_limited_to_some_envs_keeps_the_others_results(capsys: Capsys, roo
     assert check["ok"], check
 
 
+def test_an_inventory_that_marks_nothing_replicate_is_no_pass(capsys: Capsys, root: Path) -> None:
+    """Its REPLICATE marks lost (commented out, say): "all 0 envs replicated" proves nothing."""
+    assert replicate(capsys, root, *ENVS).code == 0
+    inventory = root / "specs" / "v24.11" / "inventory.ini"
+    inventory.write_text("".join(f"# gone: {env} = REPLICATE\n" for env in ENVS))
+    check = replicate_check(capsys, root)
+    assert not check["ok"], check
+    assert check["detail"] == f"{inventory} marks no environment REPLICATE"
+
+
 def smoke_failed(root: Path, name: str) -> None:
     """What a failed smoke test leaves in the report (the env stays in the target)."""
     (report,) = (root / "reports").glob("*/report.json")

@@ -114,6 +114,15 @@ def replicate_check(shared: SharedRoot, source: Path | None, target: Path) -> Ch
     except SharedError as error:
         commands = (error.command,) if error.command else ()
         return Check("replicate", False, error.message, error.next_step, commands)
+    if required == [] and inventory is not None:
+        # All of nothing would pass: an inventory whose REPLICATE marks were lost is no proof.
+        return Check(
+            "replicate",
+            False,
+            f"{inventory} marks no environment REPLICATE",
+            f"Mark the envs users need `NAME = REPLICATE` in {inventory}, then replicate them",
+            (("replicate", "--to", target.name),),
+        )
     if required is None:
         required = list(dict.fromkeys(env.name for r in search.reports for env in r.envs))
     if not search.reports and not required:
