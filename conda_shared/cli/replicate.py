@@ -166,11 +166,17 @@ def execute(args: Any) -> int:
         print(
             f"conda-shared: interrupted; {len(ended)} of "
             f"{len(result.report.planned)} envs finished (report in {result.report.run_dir}). "
-            f"Continue it with `{args.command_line('replicate', '--resume')}`",
+            f"Continue it with `{args.command_line('replicate', '--resume', *_kept(args))}`",
             file=sys.stderr,
         )
         return 130
     return 0 if all(env.status == "replicated" for env in result.report.envs) else 1
+
+
+def _kept(args: Any) -> list[str]:
+    """The options a --resume must repeat to finish what this run was asked to do (without
+    --force it would skip the envs a forced run set back in place)."""
+    return [option for option, on in (("--force", args.force), ("--relax", args.relax)) if on]
 
 
 def _submitted(result: ReplicateResult, command: CommandLine) -> str:

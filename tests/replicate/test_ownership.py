@@ -191,6 +191,7 @@ def test_ctrl_c_during_force_puts_the_old_env_back_and_status_says_interrupted(
     assert tree_digest(prefix) == digest, "the old env is back, as it was"
     assert leftovers(root) == []
     assert "mixed_numpy: interrupted" in err
+    assert f"`conda-shared replicate --root {root} --resume --force`" in err, "--force kept"
     status = _status(root)
     assert status["mixed_numpy"][0] == "interrupted", status
 
