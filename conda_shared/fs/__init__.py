@@ -42,6 +42,7 @@ from .locks import (
 from .trees import (
     link_tree,
     make_new_dir,
+    open_to_all,
     private_dir_beside,
     private_temp_dir,
     publish_dir,
@@ -69,6 +70,7 @@ __all__ = [
     "make_dirs",
     "make_new_dir",
     "make_symlink",
+    "open_to_all",
     "private_dir_beside",
     "private_temp_dir",
     "publish_dir",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,20 @@ def publish_dir(built: Path, destination: Path, *, mode: int) -> None:
             f"cannot create {destination}: {error.strerror}",
             "Choose a destination that does not exist yet, in a writable directory",
         ) from None
+
+
+def open_to_all(path: Path) -> None:
+    """Make everything under `path` readable by every user (folders and programs enterable and
+    runnable) and writable by its owner only, whatever umask built it; links are left alone."""
+    for folder, folders, files in os.walk(path):  # walk never follows a link into a folder
+        for name in (*folders, *files):
+            entry = os.path.join(folder, name)
+            info = os.lstat(entry)
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = stat.S_IMODE(info.st_mode)
+            runnable = stat.S_ISDIR(info.st_mode) or mode & stat.S_IXUSR
+            os.chmod(entry, (mode | (0o555 if runnable else 0o444)) & ~0o022)
 
 
 def private_dir_beside(destination: Path) -> Path:

@@ -57,6 +57,8 @@ def staged(overlay: OverlayDir) -> Iterator[Stage]:
                 fs.remove_tree(stage.path)
                 return
             generation = overlay.path.with_name(f".{overlay.path.name}.gen-{secrets.token_hex(4)}")
+            if overlay.scope == "admin":  # every user's Python reads it, under any admin umask
+                fs.open_to_all(stage.path)
             fs.publish_dir(stage.path, generation, mode=_MODES[overlay.scope])
         except BaseException:
             fs.remove_tree(stage.path)

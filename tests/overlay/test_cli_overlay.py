@@ -66,6 +66,25 @@ def test_admin_overlay_applies_behind_the_users_own(
     assert tree_digest(shared_env.prefix) == shared_env.digest
 
 
+def test_an_admin_overlay_made_under_a_private_umask_is_readable_by_every_user(
+    root: Path, wheels: Path, overlays_dir: Path, capsys: Capsys
+) -> None:
+    previous = os.umask(0o077)
+    try:
+        admin = run_cli(
+            capsys, "overlay", "install", "--admin", "shared", "tidy-util==1.1",
+            "--root", str(root), *offline(wheels),
+        )  # fmt: skip
+    finally:
+        os.umask(previous)
+    assert admin.code == 0, admin.err
+    generation = (root / "overlays" / "shared").resolve()
+    for path in [generation, *generation.rglob("*")]:
+        if not path.is_symlink():
+            assert path.stat().st_mode & 0o044 == 0o044, f"{path} is not readable by others"
+            assert path.stat().st_mode & 0o022 == 0, f"{path} is writable by others"
+
+
 def test_an_overlay_stays_with_its_env_until_retargeted(
     shared_env: Env, wheels: Path, overlays_dir: Path, tmp_path: Path, capsys: Capsys
 ) -> None:
