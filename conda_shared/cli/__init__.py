@@ -198,6 +198,7 @@ def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:
     parser.add_argument(
         "--from",
         dest="source",
+        type=installation_argument,
         metavar="INSTALLATION",
         help=f"installation to {verb}: current (default), qa, previous, a folder name or a path",
     )
@@ -212,6 +213,17 @@ def count_argument(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, not {text}")
     return value
+
+
+def installation_argument(text: str) -> str:
+    """An installation named on the command line (a pointer, a folder name or a path); an empty
+    one (`--to "$UNSET"`) is a mistake, never the default installation."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty installation name (is a variable unset?): give qa, current, previous, a "
+            "folder name or a path"
+        )
+    return text
 
 
 def path_argument(text: str) -> Path:

@@ -11,13 +11,14 @@ from ..cutover import CutoverResult, cutover
 from ..cutover.preflight import Check
 from ..errors import InputError
 from ..text import CommandLine
-from . import root_of
+from . import installation_argument, root_of
 from .render import to_jsonable
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to",
+        type=installation_argument,
         metavar="INSTALLATION",
         help="qa (default) or the folder name of an installation in the root",
     )

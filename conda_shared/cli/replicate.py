@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..interrupts import sigterm_as_interrupt
 from ..text import CommandLine, table
-from . import add_source_option, path_argument, root_of
+from . import add_source_option, installation_argument, path_argument, root_of
 
 if TYPE_CHECKING:
     from ..replicate.plan import Step
@@ -39,6 +39,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to",
         dest="target",
+        type=installation_argument,
         metavar="INSTALLATION",
         help="installation to build in: qa (default), a folder name or a path",
     )

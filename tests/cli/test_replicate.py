@@ -90,3 +90,15 @@ def test_a_mistyped_env_name_stops_before_any_run_folder(
         assert "no environment named 'nhis_reformatt'" in result.err
         assert "(did you mean nhis_reformat?)" in result.err
         assert not (root / "reports").exists() or not any((root / "reports").iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv", [("cutover", "--to", ""), ("replicate", "--to", " "), ("export", "--from", "")]
+)
+def test_an_empty_installation_name_is_an_error_not_the_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    root = make_sample(tmp_path)
+    result = run_cli(capsys, *argv, "--root", str(root), "--dry-run")
+    assert result.code == 2
+    assert "an empty installation name (is a variable unset?)" in result.err
