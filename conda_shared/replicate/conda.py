@@ -22,7 +22,7 @@ FAILURE_CLASSES = (
     "channel-unavailable",
     "pip-failed",
     "filesystem",
-    "interrupted",  # the batch system ended the task (time limit, node failure, scancel)
+    "interrupted",  # Ctrl-C or SIGTERM, or the batch system ended the task (time limit, ...)
     "other",
 )
 
@@ -194,6 +194,8 @@ def classify(document: Mapping[str, Any]) -> Failure:
     name = str(document.get("exception_name") or "")
     message = str(document.get("message") or document.get("error") or "")
     first_line = next((line for line in message.splitlines() if line.strip()), name)
+    if name in ("CondaSignalInterrupt", "KeyboardInterrupt"):  # a Ctrl-C reached only conda
+        return Failure("interrupted", (), first_line or name)
     if name in _NOT_FOUND:
         packages = _not_found_packages(document, message)
         return Failure("package-not-found", packages, _naming(first_line, packages))

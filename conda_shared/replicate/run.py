@@ -294,7 +294,11 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
         running.discard(index)
         env = run.envs[index]
         result = read_result(result_path(run.run_dir, env.name))
-        if result is None and status not in (0, _INTERRUPTED):
+        if result is None and status == _INTERRUPTED:  # a Ctrl-C that reached the task alone
+            result = record_lost_task(
+                run, env, failure_class="interrupted", error="interrupted before it finished"
+            )
+        elif result is None and status != 0:
             tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             last = tail[-1] if tail else f"exit status {status}"
             result = record_lost_task(

@@ -143,6 +143,8 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
         if failure is None:
             chosen = rung
             break
+        if failure.failure_class == "interrupted":  # stopped, not failed: no looser rung
+            raise KeyboardInterrupt
         ownership.remove_if_ours(prefix, run_dir=run.run_dir)
         if rung.strategy == "loose" and env.relax and failure.failure_class == "package-not-found":
             relaxed = relaxed_rung(env, failure.packages)

@@ -125,6 +125,21 @@ def test_the_ladder_falls_back_and_records_each_attempt(root: Path) -> None:
     assert "# strategy lock" in log and "PathNotFoundError" in log and "# strategy pinned" in log
 
 
+def test_a_ctrl_c_that_reaches_only_conda_stops_the_env_not_the_ladder_going_on(
+    root: Path, tmp_path: Path
+) -> None:
+    """A run started with SIGINT ignored (`cmd &` in a script): conda alone gets the Ctrl-C."""
+    stopped = tmp_path / "interrupt.json"
+    stopped.write_text(
+        json.dumps({"exception_name": "CondaSignalInterrupt", "message": "Signal interrupt SIGINT"})
+    )
+    rules(root, {"match": "numpy-1.26.4", "document": str(stopped), "download_only": False})
+    (env,) = run(root, "nhis_reformat").report.envs
+    assert env.status == "interrupted", env
+    assert [a.strategy for a in env.attempts] in ([], ["lock"]), "no looser rung after a Ctrl-C"
+    assert not Path(env.target_prefix).exists()
+
+
 def test_a_failed_env_is_classified_and_never_stays_half_built(root: Path) -> None:
     rules(root, rule("python", "unsatisfiable"))
     result = run(root, *ENVS)
