@@ -42,12 +42,12 @@ from .locks import (
 from .trees import (
     link_tree,
     make_new_dir,
-    open_to_all,
     private_dir_beside,
     private_temp_dir,
     publish_dir,
     remove_tree,
     rename_dir,
+    writable_by_owner_only,
 )
 
 __all__ = [
@@ -70,7 +70,6 @@ __all__ = [
     "make_dirs",
     "make_new_dir",
     "make_symlink",
-    "open_to_all",
     "private_dir_beside",
     "private_temp_dir",
     "publish_dir",
@@ -85,5 +84,6 @@ __all__ = [
     "temp_sibling",
     "temp_siblings",
     "user_name",
+    "writable_by_owner_only",
     "write_file",
 ]

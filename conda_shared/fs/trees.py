@@ -27,9 +27,11 @@ def publish_dir(built: Path, destination: Path, *, mode: int) -> None:
         ) from None
 
 
-def open_to_all(path: Path) -> None:
-    """Make everything under `path` readable by every user (folders and programs enterable and
-    runnable) and writable by its owner only, whatever umask built it; links are left alone."""
+def writable_by_owner_only(path: Path, *, readable_by_all: bool) -> None:
+    """Take the group's and others' write bits off everything under `path`, whatever umask
+    built it (a tree that others could change is one conda-shared refuses to use); with
+    `readable_by_all`, also let every user read it (folders and programs enterable and
+    runnable). Links are left alone."""
     for folder, folders, files in os.walk(path):  # walk never follows a link into a folder
         for name in (*folders, *files):
             entry = os.path.join(folder, name)
@@ -37,8 +39,10 @@ def open_to_all(path: Path) -> None:
             if stat.S_ISLNK(info.st_mode):
                 continue
             mode = stat.S_IMODE(info.st_mode)
-            runnable = stat.S_ISDIR(info.st_mode) or mode & stat.S_IXUSR
-            os.chmod(entry, (mode | (0o555 if runnable else 0o444)) & ~0o022)
+            if readable_by_all:
+                runnable = stat.S_ISDIR(info.st_mode) or mode & stat.S_IXUSR
+                mode |= 0o555 if runnable else 0o444
+            os.chmod(entry, mode & ~0o022)
 
 
 def private_dir_beside(destination: Path) -> Path:

@@ -57,8 +57,9 @@ def staged(overlay: OverlayDir) -> Iterator[Stage]:
                 fs.remove_tree(stage.path)
                 return
             generation = overlay.path.with_name(f".{overlay.path.name}.gen-{secrets.token_hex(4)}")
-            if overlay.scope == "admin":  # every user's Python reads it, under any admin umask
-                fs.open_to_all(stage.path)
+            # Whatever umask the admin or user had: every user's Python reads an admin overlay,
+            # and nobody else may change either kind.
+            fs.writable_by_owner_only(stage.path, readable_by_all=overlay.scope == "admin")
             fs.publish_dir(stage.path, generation, mode=_MODES[overlay.scope])
         except BaseException:
             fs.remove_tree(stage.path)

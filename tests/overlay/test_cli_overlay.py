@@ -66,23 +66,29 @@ def test_admin_overlay_applies_behind_the_users_own(
     assert tree_digest(shared_env.prefix) == shared_env.digest
 
 
-def test_an_admin_overlay_made_under_a_private_umask_is_readable_by_every_user(
-    root: Path, wheels: Path, overlays_dir: Path, capsys: Capsys
+@pytest.mark.parametrize("case", [("--admin", 0o077), ("--user", 0o002)])
+def test_an_overlay_gets_its_modes_whatever_the_umask_it_was_made_under(
+    root: Path, wheels: Path, overlays_dir: Path, capsys: Capsys, case: tuple[str, int]
 ) -> None:
-    previous = os.umask(0o077)
+    """An admin's under umask 077 must still be readable by every user; a user's under umask
+    002 must not be group-writable, or the next command refuses it as someone else's."""
+    scope, umask = case
+    previous = os.umask(umask)
     try:
-        admin = run_cli(
-            capsys, "overlay", "install", "--admin", "shared", "tidy-util==1.1",
-            "--root", str(root), *offline(wheels),
+        made = run_cli(
+            capsys, "overlay", "install", *([scope] if scope == "--admin" else []), "shared",
+            "tidy-util==1.1", "--root", str(root), *offline(wheels),
         )  # fmt: skip
     finally:
         os.umask(previous)
-    assert admin.code == 0, admin.err
-    generation = (root / "overlays" / "shared").resolve()
-    for path in [generation, *generation.rglob("*")]:
+    assert made.code == 0, made.err
+    pointer = root / "overlays" / "shared" if scope == "--admin" else overlays_dir / "shared"
+    generation = pointer.resolve()
+    for path in generation.rglob("*"):
         if not path.is_symlink():
-            assert path.stat().st_mode & 0o044 == 0o044, f"{path} is not readable by others"
             assert path.stat().st_mode & 0o022 == 0, f"{path} is writable by others"
+            if scope == "--admin":
+                assert path.stat().st_mode & 0o044 == 0o044, f"{path} is not readable by others"
 
 
 def test_an_overlay_stays_with_its_env_until_retargeted(
