@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -95,6 +94,8 @@ def command_words(command: Sequence[str | os.PathLike[str]]) -> str:
 def control_character(value: str) -> str | None:
     """The first control character in `value` (newline, tab, escape, ...) as Python writes it
     (`'\\n'`), or None: values that must stay on one line (script lines, names) refuse them."""
+    import unicodedata  # names and script values need it; the hooks that load this do not
+
     found = next((c for c in value if unicodedata.category(c) == "Cc"), None)
     return None if found is None else repr(found)
 
