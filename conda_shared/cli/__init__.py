@@ -167,6 +167,8 @@ def _run(
             built.print_help()
             return 2
         if unknown:
+            args, unknown = _reparse_intermixed(built, argv, args, unknown)
+        if unknown:
             raise InputError(
                 f"{args.verb} does not take {' '.join(unknown)}",
                 f"See its options with `{built.prog} {args.verb} --help`",
@@ -191,6 +193,33 @@ def _run(
         return error.exit_code
     except KeyboardInterrupt:
         return print_interrupted(as_json=as_json, program=" ".join(program))
+
+
+def _reparse_intermixed(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str],
+    args: argparse.Namespace,
+    unknown: list[str],
+) -> tuple[argparse.Namespace, list[str]]:
+    """Parse the verb's words again with options between its positionals.
+
+    Plain argparse stops filling positionals at the first option, so `qa set --root R v26.7`
+    or `export a --root R b` would leave the last word over. A verb whose positionals take the
+    rest of the line (`overlay run ENV -- CMD`) cannot be parsed this way and keeps the first
+    result.
+    """
+    verbs = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    words = list(argv)
+    verb_words = words[words.index(args.verb) + 1 :]
+    try:
+        again, left = verbs.choices[args.verb].parse_known_intermixed_args(
+            verb_words, namespace=argparse.Namespace(verb=args.verb)
+        )
+    except TypeError:
+        return args, unknown
+    return again, left
 
 
 def add_source_option(parser: argparse.ArgumentParser, *, verb: str) -> None:

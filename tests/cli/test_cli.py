@@ -140,3 +140,22 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     code = reader_gone.wait()
     assert b"Traceback" not in reader_gone.stderr.read()
     assert code == 141
+
+
+def test_options_between_positionals(tmp_path: Path, capsys: Capsys) -> None:
+    root = tmp_path / "root"
+    run_cli(capsys, "sample", str(root))
+    qa = run_cli(capsys, "qa", "set", "--root", str(root), "v26.7")
+    assert qa.code == 0, qa.out + qa.err
+    assert (root / "qa").resolve() == (root / "v26.7").resolve()
+    exported = run_cli(
+        capsys, "export", "isis3.6.0", "--root", str(root), "--out", str(tmp_path / "o"), "r_env"
+    )
+    assert exported.code == 0, exported.out + exported.err
+    assert sorted(p.name for p in (tmp_path / "o").glob("[!.]*.lock")) == [
+        "isis3.6.0.lock",
+        "r_env.lock",
+    ]
+    extra = run_cli(capsys, "qa", "set", "--root", str(root), "v26.7", "v24.11")
+    assert extra.code == 2
+    assert "qa does not take v24.11" in extra.err
