@@ -188,6 +188,23 @@ def test_cutover_to_current_changes_nothing(tmp_path: Path) -> None:
     assert log_lines(root) == []
 
 
+def test_a_dry_run_to_current_offers_no_command(tmp_path: Path) -> None:
+    root = ready_root(tmp_path)
+    command = ["cutover", "--root", str(root), "--to", "v24.11", "--dry-run"]
+    run = subprocess.run(
+        [sys.executable, "-m", "conda_shared", *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        check=False,
+    )
+    assert run.returncode == 0
+    assert run.stdout.splitlines()[-2:] == [
+        "note: current already points to v24.11",
+        "nothing to switch",
+    ]
+
+
 def test_declining_the_confirmation_changes_nothing(tmp_path: Path) -> None:
     root = ready_root(tmp_path)
     before = digest_without_log(root)

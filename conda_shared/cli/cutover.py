@@ -147,6 +147,8 @@ def _outcome(result: CutoverResult, command_line: CommandLine) -> str:
             f"switched: current -> {result.target}{forced}\n"
             f"next: if anything falls apart: {command_line('cutover', '--rollback')}"
         )
+    if result.nothing_to_switch:
+        return "nothing to switch"
     if result.dry_run:
         if failed:
             return f"preflight: {len(failed)} failed ({', '.join(failed)}); fix them or use --force"

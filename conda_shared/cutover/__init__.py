@@ -50,6 +50,7 @@ class CutoverResult:
     pointers: PointerState
     steps: tuple[str, ...]
     notes: tuple[str, ...]
+    nothing_to_switch: bool  # every pointer already is what the cutover would make it
 
     @property
     def preflight_ok(self) -> bool:
@@ -77,14 +78,15 @@ def cutover(
     shared = open_switchable(root, SWITCHED_POINTERS)
     if dry_run:
         plan, checks = _prepare(shared, action, to, lock_held=False)
-        return _result(shared.path, plan, checks, switched=False, forced=False, dry_run=True)
+        result = _result(shared.path, plan, checks, switched=False, forced=False, dry_run=True)
+        return replace(result, notes=_already(plan))
     with pointers_lock(shared.path):
         plan, checks = _prepare(shared, action, to, lock_held=True)
         failed = [check.name for check in checks if not check.ok]
         forced = force and bool(failed)
         draft = _result(shared.path, plan, checks, switched=False, forced=forced, dry_run=False)
         if not plan.writes:
-            return replace(draft, notes=(f"current already points to {plan.target.name}",))
+            return replace(draft, notes=_already(plan))
         if failed and not force:
             note = _log(shared, plan, False, f"refused: preflight failed: {', '.join(failed)}")
             return replace(draft, notes=note)
@@ -95,6 +97,10 @@ def cutover(
         note = _log(shared, plan, forced, f"ok{past}")
         result = _result(shared.path, plan, checks, switched=True, forced=forced, dry_run=False)
         return replace(result, steps=steps, notes=note)
+
+
+def _already(plan: Plan) -> tuple[str, ...]:
+    return () if plan.writes else (f"current already points to {plan.target.name}",)
 
 
 def _prepare(
@@ -307,6 +313,7 @@ def _result(
         pointers=state,
         steps=(),
         notes=(),
+        nothing_to_switch=not plan.writes,
     )
 
 
