@@ -204,7 +204,7 @@ def _inventory(
             progress(f"measuring {env.name}")
         key = env.name if name_counts[env.name] == 1 else str(env.prefix)
         env_kernels = tuple(k.name for k in kernels_running(kernels, env.prefix))
-        chosen = existing.action_of(key) if existing else None
+        chosen = _chosen_action(existing, env, key, source.path) if existing else None
         action = chosen or ("replicate" if env_kernels else "export")
         summaries.append(_summary(env, key, action, env_kernels, sizes))
     return Inventory(
@@ -214,6 +214,28 @@ def _inventory(
         added=(),
         gone=(),
         notes=source.config.warnings,
+    )
+
+
+def _chosen_action(
+    existing: InventoryFile, env: EnvLocation, key: str, installation: Path
+) -> str | None:
+    """The admin's mark for this env, also when it was written under its other key.
+
+    An env is listed by name while its name is unique and by path while another env shares
+    it; its mark follows it both ways. A bare name stands for the env the installation's own
+    envs folder holds, the one `conda activate NAME` finds first.
+    """
+    others: tuple[str, ...]
+    if key == env.name:
+        others = (str(env.prefix),)
+    elif env.prefix == installation / "envs" / env.name:
+        others = (env.name,)
+    else:
+        others = ()
+    return next(
+        (action for action in map(existing.action_of, (key, *others)) if action is not None),
+        None,
     )
 
 

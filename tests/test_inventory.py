@@ -116,3 +116,24 @@ def test_default_location_cannot_be_redirected_out_of_the_root(tmp_path: Path) -
     with pytest.raises(SharedError, match="outside the shared root"):
         default_inventory_path(open_root(root), "v24.11")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_mark_survives_the_env_being_listed_by_path_and_back(tmp_path: Path) -> None:
+    import shutil
+
+    root = make_sample(tmp_path)
+    target = tmp_path / "envs.ini"
+    take_inventory(root=root, write=target, sizes=False)
+    target.write_text(target.read_text().replace("isis3.6.0 = export", "isis3.6.0 = REPLICATE"))
+    own = (root / "v24.11" / "envs" / "isis3.6.0").resolve()
+    namesake = root / "project-envs" / "isis3.6.0"
+    shutil.copytree(own, namesake, symlinks=True)
+
+    both = take_inventory(root=root, write=target, sizes=False)
+    actions = {env.key: env.action for env in both.envs if env.name == "isis3.6.0"}
+    assert actions == {str(own): "replicate", str(namesake.resolve()): "export"}
+
+    shutil.rmtree(namesake)
+    again = take_inventory(root=root, write=target, sizes=False)
+    assert {env.key: env.action for env in again.envs}["isis3.6.0"] == "replicate"
+    assert "isis3.6.0 = REPLICATE" in target.read_text().splitlines()
