@@ -40,6 +40,7 @@ class EnvSpecs:
     manifest: str
     content_key: str
     risks: tuple[Risk, ...]
+    platform: str | None  # the env's subdir, None when all its packages are noarch
 
     def files(self) -> dict[str, str]:
         """Each file's suffix and text, the manifest last: it names the set's content key."""
@@ -107,6 +108,7 @@ def build_specs(
         manifest=manifest_json(manifest),
         content_key=key,
         risks=risks,
+        platform=env.platform,
     )
 
 
