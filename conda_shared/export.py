@@ -88,7 +88,7 @@ def export_envs(
     lock_hash: str = "sha256",
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Write NAME.yml, NAME.lock, NAME.history.yml and NAME.json per environment.
+    """Write NAME.yml, NAME.lock, NAME.history.yml, NAME.conda-lock.yml and NAME.json per env.
 
     Reads only what conda left on disk and never writes into a source installation or env.
     One environment failing is reported and the others are still exported. Without a root

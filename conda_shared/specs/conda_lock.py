@@ -13,6 +13,14 @@ from .risks import Risk
 from .yaml import scalar
 
 OMITTED = "conda-lock-omits"
+#: how a distribution the lock leaves out was installed, by its PipSource kind
+_ORIGINS = {
+    "vcs": "from version control",
+    "editable": "as an editable install",
+    "local": "from a local path",
+    "archive": "from a URL",
+    "unknown": "from an unknown source",
+}
 
 
 def conda_lock_text(
@@ -82,8 +90,8 @@ def omitted(env: EnvState) -> Iterable[Risk]:
         yield Risk(
             OMITTED,
             dist.name,
-            f"{dist.name} {dist.version} is not in the conda-lock file: pip installed it "
-            f"{_pip_origin(dist)} and recorded no archive URL with a hash; "
+            f"{dist.name} {dist.version} is not in the conda-lock file: it was installed "
+            f"{_pip_origin(dist)}, with no archive URL and hash on record; "
             "the pinned .yml lists it",
         )
 
@@ -98,16 +106,9 @@ def _lockable_dist(dist: PythonDist) -> bool:
 
 
 def _pip_origin(dist: PythonDist) -> str:
-    kind = dist.source.kind
-    if kind == "vcs":
-        return "from version control"
-    if kind == "editable":
-        return "as an editable install"
-    if kind == "local":
-        return "from a local directory"
-    if kind == "unknown":
-        return "from an unknown source"
-    return "from a package index"
+    if dist.installer == "conda":
+        return "by conda, which kept no record of it"
+    return _ORIGINS.get(dist.source.kind, "from a package index")
 
 
 def _conda_entry(record: PackageRecord, platform: str) -> list[str]:

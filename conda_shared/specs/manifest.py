@@ -1,4 +1,4 @@
-"""NAME.json, the manifest: everything about one env, and the content key all four files carry."""
+"""NAME.json, the manifest: everything about one env, and the content key its siblings carry."""
 
 from __future__ import annotations
 
