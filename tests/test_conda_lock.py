@@ -120,3 +120,12 @@ def test_a_record_without_md5_and_a_legacy_pip_hash(tmp_path: Path) -> None:
     assert names["surveytools"].hash.sha256 == "ab" * 32
     (tzdata,) = [r for r in result.envs[0].risks if r.package == "tzdata"]
     assert tzdata.code == "conda-lock-omits" and "no md5" in tzdata.message
+
+
+def test_pip_entries_come_with_the_warning_conda_lockfiles_needs(tmp_path: Path) -> None:
+    result = export_envs(root=make_sample(tmp_path), names=["gitdev"], out=tmp_path / "out")
+    assert "EMPTY" not in (result.out_dir / "gitdev.conda-lock.yml").read_text()  # no pip entry
+    prefix = copy_era_env("23", "survey", tmp_path / "src")
+    export_envs(root=None, names=[str(prefix)], out=tmp_path / "era")
+    head = (tmp_path / "era" / "survey.conda-lock.yml").read_text().split("version: 1")[0]
+    assert "`conda create --file` (conda-lockfiles 0.2.2) create an\n# EMPTY environment" in head

@@ -37,10 +37,18 @@ def conda_lock_text(
     from an installed env, so any `--check-input-hash` must re-solve rather than trust it.
     """
     platform = env.platform or "noarch"
+    pip = [d for d in sorted(env.pip_dists, key=lambda d: d.normalized) if _lockable_dist(d)]
     lines = [
         key_comment(key),
         "# conda-lock v1 (CEP 37), read by conda-shared from the installed environment.",
         "# Packages without a URL and hash are not here: the manifest's risks name them.",
+    ]
+    if pip:  # conda-lockfiles 0.2.2 rejects the file, and conda then creates an empty env
+        lines += [
+            "# Its pip entries make `conda create --file` (conda-lockfiles 0.2.2) create an",
+            "# EMPTY environment: delete them before, and install them with pip after.",
+        ]
+    lines += [
         "version: 1",
         "metadata:",
         "  content_hash: {}",
@@ -64,9 +72,8 @@ def conda_lock_text(
     for record in sorted(env.records, key=lambda r: r.name):
         if _lockable_record(record):
             lines += _conda_entry(record, platform)
-    for dist in sorted(env.pip_dists, key=lambda d: d.normalized):
-        if _lockable_dist(dist):
-            lines += _pip_entry(dist, platform)
+    for dist in pip:
+        lines += _pip_entry(dist, platform)
     if lines[-1] == "package:":
         lines[-1] = "package: []"
     return "\n".join(lines) + "\n"
