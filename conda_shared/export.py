@@ -24,7 +24,7 @@ from .inventory import read_inventory
 from .kernels.read import Kernel, read_kernels
 from .layout import SharedRoot, open_root
 from .prefix import read_env
-from .specs import Risk, SourceInfo, build_specs
+from .specs import EnvSpecs, Risk, SourceInfo, build_specs
 from .text import closest_names, unknown_name
 
 LOCK_NAME = ".conda-shared-export.lock"
@@ -88,7 +88,7 @@ def export_envs(
     lock_hash: str = "sha256",
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Write NAME.yml, NAME.lock, NAME.history.yml and NAME.json per environment.
+    """Write NAME.yml, NAME.lock, NAME.history.yml, NAME.conda-lock.yml and NAME.json per env.
 
     Reads only what conda left on disk and never writes into a source installation or env.
     One environment failing is reported and the others are still exported. Without a root
@@ -236,6 +236,16 @@ def _source_of_lone_env(prefix: Path) -> SourceInfo:
         return SourceInfo(path=found.path, conda_version=found.conda_version, config=found.config)
     config: CondaConfig = read_config(installation_condarc_files(prefix))
     return SourceInfo(path=prefix.resolve(), conda_version=None, config=config)
+
+
+def specs_at(prefix: Path, *, name: str) -> EnvSpecs:
+    """The specs of the environment at `prefix`, read as export reads it, and nothing written.
+
+    conda's own `conda export --format=...` gets the conda-shared formats from here.
+    """
+    source = _source_of_lone_env(prefix)
+    env = read_env(prefix, name=name, config=source.config, owned_dists=False)
+    return build_specs(env, source=source)
 
 
 def _export_one(

@@ -79,6 +79,15 @@ def _fix_health(prefix: str, args: Any, confirm: Callable[[str], None]) -> int:
     return fix_health(prefix, args, confirm)
 
 
+def _exporter(level: str) -> Callable[[Any], str]:
+    def export(env: Any) -> str:
+        from .hooks.exporters import exported_text
+
+        return exported_text(env, level=level)
+
+    return export
+
+
 def _fields(plugin_type: type) -> frozenset[str]:
     # NamedTuple up to conda 25.5, dataclass from 25.7.
     fields: Any = getattr(plugin_type, "__dataclass_fields__", None)
@@ -107,3 +116,31 @@ def conda_health_checks() -> Iterable[CondaHealthCheck]:
             "fix": "Remove group/other write permission from shared environments",
         }
     yield CondaHealthCheck(name="conda-shared", action=_health_check, **fixer)
+
+
+@hookimpl
+def conda_environment_exporters() -> Iterable[Any]:
+    # conda >= 25.7 only (older conda never calls it); the names and file patterns must clash
+    # with none of conda's or conda-lockfiles', or conda refuses to load any exporter.
+    from conda.plugins import types
+
+    exporter: Any = types.CondaEnvironmentExporter
+    kind: dict[str, Any] = {}
+    if "environment_format" in _fields(exporter):  # conda >= 26.3
+        kind = {"environment_format": types.EnvironmentFormat.environment}
+    yield exporter(
+        name="conda-shared-manifest",
+        aliases=("shared-manifest",),
+        default_filenames=("*.conda-shared.json",),
+        export=_exporter("manifest"),
+        description="conda-shared's manifest: every package with provenance, risks, content key",
+        **kind,
+    )
+    yield exporter(
+        name="conda-shared-history",
+        aliases=("shared-history",),
+        default_filenames=("*.history.yml", "*.history.yaml"),
+        export=_exporter("loose"),
+        description="What users asked for (conda history) plus their pip packages",
+        **kind,
+    )

@@ -26,7 +26,7 @@ def test_exports_every_env_but_base_without_touching_the_source(tmp_path: Path) 
     assert result.out_dir == root / "specs" / "v24.11"
     for env in result.envs:
         assert [p.name for p in env.files] == [
-            f"{env.name}{s}" for s in (".yml", ".lock", ".history.yml", ".json")
+            f"{env.name}{s}" for s in (".yml", ".lock", ".history.yml", ".conda-lock.yml", ".json")
         ]
         assert all(p.is_file() for p in env.files)
     assert tree_digest(root / "v24.11") == before

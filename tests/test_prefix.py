@@ -258,7 +258,10 @@ def test_egg_link_without_a_usable_path_is_of_unknown_source(env: Path, content:
     assert (census.source.kind, census.source.url) == ("unknown", None)
     assert "names no project directory" in (census.source.problem or "")
     specs = build_specs(state, source=SourceInfo(env, "24.11.3", CondaConfig()))
-    assert [r.code for r in specs.risks if r.package == "census_utils"] == ["pip-source-unknown"]
+    assert [r.code for r in specs.risks if r.package == "census_utils"] == [
+        "pip-source-unknown",
+        "conda-lock-omits",
+    ]
     assert "None" not in " ".join(r.message for r in specs.risks)
 
 

@@ -48,7 +48,7 @@ def test_pinned_yaml_is_the_no_builds_form_with_pip(sample: Path) -> None:
     assert doc["channels"][0] == "defaults"
     assert doc["dependencies"][:4] == ["numpy=1.26.4", "pandas=1.5.3", "pip=24.2", "python=3.9.20"]
     assert doc["dependencies"][4] == {"pip": ["pyreadstat==1.2.7", "tqdm==4.66.1"]}
-    assert codes(specs) == set()
+    assert codes(specs) == {"conda-lock-omits"}  # from an index: no URL and hash recorded
 
 
 def test_lock_is_explicit_with_hashes_and_no_tokens(sample: Path) -> None:
@@ -92,20 +92,20 @@ def test_pip_provenance_in_pinned_and_loose(sample: Path) -> None:
     assert load(git.loose)["dependencies"][-1]["pip"] == [
         "ipumspy @ git+https://github.com/ipums/ipumspy.git@main"
     ]
-    assert codes(git) == {"pip-vcs"}
+    assert codes(git) == {"pip-vcs", "conda-lock-omits"}
     _, editable = specs_for(sample, "editable_dev")
     assert load(editable.pinned)["dependencies"][-1]["pip"] == [
         "-e /home/alice/src/hhtool",
         "-e /home/bob/src/census_utils",
     ]
-    assert codes(editable) == {"pip-editable"}
+    assert codes(editable) == {"pip-editable", "conda-lock-omits"}
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ("mixed_numpy", {"conda-and-pip"}),
-        ("legacy_mpc", {"legacy-noarch", "custom-channel", "noarch-in-pip"}),
+        ("mixed_numpy", {"conda-and-pip", "conda-lock-omits"}),
+        ("legacy_mpc", {"legacy-noarch", "custom-channel", "noarch-in-pip", "conda-lock-omits"}),
         ("mirror_env", {"custom-channel"}),
         ("isis4.3.0", set()),
     ],
@@ -132,6 +132,7 @@ def test_manifest_tells_everything(sample: Path) -> None:
         "lock": "super_important_jupyter_kernel.lock",
         "pinned": "super_important_jupyter_kernel.yml",
         "loose": "super_important_jupyter_kernel.history.yml",
+        "conda_lock": "super_important_jupyter_kernel.conda-lock.yml",
     }
     _, legacy = specs_for(sample, "legacy_mpc")
     pip = json.loads(legacy.manifest)["pip"][0]
@@ -263,12 +264,12 @@ def test_env_files_keep_names_yaml_would_misread(tmp_path: Path, name: str) -> N
     assert json.loads(specs.manifest)["name"] == name
 
 
-def test_all_four_files_name_the_content_key(sample: Path) -> None:
+def test_all_five_files_name_the_content_key(sample: Path) -> None:
     _, specs = specs_for(sample, "gitdev")
-    for text in (specs.pinned, specs.loose, specs.lock):
+    for text in (specs.pinned, specs.loose, specs.lock, specs.conda_lock):
         assert f"# content-key: {specs.content_key}\n" in text
     assert json.loads(specs.manifest)["content_key"] == specs.content_key
-    assert set(specs.files()) == {".yml", ".lock", ".history.yml", ".json"}
+    assert set(specs.files()) == {".yml", ".lock", ".history.yml", ".conda-lock.yml", ".json"}
     assert list(specs.files())[-1] == ".json"  # the manifest is replaced last
 
 

@@ -1,4 +1,4 @@
-"""`conda shared export`: write every environment's specs (lock, pinned, loose, manifest)."""
+"""`conda shared export`: write every environment's spec files (lock, yml, conda-lock, manifest)."""
 
 from __future__ import annotations
 

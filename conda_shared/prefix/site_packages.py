@@ -15,6 +15,7 @@ from .records import json_type
 
 _NORMALIZE = re.compile(r"[-_.]+")
 _DIST_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
 _EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-py\d[^-]*(?:-.+)?)?\.egg$")
 
 
@@ -28,6 +29,9 @@ class PipSource:
     commit: str | None = None
     requested_revision: str | None = None
     problem: str | None = None  # why the provenance is unknown (a direct_url.json gone bad)
+    #: the installed archive's hashes (PEP 610 archive_info), hex digests
+    sha256: str | None = None
+    md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,9 +302,24 @@ def _direct_url_source(path: Path) -> PipSource | None:
     if isinstance(directory, dict):
         editable = directory.get("editable") is True
         return PipSource(kind="editable" if editable else "local", url=url)
-    if url.startswith("file:"):
-        return PipSource(kind="local", url=url)
-    return PipSource(kind="archive", url=url)
+    digests = _archive_hashes(data.get("archive_info"))
+    kind = "local" if url.startswith("file:") else "archive"
+    return PipSource(kind=kind, url=url, sha256=digests.get("sha256"), md5=digests.get("md5"))
+
+
+def _archive_hashes(archive: Any) -> dict[str, str]:
+    """PEP 610 `archive_info`: its `hashes` map, or the older single `hash` ("alg=hex")."""
+    if not isinstance(archive, dict):
+        return {}
+    found: dict[str, str] = {}
+    legacy = archive.get("hash")
+    if isinstance(legacy, str) and "=" in legacy:
+        algorithm, _, digest = legacy.partition("=")
+        found[algorithm] = digest
+    hashes = archive.get("hashes")
+    if isinstance(hashes, dict):
+        found.update((k, v) for k, v in hashes.items() if isinstance(k, str) and isinstance(v, str))
+    return {k.lower(): v.lower() for k, v in found.items() if _HEX.match(v)}
 
 
 def _string(value: Any) -> str | None:

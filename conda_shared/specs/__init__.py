@@ -1,4 +1,4 @@
-"""Turn one environment into its four spec files (lock, pinned, loose, manifest) and risks."""
+"""Turn one environment into its spec files (lock, pinned, loose, conda-lock, manifest), risks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from ..condarc import CondaConfig
 from ..kernels.read import Kernel, kernels_running
 from ..prefix import EnvState
+from .conda_lock import conda_lock_text, omitted
 from .lock import LOCK_HASHES, dependency_order, lock_text
 from .manifest import SUFFIXES, file_key, manifest_document, manifest_json
 from .risks import Risk, find_risks
@@ -29,15 +30,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class EnvSpecs:
-    """The four files of one exported environment, as text, plus what they tell."""
+    """The files of one exported environment, as text, plus what they tell."""
 
     name: str
     lock: str
     pinned: str
     loose: str
+    conda_lock: str
     manifest: str
     content_key: str
     risks: tuple[Risk, ...]
+    platform: str | None  # the env's subdir, None when all its packages are noarch
 
     def files(self) -> dict[str, str]:
         """Each file's suffix and text, the manifest last: it names the set's content key."""
@@ -45,6 +48,7 @@ class EnvSpecs:
             SUFFIXES["pinned"]: self.pinned,
             SUFFIXES["lock"]: self.lock,
             SUFFIXES["loose"]: self.loose,
+            SUFFIXES["conda_lock"]: self.conda_lock,
             SUFFIXES["manifest"]: self.manifest,
         }
 
@@ -73,12 +77,13 @@ def build_specs(
     """
     records = dependency_order(env.records)
     channels = pinned_channels(records, source.config)
-    risks = tuple(find_risks(env))
+    risks = (*find_risks(env), *omitted(env))
     key = content_key(env)
     env_kernels = kernels_running(kernels, env.path)
+    stem = stem or env.name
     manifest = manifest_document(
         env,
-        stem=stem or env.name,
+        stem=stem,
         installation=source.path,
         conda_version=source.conda_version,
         channels=channels,
@@ -93,9 +98,17 @@ def build_specs(
         ),
         pinned=pinned_text(env, channels=channels, key=key),
         loose=loose_text(env, config=source.config, key=key),
+        conda_lock=conda_lock_text(
+            env,
+            channels=channels,
+            key=key,
+            intent_file=stem + SUFFIXES["loose"],
+            conda_version=source.conda_version,
+        ),
         manifest=manifest_json(manifest),
         content_key=key,
         risks=risks,
+        platform=env.platform,
     )
 
 

@@ -1,4 +1,4 @@
-"""NAME.json, the manifest: everything about one env, and the content key all four files carry."""
+"""NAME.json, the manifest: everything about one env, and the content key its siblings carry."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from ..prefix import EnvState
 from .risks import Risk
 
 MANIFEST_SCHEMA = "conda-shared/manifest/1"
-SUFFIXES = {"pinned": ".yml", "lock": ".lock", "loose": ".history.yml", "manifest": ".json"}
+SUFFIXES = {
+    "pinned": ".yml",
+    "lock": ".lock",
+    "loose": ".history.yml",
+    "conda_lock": ".conda-lock.yml",
+    "manifest": ".json",
+}
 
 _KEY_MARK = "# content-key: "
 _KEY_COMMENT = re.compile(rb"^# content-key: (sha256:[0-9a-f]{64})$", re.MULTILINE)
