@@ -21,7 +21,7 @@ from .executors.slurm import Submission, node_local, refuse_unsafe_values, submi
 from .lost import failure_result, record_lost_task
 from .plan import plan_env
 from .progress import settle_run, wait_for_run
-from .report import EnvResult, Report, read_result, result_path, write_result
+from .report import EnvResult, Report, own_cpu_seconds, read_result, result_path, write_result
 from .runfolder import (
     RunPlan,
     current_report,
@@ -200,7 +200,9 @@ def replicate(
         return ReplicateResult(run, checks, existing, tuple(notes), False, True, report, submission)
     report = current_report(run_dir)
     done = len(report.envs) == len(report.planned)
-    report = rebuild_report(run_dir, finished=utc_now() if done else None)
+    report = rebuild_report(
+        run_dir, finished=utc_now() if done else None, cpu_seconds=own_cpu_seconds()
+    )
     return ReplicateResult(run, checks, existing, tuple(notes), False, False, report)
 
 

@@ -30,6 +30,7 @@ from .report import (
     describe_smoke,
     diff_versions,
     installed_versions,
+    own_cpu_seconds,
     read_result,
     result_path,
     write_result,
@@ -92,6 +93,7 @@ def _replicate_held(run: RunPlan, env: EnvPlan, prefix: Path, log: Path) -> EnvR
 
 def _conclude(run: RunPlan, prefix: Path, result: EnvResult, *, replacing: bool) -> EnvResult:
     """Keep the new env, or put the target back as it was; then write the result."""
+    result = dataclasses.replace(result, cpu_seconds=own_cpu_seconds())
     if replacing and result.smoke is not None and not result.smoke.ok:
         result = _smoke_failed(result)
     if result.status != "replicated":
@@ -162,8 +164,11 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
             step_failure = _run_steps((step,), run=run, env=env, rung="post", log=log)
             post_steps.append(PostStep(step.kind, step.command, step_failure is None))
             failure = failure or step_failure
+    built = time.monotonic()
     ok = chosen is not None and failure is None
     smoke = _smoke(env, prefix) if ok else None
+    diff = _diff(env, prefix, run.target) if ok else None
+    checked = time.monotonic()
     return EnvResult(
         name=env.name,
         source_prefix=env.source_prefix,
@@ -176,10 +181,12 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
         error=None if ok or failure is None else failure.message,
         transforms=env.transforms,
         post_steps=tuple(post_steps),
-        diff=_diff(env, prefix, run.target) if ok else None,
+        diff=diff,
         smoke=smoke,
         log=str(log),
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(checked - started, 3),
+        build_seconds=round(built - started, 3),
+        check_seconds=round(checked - built, 3),
     )
 
 

@@ -73,17 +73,21 @@ def test_lock_first_then_smoke_diff_and_a_report_rebuilt_from_env_files(root: Pa
         assert env.smoke is not None and env.smoke.ok
         assert env.diff is not None and env.diff.changed == ()
         assert Path(env.target_prefix, "conda-meta").is_dir()
+        assert env.build_seconds > 0 and env.check_seconds > 0, "the time split is recorded"
+        assert env.build_seconds + env.check_seconds == pytest.approx(env.seconds, abs=0.002)
+        assert 0 < env.cpu_seconds < env.seconds, "the task's own CPU, not its children's"
+    assert report.cpu_seconds is not None and report.cpu_seconds > 0
     nhis = report.envs[0]
     assert nhis.diff is not None
     assert nhis.diff.removed == ("pyreadstat=1.2.7", "tqdm=4.66.1"), "the fake pip installs nothing"
     run_dir = report.run_dir
     assert run_dir.parent == root.resolve() / "reports"
     document = json.loads((run_dir / "report.json").read_text())
-    assert list(document) == ["from", "to", "started", "finished", "envs"]
+    assert list(document) == ["from", "to", "started", "finished", "cpu_seconds", "envs"]
     assert set(document["envs"][0]) == {
         "name", "source_prefix", "target_prefix", "status", "strategy", "attempts",
         "failure_class", "failure_packages", "error", "transforms", "post_steps", "diff",
-        "smoke", "log", "seconds",
+        "smoke", "log", "seconds", "build_seconds", "check_seconds", "cpu_seconds",
     }  # fmt: skip
     assert (run_dir / "envs" / "nhis_reformat.json").is_file()
     assert "| nhis_reformat | replicated | lock |" in (run_dir / "report.md").read_text()
