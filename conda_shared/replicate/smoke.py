@@ -28,17 +28,18 @@ PIP_CHECK_TIMEOUT_S = 120.0
 KERNEL_TIMEOUT_S = 120.0
 
 # Runs in the new env's Python. With `list` first: one JSON line of every distribution with its
-# requirements and the PEP 508 marker environment (null on a Python without importlib.metadata),
-# for pip check's test. Then one JSON line per module, "start" before the import, so a module
-# that kills or hangs the interpreter is known and the rest can be retried without it.
+# requirements and the PEP 508 marker environment, for pip check's test (instead, null and null
+# on a Python without importlib.metadata, null and why when they could not be listed). Then one
+# JSON line per module, "start" before the import, so a module that kills or hangs the
+# interpreter is known and the rest can be retried without it.
 _CHECK_SCRIPT = """
 import importlib, json, os, platform, sys
-if sys.argv[1] == "list":
+def listing():
     try:
         from importlib import metadata
     except ImportError:
-        print(json.dumps(["dists", None, None]), flush=True)
-    else:
+        return None, None
+    try:
         dists = [
             [d.metadata["Name"], d.version, d.requires or []]
             for d in metadata.distributions()
@@ -61,7 +62,11 @@ if sys.argv[1] == "list":
             "python_version": ".".join(platform.python_version_tuple()[:2]),
             "sys_platform": sys.platform,
         }
-        print(json.dumps(["dists", dists, markers]), flush=True)
+    except Exception as error:
+        return None, type(error).__name__ + ": " + str(error)
+    return dists, markers
+if sys.argv[1] == "list":
+    print(json.dumps(["dists"] + list(listing())), flush=True)
 for name in sys.argv[2:]:
     print(json.dumps(["start", name]), flush=True)
     try:
@@ -251,8 +256,10 @@ def _requirements_check(python: Path, listing: _Outcome | None) -> SmokeCheck:
         error = listing.error if listing else ""
         return SmokeCheck("pip check", False, error or "the env's Python listed no distributions")
     _, listed, markers = event
-    if listed is None:
+    if listed is None and markers is None:
         return _pip_check(python)
+    if listed is None:
+        return SmokeCheck("pip check", False, f"cannot list the distributions: {markers}")
     dists = [InstalledDist(str(n), str(v), tuple(map(str, r))) for n, v, r in listed]
     lines = broken_requirements(dists, markers)
     return SmokeCheck("pip check", not lines, "; ".join(lines) or "No broken requirements found.")

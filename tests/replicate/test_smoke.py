@@ -378,3 +378,23 @@ def test_a_python_without_importlib_metadata_gets_pip_check_from_pip(
         "pip check", False, "needy 1.0 requires absent-thing, which is not installed."
     )
     assert [args[:2] for args in started] == [["-c", smoke._CHECK_SCRIPT], ["-m", "pip"]]
+
+
+def test_distributions_that_cannot_be_listed_fail_pip_check_and_the_imports_still_run(
+    env: Path,
+) -> None:
+    add_pip(env)
+    write_dist(env, "tidy-util", "1.0", {"tidy_util.py": ""})
+    (site(env) / "broken_listing.pth").write_text(
+        "import sys; sys.argv[1:2] == ['list'] and "
+        "setattr(__import__('importlib.metadata').metadata, 'distributions', None)\n"
+    )
+
+    checks = by_name(smoke_test(prefix=env).checks)
+
+    assert checks["import tidy_util"].ok
+    assert checks["pip check"] == SmokeCheck(
+        "pip check",
+        False,
+        "cannot list the distributions: TypeError: 'NoneType' object is not callable",
+    )
