@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fs
 from .. import slurm_commands as slurm
 from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
@@ -290,7 +289,7 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
         running.add(index)
         say(f"building {run.envs[index].name}")
 
-    def done(index: int, status: int, errors: Path) -> None:
+    def done(index: int, status: int, errors: str) -> None:
         nonlocal finished
         finished += 1
         running.discard(index)
@@ -301,12 +300,11 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
                 run, env, failure_class="interrupted", error="interrupted before it finished"
             )
         elif result is None and status != 0:
-            tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            tail = errors.strip().splitlines()
             last = tail[-1] if tail else f"exit status {status}"
             result = record_lost_task(
                 run, env, failure_class="other", error=f"replicate task crashed: {last}"
             )
-        fs.remove_file(errors)
         say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
 
     try:

@@ -43,6 +43,23 @@ from .smoke import SmokeResult, smoke_test
 _WAIT_S = 7 * 24 * 3600.0
 
 
+class _CpuLedger:
+    """This process's CPU time so far recorded in results: a task process builds env after env,
+    and each result gets what was spent since the one before (the first, the process's start
+    and imports; the next, the report rebuilt after the one before)."""
+
+    def __init__(self) -> None:
+        self.recorded = 0.0
+
+    def unrecorded(self) -> float:
+        spent = own_cpu_seconds() - self.recorded
+        self.recorded += spent
+        return round(spent, 3)
+
+
+_CPU = _CpuLedger()
+
+
 def run_task(run_dir: Path, index: int) -> EnvResult:
     """Replicate env number `index` of the run's plan; a finished env is returned as it is."""
     run = load_plan(run_dir)
@@ -93,7 +110,7 @@ def _replicate_held(run: RunPlan, env: EnvPlan, prefix: Path, log: Path) -> EnvR
 
 def _conclude(run: RunPlan, prefix: Path, result: EnvResult, *, replacing: bool) -> EnvResult:
     """Keep the new env, or put the target back as it was; then write the result."""
-    result = dataclasses.replace(result, cpu_seconds=own_cpu_seconds())
+    result = dataclasses.replace(result, cpu_seconds=_CPU.unrecorded())
     if replacing and result.smoke is not None and not result.smoke.ok:
         result = _smoke_failed(result)
     if result.status != "replicated":
