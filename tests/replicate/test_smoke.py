@@ -312,17 +312,23 @@ def test_broken_requirements_are_reported_in_pip_checks_words(env: Path) -> None
     )
 
 
-def test_one_python_process_runs_imports_and_pip_check_and_none_runs_for_nothing(
-    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def started_processes(monkeypatch: pytest.MonkeyPatch) -> list[Sequence[str]]:
+    """The arguments of every interpreter the smoke test starts from now on."""
     started: list[Sequence[str]] = []
     real_run = smoke._run
 
-    def counting(python: Path, args: Sequence[str], timeout: float) -> object:
+    def recording(python: Path, args: Sequence[str], timeout: float) -> object:
         started.append(args)
         return real_run(python, args, timeout)
 
-    monkeypatch.setattr(smoke, "_run", counting)
+    monkeypatch.setattr(smoke, "_run", recording)
+    return started
+
+
+def test_one_python_process_runs_imports_and_pip_check_and_none_runs_for_nothing(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = started_processes(monkeypatch)
     bare = make_env(tmp_path / "bare")
 
     assert smoke_test(prefix=bare).checks == (
@@ -356,14 +362,7 @@ def test_pip_check_still_judges_after_a_module_kills_the_interpreter(env: Path) 
 def test_a_python_without_importlib_metadata_gets_pip_check_from_pip(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started: list[Sequence[str]] = []
-    real_run = smoke._run
-
-    def recording(python: Path, args: Sequence[str], timeout: float) -> object:
-        started.append(args)
-        return real_run(python, args, timeout)
-
-    monkeypatch.setattr(smoke, "_run", recording)
+    started = started_processes(monkeypatch)
     add_pip(env)
     write_dist(env, "needy", "1.0", {"needy.py": ""}, requires=["absent-thing"])
     # As on Python 3.7: the check script cannot import importlib.metadata (pip still can).
