@@ -1,22 +1,30 @@
-"""Benchmark `conda-shared replicate --jobs 2` of 20 envs against a loop of `conda env create`.
+"""Benchmark `conda-shared replicate --jobs 2` against the loops an admin would write with conda.
 
-usage: python benchmarks/replicate_speed.py [--envs N] [--jobs J] [--records R] [--runs K]
-                                            [--workdir DIR]
+usage: python benchmarks/replicate_speed.py [--case small|big|both] [--envs N] [--small-envs S]
+                                            [--jobs J] [--records R] [--runs K] [--workdir DIR]
 Run it with a Python where conda imports (it builds its installations with that conda), e.g.
-/opt/condas/venv-26.7.1/bin/python benchmarks/replicate_speed.py   (about 5 minutes)
+/opt/condas/venv-26.7.1/bin/python benchmarks/replicate_speed.py   (about 20 minutes)
 
-It builds, once: a local channel of real package archives (python, pip, 12 noarch Python
-libraries with dependencies, 8 binary tools) whose repodata also holds R (default 20,000)
-records of other packages and older versions, as a real channel's does, so every solve pays what
-it pays there; a source installation with N environments (python, pip and 3-8 of those packages
-each), created by its own conda before the repodata grew; and their specs (`conda shared export`).
-Then, per run, two fresh target installations of the same conda with cold package caches:
-- conda's way: `conda env create -f NAME.yml` for each env, one after the other;
-- conda-shared: `conda shared replicate --jobs J` of the N envs, smoke tests included.
+Two cases, each with its own local channel of real package archives (python, pip, 12 noarch
+Python libraries with dependencies, 8 binary tools) and a source installation whose envs (python,
+pip and 3-8 of those packages each) its own conda created, exported with `conda shared export`:
+- small: S (default 5) envs on that tiny channel, so every solve is cheap;
+- big: N (default 20) envs, the channel's repodata then grown by R (default 20,000) records of
+  other packages and older versions, as a real channel's is, so every solve pays what it pays
+  there.
+Each run of a case builds three fresh target installations of the same conda, cold package
+caches, and times in each, in an order that alternates from run to run:
+- `conda env create -f NAME.yml` for each env, one after the other;
+- the bare lock loop: `conda create -p TARGET/envs/NAME --file NAME.lock`, one after the other;
+- `conda shared replicate --jobs J` of the envs, every check included.
+Ratios are taken within each run and summarised as their median with its 95% interval.
+conda-shared's own CPU is what its processes wrote into the report: each task's RUSAGE_SELF in
+its env's result, the command's own in report.json; the per-env split (build, checks, ours)
+comes from the same results.
 
-Targets (issue 9): at least 2x faster wall time; conda-shared's own share of the run under 5%
-(the CPU time of its own Python processes, outside every conda, pip and smoke subprocess,
-against the run's wall time; each reports its usage at exit through a sitecustomize probe).
+Targets (issue 22): small, replicate within 1.2x of the bare lock loop's wall time; big,
+replicate at least 3x faster than the `env create -f` loop; both, conda-shared's own CPU under
+5% of replicate's wall time.
 Exit status 0 when every target passes, 1 when one fails, 2 when it cannot run.
 """
 
@@ -28,6 +36,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -39,28 +48,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests.support builds the channel and installations
 
-MIN_SPEEDUP = 2.0
 REAL_VERSION, REAL_BUILD = "10.0", "h10"
+MAX_LOCK_LOOP_RATIO = 1.2
+MIN_ENV_LOOP_SPEEDUP = 3.0
 MAX_OWN_SHARE = 0.05
-USAGE_VARIABLE = "CONDA_SHARED_BENCH_USAGE_FILE"
-
-#: Every conda_shared process of the replicate run (the CLI and its --task workers) appends its
-#: own CPU time and peak RSS here at exit. Conda's and the smoke's interpreters never load it:
-#: replicate strips PYTHONPATH from conda's environment and runs the smoke with `python -I`.
-_PROBE = """
-import atexit, json, os, resource, sys
-
-def _report():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    with open("/proc/self/status") as status:
-        hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    record = {"argv": sys.argv, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_kib": hwm}
-    with open(os.environ["USAGE_VARIABLE"], "a") as out:
-        out.write(json.dumps(record) + "\\n")
-
-if os.environ.get("USAGE_VARIABLE"):
-    atexit.register(_report)
-""".replace("USAGE_VARIABLE", USAGE_VARIABLE)
+SIDES = ("env create loop", "lock loop", "replicate")
 
 
 @dataclass(frozen=True)
@@ -74,24 +66,53 @@ class Side:
 
 @dataclass(frozen=True)
 class OwnUsage:
-    """conda-shared's own processes during the replicate run."""
+    """conda-shared's own processes in a replicate run, as its report records them."""
 
     processes: int
     cpu_s: float
-    peak_kib: int
+    #: per env: (build, checks, our task's CPU) seconds
+    split: dict[str, tuple[float, float, float]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A case: how many envs, how many records the repodata grows by (0: the tiny channel)."""
+
+    name: str
+    envs: int
+    records: int
 
 
 def main(argv: Sequence[str]) -> int:
-    args = parse_arguments(argv, description=(__doc__ or "").splitlines()[0])
-    return in_workdir(
-        args,
-        prefix="conda-shared-replicate-bench-",
-        run=lambda work, version: Benchmark(args, work, version).run(),
-    )
+    args = parse_arguments(argv, description=(__doc__ or "").splitlines()[0], cases=True)
+    scenarios = [
+        scenario
+        for scenario in (
+            Scenario("small", args.small_envs, 0),
+            Scenario("big", args.envs, args.records),
+        )
+        if args.case in (scenario.name, "both")
+    ]
+
+    def run(work: Path, version: str) -> int:
+        from harness import print_verdicts
+
+        verdicts = []
+        for scenario in scenarios:
+            case_args = argparse.Namespace(**{**vars(args), "envs": scenario.envs})
+            case_args.records = scenario.records
+            benchmark = Benchmark(case_args, work / scenario.name, version)
+            verdicts += benchmark.run_scenario(scenario)
+        print()
+        return 0 if print_verdicts(verdicts) else 1
+
+    return in_workdir(args, prefix="conda-shared-replicate-bench-", run=run)
 
 
-def parse_arguments(argv: Sequence[str], *, description: str) -> argparse.Namespace:
-    """The options of the replicate benchmarks (this one and replicate_slurm.py)."""
+def parse_arguments(
+    argv: Sequence[str], *, description: str, cases: bool = False
+) -> argparse.Namespace:
+    """The options of the replicate benchmarks (this one, with `cases`, and replicate_slurm.py)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--envs", type=int, default=20, help="environments (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="replicate --jobs (default 2)")
@@ -101,13 +122,22 @@ def parse_arguments(argv: Sequence[str], *, description: str) -> argparse.Namesp
         default=20_000,
         help="extra repodata records beside the real packages (default 20000)",
     )
-    parser.add_argument("--runs", type=int, default=1, help="pairs of cold runs (default 1)")
+    parser.add_argument("--runs", type=int, default=1, help="cold runs (default 1)")
     parser.add_argument(
         "--workdir", type=Path, help="where to build (default: a temporary folder, removed)"
     )
+    if cases:
+        parser.add_argument(
+            "--case", choices=("small", "big", "both"), default="both", help="(default both)"
+        )
+        parser.add_argument(
+            "--small-envs", type=int, default=5, help="environments of the small case (default 5)"
+        )
     args = parser.parse_args(argv)
-    if args.envs < 1 or args.jobs < 1 or args.runs < 1 or args.records < 0:
-        parser.error("need --envs, --jobs, --runs >= 1 and --records >= 0")
+    if min(args.envs, args.jobs, args.runs, getattr(args, "small_envs", 1)) < 1:
+        parser.error("need --envs, --small-envs, --jobs, --runs >= 1")
+    if args.records < 0:
+        parser.error("need --records >= 0")
     return args
 
 
@@ -133,7 +163,7 @@ def in_workdir(args: argparse.Namespace, *, prefix: str, run: Callable[[Path, st
 
 
 class Benchmark:
-    """The built root, then each cold pair of runs, then the verdicts."""
+    """The built root, then each cold run of the three sides, then the verdicts."""
 
     def __init__(self, args: argparse.Namespace, work: Path, conda_version: str) -> None:
         self.args = args
@@ -143,12 +173,14 @@ class Benchmark:
         self.home = work / "home"
         self.names: list[str] = []
 
-    def run(self) -> int:
-        from harness import Stats, Verdict, format_table, load_note, mib, print_verdicts
+    def run_scenario(self, scenario: Scenario) -> list[Any]:
+        """Every run of the case, its table and its verdicts (printed by the caller)."""
+        from harness import Stats, Verdict, load_note
 
+        self.work.mkdir(parents=True, exist_ok=True)
         print(
-            f"conda-shared replicate benchmark: conda {self.conda_version}, "
-            f"Python {sys.version.split()[0]}, {sys.prefix}"
+            f"\n{scenario.name} case: conda {self.conda_version}, Python "
+            f"{sys.version.split()[0]}, {sys.prefix}"
         )
         started = time.perf_counter()
         channel_url, records = self.build()
@@ -156,60 +188,101 @@ class Benchmark:
             f"channel: {records} repodata records; {len(self.names)} source envs built and "
             f"exported in {time.perf_counter() - started:.0f} s; {load_note()}"
         )
-        pairs: list[tuple[Side, Side, OwnUsage]] = []
+        runs: list[dict[str, Side]] = []
+        usages: list[OwnUsage] = []
         for index in range(self.args.runs):
-            conda_side = self.conda_loop(channel_url, index)
-            shared_side, own = self.replicate(channel_url, index)
-            pairs.append((conda_side, shared_side, own))
+            measured: dict[str, Side] = {}
+            order = SIDES if index % 2 == 0 else SIDES[::-1]  # drift hits every side alike
+            for side in order:
+                if side == "replicate":
+                    measured[side], own = self.replicate(channel_url, index)
+                    usages.append(own)
+                else:
+                    measured[side] = self.conda_loop(channel_url, index, lock=side == "lock loop")
+            runs.append(measured)
             print(
-                f"  run {index + 1}: conda loop {conda_side.wall_s:.1f} s, "
-                f"replicate --jobs {self.args.jobs} {shared_side.wall_s:.1f} s",
+                f"  run {index + 1}: "
+                + ", ".join(f"{side} {measured[side].wall_s:.1f} s" for side in SIDES)
+                + f"; ours {own.cpu_s:.2f} s CPU; {load_note()}",
                 flush=True,
             )
-        speedup = Stats.of([c.wall_s / s.wall_s for c, s, _ in pairs])
-        share = Stats.of([own.cpu_s / s.wall_s for _, s, own in pairs])
-        rows = [
-            [
-                f"conda env create -f, {len(self.names)} envs in a row",
-                f"{Stats.of([c.wall_s for c, _, _ in pairs]).median:.1f} s",
-                f"{Stats.of([c.cpu_s for c, _, _ in pairs]).median:.1f} s",
-                f"{mib(max(c.peak_rss_kib for c, _, _ in pairs))} MiB",
-            ],
-            [
-                f"conda shared replicate --jobs {self.args.jobs}",
-                f"{Stats.of([s.wall_s for _, s, _ in pairs]).median:.1f} s",
-                f"{Stats.of([s.cpu_s for _, s, _ in pairs]).median:.1f} s",
-                f"{mib(max(s.peak_rss_kib for _, s, _ in pairs))} MiB",
-            ],
-            [
-                "  of which conda-shared's own processes",
-                "",
-                f"{Stats.of([own.cpu_s for _, _, own in pairs]).median:.2f} s",
-                f"{mib(max(own.peak_kib for _, _, own in pairs))} MiB",
-            ],
-        ]
-        print(format_table(["", "wall", "cpu (tree)", "peak RSS"], rows))
-        processes = pairs[-1][2].processes
+        lock_ratio = Stats.of([r["replicate"].wall_s / r["lock loop"].wall_s for r in runs])
+        speedup = Stats.of([r["env create loop"].wall_s / r["replicate"].wall_s for r in runs])
+        share = Stats.of(
+            [u.cpu_s / r["replicate"].wall_s for r, u in zip(runs, usages, strict=True)]
+        )
+        self.print_tables(runs, usages)
         print(
-            f"speedup {speedup.median:.2f}x (conda loop / replicate wall); conda-shared's own "
-            f"CPU is {share.median:.1%} of the replicate wall time ({processes} processes)"
+            f"  replicate / lock loop wall {_interval(lock_ratio, 'x')}; "
+            f"env create loop / replicate wall {_interval(speedup, 'x')}; "
+            f"conda-shared's own CPU {_interval(share, '%')} of replicate's wall "
+            f"({usages[-1].processes} processes)"
         )
         verdicts = [
             Verdict(
-                speedup.median >= MIN_SPEEDUP,
-                f"replicate --jobs {self.args.jobs} is {speedup.median:.2f}x faster than the "
-                f"conda loop (target >= {MIN_SPEEDUP:g}x)",
-            ),
-            Verdict(
                 share.median < MAX_OWN_SHARE,
-                f"conda-shared's own share {share.median:.1%} of the wall time "
+                f"{scenario.name}: conda-shared's own CPU is {share.median:.1%} of the wall time "
                 f"(target < {MAX_OWN_SHARE:.0%})",
-            ),
+            )
         ]
-        return 0 if print_verdicts(verdicts) else 1
+        if scenario.records:
+            verdicts.append(
+                Verdict(
+                    speedup.median >= MIN_ENV_LOOP_SPEEDUP,
+                    f"{scenario.name}: replicate --jobs {self.args.jobs} is "
+                    f"{speedup.median:.2f}x faster than the env create loop "
+                    f"(target >= {MIN_ENV_LOOP_SPEEDUP:g}x)",
+                )
+            )
+        else:
+            verdicts.append(
+                Verdict(
+                    lock_ratio.median <= MAX_LOCK_LOOP_RATIO,
+                    f"{scenario.name}: replicate --jobs {self.args.jobs} takes "
+                    f"{lock_ratio.median:.2f}x the bare lock loop's wall time "
+                    f"(target <= {MAX_LOCK_LOOP_RATIO:g}x)",
+                )
+            )
+        return verdicts
+
+    def print_tables(self, runs: Sequence[dict[str, Side]], usages: Sequence[OwnUsage]) -> None:
+        """Medians of each side; then each env's split from replicate's report."""
+        from harness import format_table, mib
+
+        def median(values: Sequence[float]) -> float:
+            return statistics.median(values)
+
+        count = len(self.names)
+        labels = {
+            "env create loop": f"conda env create -f, {count} envs in a row",
+            "lock loop": f"conda create --file NAME.lock, {count} envs in a row",
+            "replicate": f"conda shared replicate --jobs {self.args.jobs}",
+        }
+        rows = [
+            [
+                labels[side],
+                f"{median([r[side].wall_s for r in runs]):.1f} s",
+                f"{median([r[side].cpu_s for r in runs]):.1f} s",
+                f"{mib(max(r[side].peak_rss_kib for r in runs))} MiB",
+            ]
+            for side in SIDES
+        ]
+        rows.append(
+            ["  of which conda-shared's own", "", f"{median([u.cpu_s for u in usages]):.2f} s", ""]
+        )
+        print(format_table(["median of runs", "wall", "cpu (tree)", "peak RSS"], rows))
+        split = [
+            [
+                name,
+                *(f"{median([u.split[name][part] for u in usages]):.2f} s" for part in range(3)),
+            ]
+            for name in self.names
+        ]
+        print(format_table(["per env (median)", "build", "checks", "ours (cpu)"], split))
 
     def build(self) -> tuple[str, int]:
-        """The channel, the source installation with its envs, their specs; repodata grown."""
+        """The channel, the source installation with its envs, their specs; repodata grown
+        when `--records` asks for it."""
         from tests.support.channel import Channel
         from tests.support.replication import EnvRecipe, build_source, run_shared
 
@@ -243,9 +316,17 @@ class Benchmark:
             from harness import BenchmarkError
 
             raise BenchmarkError(f"export failed: {exported.stdout}{exported.stderr}")
-        records = grow_repodata(
-            channel.root, [*libraries, *tools], extra=self.args.records, subdir=channel.subdir
-        )
+        if self.args.records:
+            records = grow_repodata(
+                channel.root, [*libraries, *tools], extra=self.args.records, subdir=channel.subdir
+            )
+        else:
+            records = sum(
+                len(document.get("packages", {})) + len(document.get("packages.conda", {}))
+                for document in (
+                    json.loads(path.read_text()) for path in channel.root.glob("*/repodata.json")
+                )
+            )
         return channel.url, records
 
     def fresh_target(self, channel_url: str, name: str) -> Path:
@@ -255,17 +336,32 @@ class Benchmark:
             self.root / name, channel_urls=[channel_url], work=self.work, with_conda_shared=True
         )
 
-    def conda_loop(self, channel_url: str, index: int) -> Side:
+    def conda_loop(self, channel_url: str, index: int, *, lock: bool) -> Side:
+        """conda's own way, one env after the other: `env create -f NAME.yml`, or with `lock`
+        `create -p TARGET/envs/NAME --file NAME.lock` (no solve, as replicate's lock rung)."""
         from harness import Command, run_process
 
-        target = self.fresh_target(channel_url, f"vconda-{index}")
+        target = self.fresh_target(channel_url, f"v{'lock' if lock else 'conda'}-{index}")
         env = self.environ()
         specs = self.root / "specs" / "vsource"
-        started = time.perf_counter()
-        create = (str(target / "bin" / "python"), "-m", "conda", "env", "create", "-q", "-f")
-        samples = [
-            run_process(Command((*create, str(specs / f"{name}.yml")), env)) for name in self.names
+        conda = (str(target / "bin" / "python"), "-m", "conda")
+        commands = [
+            (
+                *conda,
+                "create",
+                "-q",
+                "--yes",
+                "-p",
+                str(target / "envs" / name),
+                "--file",
+                lock_file,
+            )
+            if lock
+            else (*conda, "env", "create", "-q", "-f", str(specs / f"{name}.yml"))
+            for name, lock_file in ((n, str(specs / f"{n}.lock")) for n in self.names)
         ]
+        started = time.perf_counter()
+        samples = [run_process(Command(argv, env)) for argv in commands]
         wall = time.perf_counter() - started
         return Side(wall, sum(s.cpu_s for s in samples), max(s.peak_rss_kib for s in samples))
 
@@ -279,37 +375,42 @@ class Benchmark:
         if qa.is_symlink():
             qa.unlink()
         qa.symlink_to(target.name)
-        probe = self.work / "probe"
-        probe.mkdir(exist_ok=True)
-        (probe / "sitecustomize.py").write_text(_PROBE)
-        usage_file = self.work / f"own-usage-{index}.jsonl"
-        env = self.environ()
-        env.update(
-            PYTHONPATH=os.pathsep.join([str(probe), str(HERE.parent)]),
-            **{USAGE_VARIABLE: str(usage_file)},
-        )
         argv = shared_argv("replicate", self.root, "--from", "current", "--to", "qa")
         argv += [*self.names, "--jobs", str(self.args.jobs), *options]
-        sample = run_process(Command(tuple(argv), env))
+        sample = run_process(Command(tuple(argv), self.environ()))
         report = json.loads((latest_run(self.root) / "report.json").read_text())
         failed = [e["name"] for e in report["envs"] if e["status"] != "replicated"]
         if failed or len(report["envs"]) != len(self.names):
             raise BenchmarkError(f"replicate did not replicate every env: {failed}")
-        own = [json.loads(line) for line in usage_file.read_text().splitlines()]
-        ours = [r for r in own if "conda_shared" in " ".join(r["argv"][:1])]
+        envs = report["envs"]
+        # Recorded by the processes themselves: each task in its result, the command in the
+        # report (a Slurm run's command returns before the report has its figure).
+        own = sum(e["cpu_seconds"] for e in envs) + (report.get("cpu_seconds") or 0.0)
+        split = {
+            e["name"]: (e["build_seconds"], e["check_seconds"], e["cpu_seconds"]) for e in envs
+        }
         return (
             Side(sample.wall_s, sample.cpu_s, sample.peak_rss_kib),
-            OwnUsage(len(ours), sum(r["cpu_s"] for r in ours), max(r["peak_kib"] for r in ours)),
+            OwnUsage(len(envs) + 1, own, split),
         )
 
     def environ(self) -> dict[str, str | None]:
-        """As the tests run installations: the caller's conda/pip settings out, HOME private."""
+        """As the tests run installations: the caller's conda/pip settings out, HOME private,
+        and the conda_shared being measured found first."""
         from tests.support.installation import installation_environ
 
         base = installation_environ(self.home)
         env: dict[str, str | None] = {name: None for name in os.environ if name not in base}
         env.update(base)
+        env["PYTHONPATH"] = str(HERE.parent)
         return env
+
+
+def _interval(stats: Any, unit: str) -> str:
+    """`1.07x (95% CI 1.01-1.12)`, or in percent."""
+    if unit == "%":
+        return f"{stats.median:.1%} (95% CI {stats.median_low:.1%}-{stats.median_high:.1%})"
+    return f"{stats.median:.2f}x (95% CI {stats.median_low:.2f}-{stats.median_high:.2f})"
 
 
 def grow_repodata(channel: Path, real: Sequence[str], *, extra: int, subdir: str) -> int:

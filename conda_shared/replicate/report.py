@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import resource
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,11 @@ class EnvResult:
     smoke: SmokeResult | None
     log: str
     seconds: float
+    #: of `seconds`: conda's and pip's commands, and the smoke test with the version diff
+    build_seconds: float = 0.0
+    check_seconds: float = 0.0
+    #: CPU time of the conda-shared process that built the env (its own, not conda's or pip's)
+    cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class Report:
     envs: tuple[EnvResult, ...]
     run_dir: Path
     planned: tuple[str, ...]
+    #: CPU time of the replicate command itself (not its tasks), once it finished the run
+    cpu_seconds: float | None = None
 
     def counts(self) -> Counter[str]:
         return Counter(env.status for env in self.envs)
@@ -140,6 +148,12 @@ def describe_smoke(smoke: SmokeResult | None) -> str:
 
 def installed_versions(records: Sequence[tuple[str, str]]) -> dict[str, str]:
     return {normalize_name(name): version for name, version in records}
+
+
+def own_cpu_seconds() -> float:
+    """The CPU time this process has used so far, its children's not counted."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 3)
 
 
 def result_path(run_dir: Path, name: str) -> Path:
@@ -212,6 +226,10 @@ def result_from_json(data: Mapping[str, Any]) -> EnvResult:
         else SmokeResult(smoke["ok"], tuple(SmokeCheck(**c) for c in smoke["checks"])),
         log=data["log"],
         seconds=data["seconds"],
+        # absent from the results of runs before these were recorded
+        build_seconds=data.get("build_seconds", 0.0),
+        check_seconds=data.get("check_seconds", 0.0),
+        cpu_seconds=data.get("cpu_seconds", 0.0),
     )
 
 
@@ -222,6 +240,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "to": report.to,
         "started": report.started,
         "finished": report.finished,
+        "cpu_seconds": report.cpu_seconds,
         "envs": [result_to_json(env) for env in report.envs],
     }
 
@@ -234,6 +253,7 @@ def load_report(
     started: str,
     planned: Sequence[str],
     finished: str | None,
+    cpu_seconds: float | None = None,
 ) -> Report:
     """The report as the run folder holds it: every planned env's result file, in plan order,
     then results of envs that never got a plan (their export failed)."""
@@ -248,6 +268,7 @@ def load_report(
         envs=tuple(r for r in results if r is not None),
         run_dir=run_dir,
         planned=tuple(planned),
+        cpu_seconds=cpu_seconds,
     )
 
 
@@ -256,20 +277,31 @@ def write_report(report: Report) -> None:
 
     An unchanged report is left alone: `--wait` reads the run every second, and rewriting 600
     envs' report on a shared file system each time would be all churn. report.json goes last,
-    so one that matches means the other two were written from the same results.
+    so one that matches means the other two were written from the same results. The replicate
+    command's CPU time, once recorded, stays when a later `--status` rebuilds the report.
     """
-    document = json.dumps(report_to_json(report), indent=2) + "\n"
     with fs.exclusive_lock(report.run_dir / ".report.lock", wait_seconds=60):
         try:
             written = (report.run_dir / "report.json").read_text(encoding="utf-8")
-            others = (report.run_dir / "report.csv", report.run_dir / "report.md")
-            if written == document and all(other.exists() for other in others):
-                return
         except (OSError, ValueError):
-            pass  # absent or unreadable: write it
+            written = ""  # absent or unreadable: write it
+        if report.cpu_seconds is None:
+            report = dataclasses.replace(report, cpu_seconds=_recorded_cpu_seconds(written))
+        document = json.dumps(report_to_json(report), indent=2) + "\n"
+        others = (report.run_dir / "report.csv", report.run_dir / "report.md")
+        if written == document and all(other.exists() for other in others):
+            return
         fs.atomic_write(report.run_dir / "report.csv", _csv(report))
         fs.atomic_write(report.run_dir / "report.md", _markdown(report))
         fs.atomic_write(report.run_dir / "report.json", document)  # last: it vouches for the rest
+
+
+def _recorded_cpu_seconds(document: str) -> float | None:
+    try:
+        recorded = json.loads(document).get("cpu_seconds")
+    except (ValueError, AttributeError):
+        return None
+    return recorded if isinstance(recorded, (int, float)) else None
 
 
 _COLUMNS = (
@@ -284,6 +316,9 @@ _COLUMNS = (
     "transforms",
     "post_steps",
     "seconds",
+    "build_seconds",
+    "check_seconds",
+    "cpu_seconds",
     "log",
 )
 
@@ -301,6 +336,9 @@ def _row(env: EnvResult) -> dict[str, str]:
         "transforms": " ".join(f"{t.code}:{t.package}" for t in env.transforms),
         "post_steps": " ".join(f"{p.kind}:{'ok' if p.ok else 'failed'}" for p in env.post_steps),
         "seconds": f"{env.seconds:.1f}",
+        "build_seconds": f"{env.build_seconds:.1f}",
+        "check_seconds": f"{env.check_seconds:.1f}",
+        "cpu_seconds": f"{env.cpu_seconds:.2f}",
         "log": env.log,
     }
 

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fs
 from .. import slurm_commands as slurm
 from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
@@ -21,7 +20,7 @@ from .executors.slurm import Submission, node_local, refuse_unsafe_values, submi
 from .lost import failure_result, record_lost_task
 from .plan import plan_env
 from .progress import settle_run, wait_for_run
-from .report import EnvResult, Report, read_result, result_path, write_result
+from .report import EnvResult, Report, own_cpu_seconds, read_result, result_path, write_result
 from .runfolder import (
     RunPlan,
     current_report,
@@ -200,7 +199,9 @@ def replicate(
         return ReplicateResult(run, checks, existing, tuple(notes), False, True, report, submission)
     report = current_report(run_dir)
     done = len(report.envs) == len(report.planned)
-    report = rebuild_report(run_dir, finished=utc_now() if done else None)
+    report = rebuild_report(
+        run_dir, finished=utc_now() if done else None, cpu_seconds=own_cpu_seconds()
+    )
     return ReplicateResult(run, checks, existing, tuple(notes), False, False, report)
 
 
@@ -288,7 +289,7 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
         running.add(index)
         say(f"building {run.envs[index].name}")
 
-    def done(index: int, status: int, errors: Path) -> None:
+    def done(index: int, status: int, errors: str) -> None:
         nonlocal finished
         finished += 1
         running.discard(index)
@@ -299,12 +300,11 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
                 run, env, failure_class="interrupted", error="interrupted before it finished"
             )
         elif result is None and status != 0:
-            tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            tail = errors.strip().splitlines()
             last = tail[-1] if tail else f"exit status {status}"
             result = record_lost_task(
                 run, env, failure_class="other", error=f"replicate task crashed: {last}"
             )
-        fs.remove_file(errors)
         say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
 
     try:

@@ -167,7 +167,9 @@ def _steps(env: EnvPlan) -> list[Step]:
     return [step for rung in env.rungs for step in rung.steps] + list(env.post_steps)
 
 
-def current_report(run_dir: Path, *, finished: str | None = None) -> Report:
+def current_report(
+    run_dir: Path, *, finished: str | None = None, cpu_seconds: float | None = None
+) -> Report:
     run = load_plan(run_dir)
     return load_report(
         run_dir,
@@ -176,12 +178,16 @@ def current_report(run_dir: Path, *, finished: str | None = None) -> Report:
         started=run.started,
         planned=[env.name for env in run.envs],
         finished=finished,
+        cpu_seconds=cpu_seconds,
     )
 
 
-def rebuild_report(run_dir: Path, *, finished: str | None = None) -> Report:
-    """Rewrite report.json/csv/md from the result files that exist now."""
-    report = current_report(run_dir, finished=finished)
+def rebuild_report(
+    run_dir: Path, *, finished: str | None = None, cpu_seconds: float | None = None
+) -> Report:
+    """Rewrite report.json/csv/md from the result files that exist now; `cpu_seconds` is the
+    replicate command's own, recorded as it finishes."""
+    report = current_report(run_dir, finished=finished, cpu_seconds=cpu_seconds)
     write_report(report)
     return report
 

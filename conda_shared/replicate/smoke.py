@@ -9,10 +9,11 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .. import children
 from ..prefix import site_packages_dirs
+from .requirements import InstalledDist, broken_requirements
 
 #: Top-level modules that fail to import on a headless server or a machine without a GPU even
 #: when the environment is sound; they are recorded as skipped, not tried.
@@ -26,11 +27,47 @@ IMPORT_TIMEOUT_S = 300.0
 PIP_CHECK_TIMEOUT_S = 120.0
 KERNEL_TIMEOUT_S = 120.0
 
-# Runs in the new env's Python; one JSON line per module, "start" before the import, so a
-# module that kills or hangs the interpreter is known and the rest can be retried without it.
-_IMPORT_SCRIPT = """
-import importlib, json, sys
-for name in sys.argv[1:]:
+# Runs in the new env's Python. With `list` first: one JSON line of every distribution with its
+# requirements and the PEP 508 marker environment, for pip check's test (instead, null and null
+# on a Python without importlib.metadata, null and why when they could not be listed). Then one
+# JSON line per module, "start" before the import, so a module that kills or hangs the
+# interpreter is known and the rest can be retried without it.
+_CHECK_SCRIPT = """
+import importlib, json, os, platform, sys
+def listing():
+    try:
+        from importlib import metadata
+    except ImportError:
+        return None, None
+    try:
+        dists = [
+            [d.metadata["Name"], d.version, d.requires or []]
+            for d in metadata.distributions()
+            if d.metadata["Name"]
+        ]
+        info = sys.implementation.version
+        implementation = "%d.%d.%d" % info[:3]
+        if info.releaselevel != "final":
+            implementation += info.releaselevel[0] + str(info.serial)
+        markers = {
+            "implementation_name": sys.implementation.name,
+            "implementation_version": implementation,
+            "os_name": os.name,
+            "platform_machine": platform.machine(),
+            "platform_release": platform.release(),
+            "platform_system": platform.system(),
+            "platform_version": platform.version(),
+            "python_full_version": platform.python_version(),
+            "platform_python_implementation": platform.python_implementation(),
+            "python_version": ".".join(platform.python_version_tuple()[:2]),
+            "sys_platform": sys.platform,
+        }
+    except Exception as error:
+        return None, type(error).__name__ + ": " + str(error)
+    return dists, markers
+if sys.argv[1] == "list":
+    print(json.dumps(["dists"] + list(listing())), flush=True)
+for name in sys.argv[2:]:
     print(json.dumps(["start", name]), flush=True)
     try:
         importlib.import_module(name)
@@ -86,7 +123,9 @@ class SmokeResult:
 
 
 def smoke_test(*, prefix: Path, kernels: Sequence[KernelLike] = ()) -> SmokeResult:
-    """Check the environment at `prefix` with its own Python, each step a time-limited subprocess.
+    """Check the environment at `prefix` with its own Python, in time-limited subprocesses:
+    one for the imports and pip check's test (another after a module that kills it), one per
+    kernel that runs a module, none for a check with nothing to check.
 
     `kernels` are the kernelspecs that pointed at the environment this one replicates; their
     argv[0] is mapped to the same file in `prefix`.
@@ -101,8 +140,7 @@ def smoke_test(*, prefix: Path, kernels: Sequence[KernelLike] = ()) -> SmokeResu
         else:
             checks.append(SmokeCheck("python", True, "no Python in this environment: skipped"))
     else:
-        checks.extend(_import_checks(python, modules))
-        checks.append(_pip_check(python, prefix))
+        checks.extend(_python_checks(python, modules, requirements=_has_pip(prefix)))
     checks.extend(_kernel_check(kernel, prefix) for kernel in kernels)
     return SmokeResult(ok=all(check.ok for check in checks), checks=tuple(checks))
 
@@ -162,7 +200,11 @@ def _read_lines(path: Path) -> list[str] | None:
         return None
 
 
-def _import_checks(python: Path, modules: Mapping[str, str]) -> list[SmokeCheck]:
+def _python_checks(
+    python: Path, modules: Mapping[str, str], *, requirements: bool
+) -> list[SmokeCheck]:
+    """An import check per module and, with `requirements`, pip check's verdict (else skipped:
+    pip check was never possible without pip, so an env without it is not judged by it)."""
     checks: dict[str, SmokeCheck] = {}
     pending: list[str] = []
     for module in modules:
@@ -171,8 +213,11 @@ def _import_checks(python: Path, modules: Mapping[str, str]) -> list[SmokeCheck]
             checks[module] = SmokeCheck(f"import {module}", True, f"skipped: needs {needs}")
         else:
             pending.append(module)
-    while pending:
-        outcome = _run(python, ["-c", _IMPORT_SCRIPT, *pending], timeout=IMPORT_TIMEOUT_S)
+    listing: _Outcome | None = None
+    while pending or (requirements and listing is None):
+        mode = "list" if requirements and listing is None else "-"
+        outcome = _run(python, ["-c", _CHECK_SCRIPT, mode, *pending], timeout=IMPORT_TIMEOUT_S)
+        listing = listing or outcome
         started: str | None = None
         for kind, name, detail in _import_events(outcome.stdout, pending):
             if kind == "start":
@@ -190,12 +235,37 @@ def _import_checks(python: Path, modules: Mapping[str, str]) -> list[SmokeCheck]
             break
         checks[started] = SmokeCheck(f"import {started}", False, outcome.error or "no result")
         pending = pending[pending.index(started) + 1 :]
-    return [checks[name] for name in sorted(checks)]
+    ordered = [checks[name] for name in sorted(checks)]
+    if not requirements:
+        return [*ordered, SmokeCheck("pip check", True, _NO_PIP)]
+    return [*ordered, _requirements_check(python, listing)]
 
 
-def _pip_check(python: Path, prefix: Path) -> SmokeCheck:
-    if not any(any(site.glob("pip-*.dist-info")) for site in site_packages_dirs(prefix)):
-        return SmokeCheck("pip check", True, "skipped: pip is not installed in the environment")
+_NO_PIP = "skipped: pip is not installed in the environment"
+
+
+def _has_pip(prefix: Path) -> bool:
+    return any(any(site.glob("pip-*.dist-info")) for site in site_packages_dirs(prefix))
+
+
+def _requirements_check(python: Path, listing: _Outcome | None) -> SmokeCheck:
+    """pip check's verdict from the env's list of distributions; on a Python too old to list
+    them (no importlib.metadata, before 3.8), from pip itself."""
+    event = next(_events(listing.stdout if listing else "", ("dists",), 3), None)
+    if event is None:
+        error = listing.error if listing else ""
+        return SmokeCheck("pip check", False, error or "the env's Python listed no distributions")
+    _, listed, markers = event
+    if listed is None and markers is None:
+        return _pip_check(python)
+    if listed is None:
+        return SmokeCheck("pip check", False, f"cannot list the distributions: {markers}")
+    dists = [InstalledDist(str(n), str(v), tuple(map(str, r))) for n, v, r in listed]
+    lines = broken_requirements(dists, markers)
+    return SmokeCheck("pip check", not lines, "; ".join(lines) or "No broken requirements found.")
+
+
+def _pip_check(python: Path) -> SmokeCheck:
     outcome = _run(
         python, ["-m", "pip", "check", "--disable-pip-version-check"], PIP_CHECK_TIMEOUT_S
     )
@@ -303,18 +373,21 @@ def _import_events(text: str, expected: Sequence[str]) -> Iterator[tuple[str, st
     """(kind, module, detail) from the import script's lines; what modules print on import of
     their own is not an event."""
     names = set(expected)
+    for event in _events(text, ("start", "ok", "failed"), 2, 3):
+        if event[1] in names:
+            yield event[0], event[1], str(event[2]) if len(event) == 3 else ""
+
+
+def _events(text: str, kinds: Sequence[str], *lengths: int) -> Iterator[list[Any]]:
+    """The check script's JSON lines of these kinds and lengths, among whatever else the env's
+    Python printed."""
     for line in text.splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
-        if (
-            isinstance(event, list)
-            and len(event) in (2, 3)
-            and event[0] in ("start", "ok", "failed")
-            and event[1] in names
-        ):
-            yield event[0], event[1], str(event[2]) if len(event) == 3 else ""
+        if isinstance(event, list) and len(event) in lengths and event[0] in kinds:
+            yield event
 
 
 def _last_json_value(text: str) -> object:

@@ -30,6 +30,7 @@ from .report import (
     describe_smoke,
     diff_versions,
     installed_versions,
+    own_cpu_seconds,
     read_result,
     result_path,
     write_result,
@@ -40,6 +41,23 @@ from .smoke import SmokeResult, smoke_test
 #: A task waits this long for another task holding the same env (a resumed run meeting an
 #: orphan of a killed one) or the package cache.
 _WAIT_S = 7 * 24 * 3600.0
+
+
+class _CpuLedger:
+    """This process's CPU time so far recorded in results: a task process builds env after env,
+    and each result gets what was spent since the one before (the first, the process's start
+    and imports; the next, the report rebuilt after the one before)."""
+
+    def __init__(self) -> None:
+        self.recorded = 0.0
+
+    def unrecorded(self) -> float:
+        spent = own_cpu_seconds() - self.recorded
+        self.recorded += spent
+        return round(spent, 3)
+
+
+_CPU = _CpuLedger()
 
 
 def run_task(run_dir: Path, index: int) -> EnvResult:
@@ -92,6 +110,7 @@ def _replicate_held(run: RunPlan, env: EnvPlan, prefix: Path, log: Path) -> EnvR
 
 def _conclude(run: RunPlan, prefix: Path, result: EnvResult, *, replacing: bool) -> EnvResult:
     """Keep the new env, or put the target back as it was; then write the result."""
+    result = dataclasses.replace(result, cpu_seconds=_CPU.unrecorded())
     if replacing and result.smoke is not None and not result.smoke.ok:
         result = _smoke_failed(result)
     if result.status != "replicated":
@@ -162,8 +181,11 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
             step_failure = _run_steps((step,), run=run, env=env, rung="post", log=log)
             post_steps.append(PostStep(step.kind, step.command, step_failure is None))
             failure = failure or step_failure
+    built = time.monotonic()
     ok = chosen is not None and failure is None
     smoke = _smoke(env, prefix) if ok else None
+    diff = _diff(env, prefix, run.target) if ok else None
+    checked = time.monotonic()
     return EnvResult(
         name=env.name,
         source_prefix=env.source_prefix,
@@ -176,10 +198,12 @@ def _build(run: RunPlan, env: EnvPlan, log: Path) -> EnvResult:
         error=None if ok or failure is None else failure.message,
         transforms=env.transforms,
         post_steps=tuple(post_steps),
-        diff=_diff(env, prefix, run.target) if ok else None,
+        diff=diff,
         smoke=smoke,
         log=str(log),
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(checked - started, 3),
+        build_seconds=round(built - started, 3),
+        check_seconds=round(checked - built, 3),
     )
 
 

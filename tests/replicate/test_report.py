@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -137,3 +138,64 @@ def test_an_unchanged_report_is_not_rewritten_and_a_missing_part_is(tmp_path: Pa
     assert (tmp_path / "report.md").exists()
     write_report(report(finished="2026-12-02T00:00:00Z"))
     assert json.loads(files[0].read_text())["finished"] == "2026-12-02T00:00:00Z"
+
+
+def test_the_time_split_and_our_cpu_are_in_the_result_the_json_and_the_csv(tmp_path: Path) -> None:
+    (tmp_path / "envs").mkdir()
+    timed = dataclasses.replace(
+        result("a", "replicated"), build_seconds=2.75, check_seconds=0.5, cpu_seconds=0.084
+    )
+    write_result(tmp_path, timed)
+    assert read_result(result_path(tmp_path, "a")) == timed
+    report = load_report(
+        tmp_path, source="/s", target="/d", started="x", planned=["a"], finished=None
+    )
+    write_report(report)
+    (row,) = csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text()))
+    assert (row["build_seconds"], row["check_seconds"], row["cpu_seconds"]) == (
+        "2.8",
+        "0.5",
+        "0.08",
+    )
+    env = json.loads((tmp_path / "report.json").read_text())["envs"][0]
+    assert (env["build_seconds"], env["check_seconds"], env["cpu_seconds"]) == (2.75, 0.5, 0.084)
+
+
+def test_a_result_written_before_the_time_split_was_recorded_still_reads(tmp_path: Path) -> None:
+    (tmp_path / "envs").mkdir()
+    write_result(tmp_path, result("old", "replicated"))
+    path = result_path(tmp_path, "old")
+    data = json.loads(path.read_text())
+    for key in ("build_seconds", "check_seconds", "cpu_seconds"):
+        del data[key]
+    path.write_text(json.dumps(data))
+
+    read = read_result(path)
+
+    assert read is not None
+    assert (read.seconds, read.build_seconds, read.check_seconds) == (3.5, 0.0, 0.0)
+
+
+def test_the_commands_cpu_stays_in_the_report_when_status_rebuilds_it(tmp_path: Path) -> None:
+    (tmp_path / "envs").mkdir()
+    write_result(tmp_path, result("a", "replicated"))
+
+    def rebuilt(cpu_seconds: float | None, finished: str | None) -> dict:  # type: ignore[type-arg]
+        write_report(
+            load_report(
+                tmp_path,
+                source="/s",
+                target="/d",
+                started="x",
+                planned=["a"],
+                finished=finished,
+                cpu_seconds=cpu_seconds,
+            )
+        )
+        document: dict = json.loads((tmp_path / "report.json").read_text())  # type: ignore[type-arg]
+        return document
+
+    assert rebuilt(None, None)["cpu_seconds"] is None, "not known until the command finishes"
+    assert rebuilt(0.31, "2026-12-07T22:00:00Z")["cpu_seconds"] == 0.31
+    later = rebuilt(None, "2026-12-07T22:00:00Z")
+    assert later["cpu_seconds"] == 0.31

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conda_shared.errors import SharedError
+from conda_shared.replicate.executors import local
 from conda_shared.replicate.run import replicate
 from conda_shared.replicate.runfolder import load_plan
 from tests.roots import make_sample, run_cli, tree_digest, write_record
@@ -73,17 +74,21 @@ def test_lock_first_then_smoke_diff_and_a_report_rebuilt_from_env_files(root: Pa
         assert env.smoke is not None and env.smoke.ok
         assert env.diff is not None and env.diff.changed == ()
         assert Path(env.target_prefix, "conda-meta").is_dir()
+        assert env.build_seconds > 0 and env.check_seconds > 0, "the time split is recorded"
+        assert env.build_seconds + env.check_seconds == pytest.approx(env.seconds, abs=0.002)
+        assert 0 < env.cpu_seconds < env.seconds, "the task's own CPU, not its children's"
+    assert report.cpu_seconds is not None and report.cpu_seconds > 0
     nhis = report.envs[0]
     assert nhis.diff is not None
     assert nhis.diff.removed == ("pyreadstat=1.2.7", "tqdm=4.66.1"), "the fake pip installs nothing"
     run_dir = report.run_dir
     assert run_dir.parent == root.resolve() / "reports"
     document = json.loads((run_dir / "report.json").read_text())
-    assert list(document) == ["from", "to", "started", "finished", "envs"]
+    assert list(document) == ["from", "to", "started", "finished", "cpu_seconds", "envs"]
     assert set(document["envs"][0]) == {
         "name", "source_prefix", "target_prefix", "status", "strategy", "attempts",
         "failure_class", "failure_packages", "error", "transforms", "post_steps", "diff",
-        "smoke", "log", "seconds",
+        "smoke", "log", "seconds", "build_seconds", "check_seconds", "cpu_seconds",
     }  # fmt: skip
     assert (run_dir / "envs" / "nhis_reformat.json").is_file()
     assert "| nhis_reformat | replicated | lock |" in (run_dir / "report.md").read_text()
@@ -414,3 +419,46 @@ def test_a_run_folder_that_cannot_be_made_is_one_clear_error(root: Path) -> None
         run(root, "nhis_reformat")
     assert error.value.message.startswith(f"cannot create a run folder in {root.resolve()}/reports")
     assert "Run as a user who can write to" in error.value.next_step
+
+
+def counted_task_processes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every task process the local executor starts, by its stderr file."""
+    started: list[Path] = []
+    real_start = local._start
+
+    def counting(run_dir: Path, folder: Path, slots: list) -> object:  # type: ignore[type-arg]
+        slot = real_start(run_dir, folder, slots)
+        started.append(slot.errors)
+        return slot
+
+    monkeypatch.setattr(local, "_start", counting)
+    return started
+
+
+def test_each_task_process_builds_env_after_env(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = counted_task_processes(monkeypatch)
+    names = ("nhis_reformat", "mixed_numpy", "legacy_mpc", "gitdev")
+
+    report = run(root, *names, jobs=2).report
+
+    assert report is not None and [e.name for e in report.envs] == list(names)
+    assert len(started) == 2, "one task process per job, not one per env"
+    assert all(env.cpu_seconds > 0 for env in report.envs), "each env is charged its own CPU"
+    assert not list((report.run_dir / "logs").glob(".task-*")), "the stderr files are gone"
+
+
+def test_a_task_process_that_dies_takes_only_its_env_and_a_new_one_goes_on(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = counted_task_processes(monkeypatch)
+    rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
+
+    report = run(root, "mixed_numpy", "nhis_reformat", jobs=1).report
+
+    assert report is not None
+    envs = {e.name: e for e in report.envs}
+    assert envs["mixed_numpy"].error == "replicate task crashed: exit status -9"
+    assert envs["nhis_reformat"].status == "replicated"
+    assert len(started) == 2

@@ -267,3 +267,133 @@ def test_an_unreadable_kernelspec_fails_with_its_path(tmp_path: Path, env: Path)
 
     assert not check.ok
     assert check.detail.startswith(f"cannot read argv from {spec}: ")
+
+
+def pip_check_lines(env: Path) -> list[str]:
+    """What pip itself says of the env (the check the smoke test reproduces without pip)."""
+    python = env / "bin" / "python"
+    done = subprocess.run(
+        [str(python), "-I", "-m", "pip", "check", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        cwd=env,
+        check=False,
+    )
+    return sorted(line for line in done.stdout.splitlines() if line.strip())
+
+
+def test_broken_requirements_are_reported_in_pip_checks_words(env: Path) -> None:
+    add_pip(env)
+    write_dist(env, "helper_lib", "1.0", {"helper_lib.py": ""})
+    write_dist(env, "Tidy.Util", "1.2", {"tidy_util.py": ""}, requires=["helper-lib>=2"])
+    write_dist(env, "needy", "1.0.0-RC1", {"needy.py": ""}, requires=["Absent_Thing"])
+    write_dist(
+        env,
+        "picky",
+        "3.0",
+        {"picky.py": ""},
+        requires=[
+            "helper-lib<1.0; python_version < '3'",  # never for this Python: not judged
+            "never-there; sys_platform == 'win32'",
+            "optional-dep; extra == 'fast'",  # only with picky[fast]
+            "helper-lib>=1,!=1.0.1",
+        ],
+    )
+    expected = pip_check_lines(env)
+    assert len(expected) == 2, expected  # pip sees the breakage planted here
+
+    check = by_name(smoke_test(prefix=env).checks)["pip check"]
+
+    assert not check.ok
+    assert sorted(check.detail.split("; ")) == expected
+    assert check.detail == (
+        "needy 1.0.0rc1 requires absent-thing, which is not installed.; "
+        "tidy-util 1.2 has requirement helper-lib>=2, but you have helper-lib 1.0."
+    )
+
+
+def started_processes(monkeypatch: pytest.MonkeyPatch) -> list[Sequence[str]]:
+    """The arguments of every interpreter the smoke test starts from now on."""
+    started: list[Sequence[str]] = []
+    real_run = smoke._run
+
+    def recording(python: Path, args: Sequence[str], timeout: float) -> object:
+        started.append(args)
+        return real_run(python, args, timeout)
+
+    monkeypatch.setattr(smoke, "_run", recording)
+    return started
+
+
+def test_one_python_process_runs_imports_and_pip_check_and_none_runs_for_nothing(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = started_processes(monkeypatch)
+    bare = make_env(tmp_path / "bare")
+
+    assert smoke_test(prefix=bare).checks == (
+        SmokeCheck("pip check", True, "skipped: pip is not installed in the environment"),
+    )
+    assert started == [], "an env with no modules and no pip starts no process"
+
+    add_pip(env)
+    write_dist(env, "tidy-util", "1.0", {"tidy_util/__init__.py": ""})
+    result = smoke_test(prefix=env)
+
+    assert result.ok, result.checks
+    assert {"import pip", "import tidy_util", "pip check"} <= set(by_name(result.checks))
+    assert len(started) == 1, "imports and pip check share one interpreter"
+
+
+def test_pip_check_still_judges_after_a_module_kills_the_interpreter(env: Path) -> None:
+    add_pip(env)
+    write_dist(env, "crasher", "1.0", {"crasher.py": "import os\nos.kill(os.getpid(), 9)\n"})
+    write_dist(env, "needy", "1.0", {"needy.py": ""}, requires=["absent-thing"])
+
+    checks = by_name(smoke_test(prefix=env).checks)
+
+    assert not checks["import crasher"].ok
+    assert checks["import needy"].ok
+    assert checks["pip check"] == SmokeCheck(
+        "pip check", False, "needy 1.0 requires absent-thing, which is not installed."
+    )
+
+
+def test_a_python_without_importlib_metadata_gets_pip_check_from_pip(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = started_processes(monkeypatch)
+    add_pip(env)
+    write_dist(env, "needy", "1.0", {"needy.py": ""}, requires=["absent-thing"])
+    # As on Python 3.7: the check script cannot import importlib.metadata (pip still can).
+    (site(env) / "old_python.pth").write_text(
+        "import sys; sys.argv[1:2] == ['list'] and "
+        "sys.modules.__setitem__('importlib.metadata', None)\n"
+    )
+
+    check = by_name(smoke_test(prefix=env).checks)["pip check"]
+
+    assert check == SmokeCheck(
+        "pip check", False, "needy 1.0 requires absent-thing, which is not installed."
+    )
+    assert [args[:2] for args in started] == [["-c", smoke._CHECK_SCRIPT], ["-m", "pip"]]
+
+
+def test_distributions_that_cannot_be_listed_fail_pip_check_and_the_imports_still_run(
+    env: Path,
+) -> None:
+    add_pip(env)
+    write_dist(env, "tidy-util", "1.0", {"tidy_util.py": ""})
+    (site(env) / "broken_listing.pth").write_text(
+        "import sys; sys.argv[1:2] == ['list'] and "
+        "setattr(__import__('importlib.metadata').metadata, 'distributions', None)\n"
+    )
+
+    checks = by_name(smoke_test(prefix=env).checks)
+
+    assert checks["import tidy_util"].ok
+    assert checks["pip check"] == SmokeCheck(
+        "pip check",
+        False,
+        "cannot list the distributions: TypeError: 'NoneType' object is not callable",
+    )
