@@ -16,6 +16,7 @@ from .. import fs
 from ..errors import SharedError
 from ..prefix import normalize_name
 from .plan import Transform
+from .platform import NO_PLATFORM, TargetPlatform, platform_to_json
 from .smoke import SmokeCheck, SmokeResult
 
 RESULT_STATUSES = ("replicated", "failed", "skipped", "interrupted")
@@ -76,6 +77,8 @@ class EnvResult:
     smoke: SmokeResult | None
     log: str
     seconds: float
+    #: replicate options that fix the failure (platform-mismatch: the --virtual-package it needs)
+    fix_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Report:
     envs: tuple[EnvResult, ...]
     run_dir: Path
     planned: tuple[str, ...]
+    platform: TargetPlatform = NO_PLATFORM  # the target's (overridden) virtual pkgs
 
     def counts(self) -> Counter[str]:
         return Counter(env.status for env in self.envs)
@@ -212,6 +216,7 @@ def result_from_json(data: Mapping[str, Any]) -> EnvResult:
         else SmokeResult(smoke["ok"], tuple(SmokeCheck(**c) for c in smoke["checks"])),
         log=data["log"],
         seconds=data["seconds"],
+        fix_options=tuple(data.get("fix_options") or ()),
     )
 
 
@@ -222,6 +227,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "to": report.to,
         "started": report.started,
         "finished": report.finished,
+        "virtual_packages": platform_to_json(report.platform),
         "envs": [result_to_json(env) for env in report.envs],
     }
 
@@ -234,6 +240,7 @@ def load_report(
     started: str,
     planned: Sequence[str],
     finished: str | None,
+    platform: TargetPlatform = NO_PLATFORM,
 ) -> Report:
     """The report as the run folder holds it: every planned env's result file, in plan order,
     then results of envs that never got a plan (their export failed)."""
@@ -248,6 +255,7 @@ def load_report(
         envs=tuple(r for r in results if r is not None),
         run_dir=run_dir,
         planned=tuple(planned),
+        platform=platform,
     )
 
 
@@ -321,6 +329,8 @@ def _markdown(report: Report) -> str:
         f"Started {report.started}, "
         + (f"finished {report.finished}" if report.finished else "not finished")
         + f". {report.summary()}.",
+        "",
+        f"Target virtual packages: {report.platform.describe()}.",
         "",
         "| " + " | ".join(_COLUMNS) + " |",
         "|" + "---|" * len(_COLUMNS),

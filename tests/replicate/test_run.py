@@ -79,11 +79,11 @@ def test_lock_first_then_smoke_diff_and_a_report_rebuilt_from_env_files(root: Pa
     run_dir = report.run_dir
     assert run_dir.parent == root.resolve() / "reports"
     document = json.loads((run_dir / "report.json").read_text())
-    assert list(document) == ["from", "to", "started", "finished", "envs"]
+    assert list(document) == ["from", "to", "started", "finished", "virtual_packages", "envs"]
     assert set(document["envs"][0]) == {
         "name", "source_prefix", "target_prefix", "status", "strategy", "attempts",
         "failure_class", "failure_packages", "error", "transforms", "post_steps", "diff",
-        "smoke", "log", "seconds",
+        "smoke", "log", "seconds", "fix_options",
     }  # fmt: skip
     assert (run_dir / "envs" / "nhis_reformat.json").is_file()
     assert "| nhis_reformat | replicated | lock |" in (run_dir / "report.md").read_text()
