@@ -302,17 +302,20 @@ def render_report(report: Report) -> str:
         [table(rows, ["ENV", "STATUS", "STRATEGY", "CLASS", "PACKAGES", "DETAIL"])] if rows else []
     )
     lines.append(report.summary())
+    lines.append(f"target virtual packages: {report.platform.describe()}")
     lines.append(f"report: {report.run_dir / 'report.md'} (and report.json, report.csv)")
     return "\n".join(lines)
 
 
 def _print_plan(result: ReplicateResult, *, as_json: bool) -> None:
     from ..replicate.plan import plan_to_json
+    from ..replicate.platform import platform_to_json
 
     if as_json:
         document = {
             "from": str(result.plan.source),
             "to": str(result.plan.target),
+            "virtual_packages": platform_to_json(result.plan.platform),
             "preflight": [vars(item) for item in result.preflight],
             "existing": list(result.existing),
             "notes": list(result.notes),

@@ -318,8 +318,9 @@ def _run(
     """Run `argv` (a Python: `python -m conda ...`, `python -m pip ...`) with its output appended
     to `log`; returns (stdout, exit status)."""
     command = children.python_argv(argv[0], argv[1:], keep_pythonpath=False)
+    variables = [f"{name}={value}" for name, value in override_variables(overrides).items()]
     with fs.append_stream(log) as stream:
-        stream.write(f"\n$ {' '.join(command)}\n")
+        stream.write(f"\n$ {' '.join([*variables, *command])}\n")
         stream.flush()
         try:
             result = children.run(

@@ -178,6 +178,8 @@ def test_the_nodes_virtual_packages_reach_every_conda_call_and_are_recorded(
     assert plan.platform.overrides == (("__cuda", "12.0"), ("__glibc", "2.28"))
     assert ["__cuda", "12.0", "0"] in result.json()["virtual_packages"]["target"]
     assert "__cuda=12.0 (--virtual-package)" in (run_dir / "report.md").read_text()
+    log = (run_dir / "logs" / "nhis_reformat.log").read_text()
+    assert "$ CONDA_OVERRIDE_CUDA=12.0 CONDA_OVERRIDE_GLIBC=2.28 " in log, "as one reruns it"
 
 
 def test_a_resumed_run_keeps_the_virtual_packages_it_started_with(root: Path) -> None:
@@ -208,3 +210,17 @@ def test_the_setting_describes_the_nodes_and_a_bad_one_is_a_one_line_error(
     assert bad.code == 2
     assert bad.err.count("\n") == 1
     assert "plugins.shared_target_virtual_packages 'cuda=12'" in bad.err
+
+
+def test_a_dry_run_shows_the_targets_virtual_packages_and_the_mismatch(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("replicate", "--root", str(root), "--to", "vfake", "nhis_reformat", "--dry-run")
+    text = run_cli(capsys, *argv)
+    assert text.code == 0, text.err
+    assert "preflight ok     target virtual packages: __archspec=x86_64, __glibc=2.36" in text.out
+    assert "note: nhis_reformat: platform-mismatch: torchlite depends __cuda >=11.8" in text.out
+    document = run_cli(capsys, *argv, "--json", "--virtual-package", "__cuda=12.0").json()
+    assert document["virtual_packages"]["overrides"] == {"__cuda": "12.0"}
+    assert not any("platform-mismatch" in note for note in document["notes"])
+    assert not (root / "reports").exists()
