@@ -18,6 +18,7 @@ OVERRIDABLE |= {"__archspec": "build"}
 _VALUE = re.compile(r"^[A-Za-z0-9_.+-]*$")
 _CONSTRAINT = re.compile(r"^(>=|<=|==|!=|~=|>|<|=)?\s*(\S+)$")
 _PART = re.compile(r"\d+|[A-Za-z]+")
+_EXACT_BUILD = re.compile(r"^=?([^=<>!~,|]+)=([^=<>!~,|]+)$")
 _BRACKET_FIELD = re.compile(r"(\w+)\s*=\s*['\"]?([^'\"\]]+?)['\"]?(?=,\s*\w+\s*=|$)")
 
 
@@ -39,14 +40,14 @@ class TargetPlatform:
     virtual_packages: tuple[VirtualPackage, ...]
 
     def describe(self) -> str:
-        """`__cuda=12.0 (--virtual-package), __glibc=2.36, ...`."""
+        """`__cuda=12.0 (overridden), __glibc=2.36, ...`."""
         given = dict(self.overrides)
         words = [
             f"{p.name}={p.build if OVERRIDABLE.get(p.name) == 'build' else p.version}"
-            + (" (--virtual-package)" if p.name in given else "")
+            + (" (overridden)" if p.name in given else "")
             for p in self.virtual_packages
         ]
-        words += [f"{name} absent (--virtual-package)" for name, v in self.overrides if not v]
+        words += [f"{name} absent (overridden)" for name, v in self.overrides if not v]
         return ", ".join(words) or "none"
 
 
@@ -170,9 +171,9 @@ def _version_and_build(spec: str) -> tuple[str | None, str | None]:
         return fields.get("version"), fields.get("build")
     rest = re.sub(r"^__[\w-]+", "", body).strip()
     words = rest.split()
-    if len(words) == 1 and words[0].count("=") == 2 and words[0].startswith("="):
-        _, version, build = words[0].split("=")  # `=1=x86_64_v3`
-        return version, build
+    exact = _EXACT_BUILD.match(words[0]) if len(words) == 1 else None
+    if exact:  # `=1=x86_64_v3`, `1=*v3`
+        return exact.group(1), exact.group(2)
     return (words[0] if words else None), (words[1] if len(words) > 1 else None)
 
 

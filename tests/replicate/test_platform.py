@@ -82,6 +82,8 @@ def test_archspec_is_matched_on_its_build_and_an_unreadable_spec_is_left_to_cond
     found = mismatch((need("__archspec 1 x86_64_v4"),), host())
     assert found is not None and found.option == ("--virtual-package", "__archspec=x86_64_v4")
     assert mismatch((need("__archspec 1 x86_64_v3"),), host()) is None
+    assert mismatch((need("__archspec 1=*v3"),), host()) is None
+    assert mismatch((need("__archspec =1=x86_64_v4"),), host()) is not None
     assert mismatch((need("__glibc >=two"),), host()) is None
 
 
@@ -177,7 +179,7 @@ def test_the_nodes_virtual_packages_reach_every_conda_call_and_are_recorded(
     plan = load_plan(run_dir)
     assert plan.platform.overrides == (("__cuda", "12.0"), ("__glibc", "2.28"))
     assert ["__cuda", "12.0", "0"] in result.json()["virtual_packages"]["target"]
-    assert "__cuda=12.0 (--virtual-package)" in (run_dir / "report.md").read_text()
+    assert "__cuda=12.0 (overridden)" in (run_dir / "report.md").read_text()
     log = (run_dir / "logs" / "nhis_reformat.log").read_text()
     assert "$ CONDA_OVERRIDE_CUDA=12.0 CONDA_OVERRIDE_GLIBC=2.28 " in log, "as one reruns it"
 
