@@ -60,6 +60,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "sbatch options for `replicate --executor slurm`, as on a command line "
         "(e.g. --partition=short --account=it); --slurm-option adds to them.",
     ),
+    SettingSpec(
+        "shared_target_virtual_packages",
+        str,
+        "",
+        "The compute nodes' virtual packages for `replicate`, e.g. `__cuda=12.4 __glibc=2.28`: "
+        "every conda call of a run gets them as CONDA_OVERRIDE_*; --virtual-package adds to them.",
+    ),
 )
 
 
@@ -71,6 +78,7 @@ class Settings(NamedTuple):
     shadow_warnings: bool = True
     overlays_dir: Path = Path("~/.conda/overlays")
     slurm_options: tuple[str, ...] = ()
+    target_virtual_packages: tuple[str, ...] = ()  # NAME=VALUE words, checked by replicate
 
 
 def from_values(values: Mapping[str, Any]) -> Settings:
@@ -90,6 +98,9 @@ def from_values(values: Mapping[str, Any]) -> Settings:
         shadow_warnings=_boolean(values.get("shared_shadow_warnings", True)),
         overlays_dir=_path(overlays),
         slurm_options=_words(str(values.get("shared_slurm_options") or "")),
+        target_virtual_packages=tuple(
+            str(values.get("shared_target_virtual_packages") or "").replace(",", " ").split()
+        ),
     )
 
 

@@ -127,6 +127,23 @@ def test_every_fix_line_pasted_settles_what_it_names(
     assert f"fix: {command}" not in text.out
 
 
+def test_a_platform_mismatch_fix_line_names_the_virtual_package_and_settles_it(
+    capsys: Capsys, monkeypatch: pytest.MonkeyPatch, root: Path
+) -> None:
+    gpu = {"name": "torchlite", "version": "2.1", "build": "cuda118_0", "channel": "defaults"}
+    gpu |= {"subdir": "linux-64", "depends": ["__cuda >=11.8"]}
+    write_record(root / "current" / "envs" / "mixed_numpy", gpu)
+    assert replicate(capsys, root, *ENVS).code == 1
+    (run,) = (p.name for p in (root / "reports").iterdir())
+    check = replicate_check(capsys, root)
+    assert check["detail"].startswith(f"mixed_numpy: failed (platform-mismatch) in run {run}")
+    (command,) = printed_commands(check["fix"])
+    fix = "--virtual-package __cuda=11.8 mixed_numpy"
+    assert command == f"conda-shared replicate --root {root} --to vfake {fix}"
+    assert paste(capsys, monkeypatch, command).code == 0
+    assert replicate_check(capsys, root)["ok"]
+
+
 def test_envs_that_share_a_name_are_told_apart_by_their_path(tmp_path: Path) -> None:
     root = ready_root(tmp_path, envs=("ds",))
     first, second = root / "v24.11" / "envs" / "ds", tmp_path / "home" / "ann" / "envs" / "ds"

@@ -531,6 +531,37 @@ def test_lock_is_one_url_and_hash_per_record(era: str, tmp_path: Path) -> None:
     assert "# platform: linux-64" in lock.splitlines()
 
 
+@pytest.mark.parametrize("era", list(MAIN_ENV))
+def test_manifest_lists_virtual_package_needs_and_build_variants(era: str, tmp_path: Path) -> None:
+    prefix = copy_era_env(era, MAIN_ENV[era], tmp_path)
+    expected = set()
+    for path in (prefix / "conda-meta").glob("*.json"):
+        raw = json.loads(path.read_text())
+        for relation in ("depends", "constrains"):
+            for spec in raw.get(relation) or ():
+                if spec.startswith("__"):
+                    expected.add((spec.split()[0], spec, raw["name"], relation))
+    gpu = {"name": "torchlite", "version": "2.1", "build": "cuda118_py_0", "channel": FORGE}
+    gpu |= {"depends": ["__cuda >=11.8"], "constrains": ["__glibc >=2.17"], "subdir": "linux-64"}
+    (prefix / "conda-meta" / "torchlite-2.1-cuda118_py_0.json").write_text(json.dumps(gpu))
+    expected |= {
+        ("__cuda", "__cuda >=11.8", "torchlite", "depends"),
+        ("__glibc", "__glibc >=2.17", "torchlite", "constrains"),
+    }
+    config = read_config(installation_condarc_files(era_root(prefix)))
+    env = read_env(prefix, name=prefix.name, config=config)
+
+    manifest = json.loads(_specs(env, era).manifest)
+
+    listed = {
+        (n["name"], n["spec"], n["package"], n["relation"]) for n in manifest["virtual_packages"]
+    }
+    assert listed == expected
+    assert {"package": "torchlite", "build": "cuda118_py_0", "variant": "cuda"} in manifest[
+        "variants"
+    ]
+
+
 @pytest.mark.parametrize(("era", "expected"), _cases(PINNED_CHANNELS, named=False))
 def test_pinned_channels(era: str, expected: list[str], tmp_path: Path) -> None:
     env = _read(era, tmp_path)

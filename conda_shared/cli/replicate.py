@@ -55,6 +55,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="fourth rung: unpin exactly the packages the loose level could not find",
     )
     parser.add_argument(
+        "--relax-variants",
+        action="store_true",
+        help="let the pinned and looser rungs choose other build variants (a cpu build for cuda)",
+    )
+    parser.add_argument(
+        "--virtual-package",
+        dest="virtual_packages",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the compute nodes' virtual package, for every conda call of the run: "
+        "__cuda=12.4, __glibc=2.28, __cuda= (none); after plugins.shared_target_virtual_packages",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan (strategies, commands); touch nothing",
@@ -117,8 +131,12 @@ def execute(args: Any) -> int:
             "--resume continues the latest run's environments; it takes no names or inventory",
             "Drop them, or start a new run without --resume",
         )
+    from ..replicate.platform import parse_overrides
     from ..replicate.run import replicate
 
+    overrides = parse_overrides(
+        args.settings.target_virtual_packages, origin="plugins.shared_target_virtual_packages"
+    ) + parse_overrides(args.virtual_packages, origin="--virtual-package")
     with sigterm_as_interrupt():
         result = replicate(
             root=root_of(args),
@@ -129,6 +147,8 @@ def execute(args: Any) -> int:
             jobs=args.jobs,
             resume=args.resume,
             relax=args.relax,
+            relax_variants=args.relax_variants,
+            virtual_packages=tuple(dict(overrides).items()) or None,
             dry_run=args.dry_run,
             force=args.force,
             executor=args.executor,
@@ -177,7 +197,8 @@ def execute(args: Any) -> int:
 def _kept(args: Any) -> list[str]:
     """The options a --resume must repeat to finish what this run was asked to do (without
     --force it would skip the envs a forced run set back in place)."""
-    return [option for option, on in (("--force", args.force), ("--relax", args.relax)) if on]
+    kept = (("--force", args.force), ("--relax", args.relax))
+    return [option for option, on in (*kept, ("--relax-variants", args.relax_variants)) if on]
 
 
 def _submitted(result: ReplicateResult, command: CommandLine) -> str:
@@ -281,17 +302,20 @@ def render_report(report: Report) -> str:
         [table(rows, ["ENV", "STATUS", "STRATEGY", "CLASS", "PACKAGES", "DETAIL"])] if rows else []
     )
     lines.append(report.summary())
+    lines.append(f"target virtual packages: {report.platform.describe()}")
     lines.append(f"report: {report.run_dir / 'report.md'} (and report.json, report.csv)")
     return "\n".join(lines)
 
 
 def _print_plan(result: ReplicateResult, *, as_json: bool) -> None:
     from ..replicate.plan import plan_to_json
+    from ..replicate.platform import platform_to_json
 
     if as_json:
         document = {
             "from": str(result.plan.source),
             "to": str(result.plan.target),
+            "virtual_packages": platform_to_json(result.plan.platform),
             "preflight": [vars(item) for item in result.preflight],
             "existing": list(result.existing),
             "notes": list(result.notes),

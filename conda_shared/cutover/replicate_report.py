@@ -20,6 +20,8 @@ class ReplicatedEnv:
     smoke_ok: bool | None
     source_prefix: str
     target_prefix: str
+    failure_class: str | None = None
+    fix_options: tuple[str, ...] = ()  # replicate options its result says fix it
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ def _parse(path: Path, document: dict[str, object]) -> ReplicateReport:
                 smoke_ok=bool(smoke_ok) if smoke_ok is not None else None,
                 source_prefix=str(item.get("source_prefix") or ""),
                 target_prefix=str(item.get("target_prefix") or ""),
+                failure_class=str(item["failure_class"]) if item.get("failure_class") else None,
+                fix_options=tuple(str(option) for option in item.get("fix_options") or ()),
             )
         )
     finished = document.get("finished")

@@ -38,6 +38,7 @@ class Verdict:
     in_target: bool  # something is at its prefix in the target now (only --force replaces it)
     run: str | None  # the run whose result decided
     resumable: bool = False  # not done in the root's latest run: `replicate --resume` finishes it
+    fix_options: tuple[str, ...] = ()  # what replicate needs besides (--virtual-package ...)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _verdict(search: ReportSearch, needed: Needed, target: Path) -> Verdict:
     problem = _problem(report, env, in_target, target)
     unfinished = env.status in (NOT_DONE, "interrupted") and report.finished is None
     resumable = unfinished and report.run == search.latest_run
-    return Verdict(needed, problem, key, in_target, report.run, resumable)
+    return Verdict(needed, problem, key, in_target, report.run, resumable, env.fix_options)
 
 
 def _problem(
@@ -87,7 +88,8 @@ def _problem(
     if env.status == NOT_DONE:
         return f"not done: run {report.run} did not finish"
     if env.status != "replicated":  # failed, or interrupted and cleaned up
-        return f"{env.status} in run {report.run}"
+        why = f" ({env.failure_class})" if env.failure_class == "platform-mismatch" else ""
+        return f"{env.status}{why} in run {report.run}"
     if env.smoke_ok is not True:
         return f"smoke test failed in run {report.run}"
     if not in_target:
@@ -110,7 +112,9 @@ def _commands(problems: Sequence[Verdict], target: Path) -> tuple[tuple[str, ...
         # inventory builds every REPLICATE env that is not in the target yet.
         commands.append(("replicate", "--to", target.name))
     elif build:
-        commands.append(("replicate", "--to", target.name, *[str(v.key) for v in build]))
+        for options in dict.fromkeys(v.fix_options for v in build):
+            keys = [str(v.key) for v in build if v.fix_options == options]
+            commands.append(("replicate", "--to", target.name, *options, *keys))
     if replace:
         commands.append(("replicate", "--to", target.name, "--force", *replace))
     return tuple(commands)

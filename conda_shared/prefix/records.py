@@ -42,6 +42,7 @@ class PackageRecord:
     requested_spec: str | None
     depends: tuple[str, ...]
     private: bool  # came through a token-protected URL
+    constrains: tuple[str, ...] = ()  # applies only if the named package is installed too
 
 
 def load_record(path: Path) -> dict[str, Any]:
@@ -103,12 +104,13 @@ def package_record(data: dict[str, Any], path: Path, config: CondaConfig) -> Pac
         _field(data, key, path)
     for key in ("fn", "url", "md5", "sha256", "platform", "arch", "requested_spec"):
         _field(data, key, path)
-    depends = _field(data, "depends", path, list) or ()
-    if not all(isinstance(d, str) for d in depends):
-        raise SharedError(
-            f"{path} is not a conda package record ('depends' holds a non-string)",
-            "Repair or remove that record, then run the command again",
-        )
+    for key in ("depends", "constrains"):
+        listed = _field(data, key, path, list) or ()
+        if not all(isinstance(d, str) for d in listed):
+            raise SharedError(
+                f"{path} is not a conda package record ({key!r} holds a non-string)",
+                "Repair or remove that record, then run the command again",
+            )
     url = data.get("url") or None
     channel_field = data.get("channel") or data.get("schannel")
     channel = resolve_channel(url, channel_field, config)
@@ -140,6 +142,7 @@ def package_record(data: dict[str, Any], path: Path, config: CondaConfig) -> Pac
         requested_spec=_requested_spec(data),
         depends=tuple(str(d) for d in data.get("depends") or ()),
         private="/t/" in (url or channel_field or ""),
+        constrains=tuple(str(c) for c in data.get("constrains") or ()),
     )
 
 

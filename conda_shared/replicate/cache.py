@@ -42,7 +42,9 @@ def fill_cache(
             argv = [*conda_command(run.target), "create", "--download-only", "--json", "--yes"]
             with _counting([_file_name(line) for line in wanted], _cache_dirs(run.target), say):
                 outcome = run_conda(
-                    [*argv, "--prefix", str(scratch), "--file", str(lock_file)], log=log
+                    [*argv, "--prefix", str(scratch), "--file", str(lock_file)],
+                    log=log,
+                    overrides=run.platform.overrides,
                 )
             if outcome.ok:
                 fetched = set(wanted)

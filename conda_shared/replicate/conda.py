@@ -15,6 +15,10 @@ from typing import Any
 from .. import children, fs
 from ..errors import SharedError
 from ..history import spec_name
+from .platform import override_variables
+
+#: (virtual package, value) pairs the target's conda gets as CONDA_OVERRIDE_* variables
+Overrides = Sequence[tuple[str, str]]
 
 FAILURE_CLASSES = (
     "package-not-found",
@@ -22,6 +26,7 @@ FAILURE_CLASSES = (
     "channel-unavailable",
     "pip-failed",
     "filesystem",
+    "platform-mismatch",  # preflight: the target lacks a virtual package the env's builds need
     "interrupted",  # Ctrl-C or SIGTERM, or the batch system ended the task (time limit, ...)
     "other",
 )
@@ -102,10 +107,12 @@ class StepOutcome:
         return self.failure is None
 
 
-def target_environ() -> dict[str, str]:
-    """The environment for the target's conda: ours without conda's, and no env registration."""
+def target_environ(overrides: Overrides = ()) -> dict[str, str]:
+    """The environment for the target's conda: ours without conda's, no env registration, and
+    the run's virtual-package overrides (the compute nodes' CUDA, glibc ...)."""
     env = children.without_caller_variables(os.environ)
     env["CONDA_REGISTER_ENVS"] = "false"
+    env.update(override_variables(overrides))
     return env
 
 
@@ -115,11 +122,11 @@ def conda_command(target: Path) -> tuple[str, ...]:
     return tuple(children.python_argv(python, ["-m", "conda"], keep_pythonpath=False))
 
 
-def run_conda(argv: Sequence[str], *, log: Path) -> StepOutcome:
+def run_conda(argv: Sequence[str], *, log: Path, overrides: Overrides = ()) -> StepOutcome:
     """Run a conda command that was given `--json`; classify its error document if it fails."""
     started = time.monotonic()
     logged_before = log.stat().st_size if log.exists() else 0
-    stdout, returncode = _run(argv, log=log)
+    stdout, returncode = _run(argv, log=log, overrides=overrides)
     document = _json_document(stdout)
     seconds = time.monotonic() - started
     if returncode == 0 and (document is None or document.get("success", True)):
@@ -131,10 +138,12 @@ def run_conda(argv: Sequence[str], *, log: Path) -> StepOutcome:
     return StepOutcome(classify(document), seconds, document)
 
 
-def run_pip(argv: Sequence[str], *, log: Path, packages: Sequence[str]) -> StepOutcome:
+def run_pip(
+    argv: Sequence[str], *, log: Path, packages: Sequence[str], overrides: Overrides = ()
+) -> StepOutcome:
     """Run pip in the new environment; any failure is pip-failed, naming `packages`."""
     started = time.monotonic()
-    output, returncode = _run(argv, log=log, merge_stderr=True)
+    output, returncode = _run(argv, log=log, merge_stderr=True, overrides=overrides)
     seconds = time.monotonic() - started
     if returncode == 0:
         return StepOutcome(None, seconds, None)
@@ -143,19 +152,21 @@ def run_pip(argv: Sequence[str], *, log: Path, packages: Sequence[str]) -> StepO
     return StepOutcome(Failure("pip-failed", tuple(packages), message), seconds, None)
 
 
-def conda_info(target: Path) -> Mapping[str, Any]:
-    """`conda info --json` of the target; a SharedError says why it does not run."""
-    return _target_json(target, "info", "--json")
+def conda_info(target: Path, overrides: Overrides = ()) -> Mapping[str, Any]:
+    """`conda info --json` of the target (its virtual packages as `overrides` set them); a
+    SharedError says why it does not run."""
+    return _target_json(target, "info", "--json", overrides=overrides)
 
 
-def channels_overridable(target: Path) -> bool:
+def channels_overridable(target: Path, overrides: Overrides = ()) -> bool:
     """Whether the target's conda accepts `--override-channels`: an admin condarc can pin
     `override_channels_enabled: false  #!final`, which no variable or condarc of ours lifts."""
-    shown = _target_json(target, "config", "--show", "override_channels_enabled", "--json")
+    show = ("config", "--show", "override_channels_enabled", "--json")
+    shown = _target_json(target, *show, overrides=overrides)
     return shown.get("override_channels_enabled") is not False
 
 
-def _target_json(target: Path, *args: str) -> Mapping[str, Any]:
+def _target_json(target: Path, *args: str, overrides: Overrides = ()) -> Mapping[str, Any]:
     """The JSON document a command of the target's conda prints; a SharedError says why not."""
     argv = [*conda_command(target), *args]
     try:
@@ -163,7 +174,7 @@ def _target_json(target: Path, *args: str) -> Mapping[str, Any]:
             children.python_argv(argv[0], argv[1:], keep_pythonpath=False),
             capture_output=True,
             text=True,
-            env=target_environ(),
+            env=target_environ(overrides),
             timeout=300,
         )
     except OSError as error:
@@ -301,12 +312,15 @@ def _json_document(stdout: str) -> Mapping[str, Any] | None:
         return document if isinstance(document, dict) else None
 
 
-def _run(argv: Sequence[str], *, log: Path, merge_stderr: bool = False) -> tuple[str, int]:
+def _run(
+    argv: Sequence[str], *, log: Path, merge_stderr: bool = False, overrides: Overrides = ()
+) -> tuple[str, int]:
     """Run `argv` (a Python: `python -m conda ...`, `python -m pip ...`) with its output appended
     to `log`; returns (stdout, exit status)."""
     command = children.python_argv(argv[0], argv[1:], keep_pythonpath=False)
+    variables = [f"{name}={value}" for name, value in override_variables(overrides).items()]
     with fs.append_stream(log) as stream:
-        stream.write(f"\n$ {' '.join(command)}\n")
+        stream.write(f"\n$ {' '.join([*variables, *command])}\n")
         stream.flush()
         try:
             result = children.run(
@@ -315,7 +329,7 @@ def _run(argv: Sequence[str], *, log: Path, merge_stderr: bool = False) -> tuple
                 stderr=subprocess.STDOUT if merge_stderr else stream,
                 text=True,
                 errors="replace",
-                env=target_environ(),
+                env=target_environ(overrides),
             )
         except OSError as error:
             stream.write(f"could not start: {error}\n")

@@ -14,6 +14,7 @@ from .. import children
 from ..errors import SharedError
 from ..history import spec_name
 from ..prefix import normalize_name
+from ..specs.platform import variants_from_manifest
 from ..text import command_words
 from .conda import conda_command
 from .rung_channels import URL_SPECS_SINCE, RungChannels, rung_channels
@@ -24,6 +25,7 @@ SHA256_LOCK_SINCE = (24, 9)
 #: the transform that says a target's configured channels took part in the fallback solves
 CONFIGURED_CHANNELS = "configured-channels"
 _VERSION_PART = re.compile(r"[=<>!~ ]")
+_NAMED_BUILD = re.compile(r"^=?=?[^=<>!~\s,|]+=\S")  # `=1.0=cuda_0`, `==1.0=cuda_0`
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Transform:
     """A named change to the exported specs, so the report says what was done and to what."""
 
     code: str  # install-after | pip-to-conda | drop-pip-duplicate | pip-post-step | manual-step
-    # | configured-channels (package "*": the whole env)
+    # | keep-variant | configured-channels (package "*": the whole env)
     package: str
     detail: str
 
@@ -93,9 +95,13 @@ def plan_env(
     inputs_dir: Path,
     relax: bool,
     overridable: bool = True,
+    keep_variants: bool = True,
     exists: Callable[[str], bool] = os.path.exists,
 ) -> EnvPlan:
     """The transforms and the ladder lock → pinned → loose for one env; touches nothing.
+
+    `keep_variants`: the pinned and looser rungs ask for each package's build variant as the
+    source has it (`[build=*cuda*]`), so a solve never trades a CUDA build for a CPU one.
 
     `overridable` False: the target's conda refuses `--override-channels`, so the source's
     channels are named with -c (first priority) and each package as `channel::pkg` where this
@@ -116,8 +122,10 @@ def plan_env(
         manifest, conda=conda, prefix=prefix, channels=pinned_channels, use=use, exists=exists
     )
 
+    variants = variants_from_manifest(manifest) if keep_variants else {}
+
     def kept(found: Sequence[str]) -> list[str]:
-        return [s for s in found if spec_name(s) not in changes.taken_out]
+        return [with_variant(s, variants) for s in found if spec_name(s) not in changes.taken_out]
 
     def spec_file(suffix: str) -> Path:
         return inputs_dir / f"{name}.{suffix}"
@@ -166,7 +174,9 @@ def plan_env(
         name=name,
         source_prefix=str(source.get("prefix") or ""),
         target_prefix=prefix,
-        transforms=changes.transforms + (() if overridable else (_configured_channels(target),)),
+        transforms=changes.transforms
+        + _kept_variants(variants, [*pinned_conda, *loose_conda])
+        + (() if overridable else (_configured_channels(target),)),
         rungs=tuple(rungs),
         post_steps=changes.post_steps,
         relax=relax,
@@ -418,9 +428,34 @@ def _pip_source_step(
 
 
 def _unversioned(spec: str) -> str:
+    """The spec without its version; a `[build=*cuda*]` variant stays."""
     channel, sep, body = spec.strip().rpartition("::")
+    body, bracket, keys = body.partition("[")
     bare = _VERSION_PART.split(body, maxsplit=1)[0]
-    return f"{channel}{sep}{bare}"
+    return f"{channel}{sep}{bare}{bracket}{keys}"
+
+
+def with_variant(spec: str, variants: Mapping[str, str]) -> str:
+    """`gpukit=1.0` -> `gpukit=1.0[build=*cuda*]` when the source's build was a cuda one; a
+    spec that names its build or brackets already stays as it is."""
+    word = variants.get(spec_name(spec))
+    body = spec.strip().rpartition("::")[2]
+    rest = body[len(spec_name(spec)) :].strip()
+    names_build = "[" in body or bool(_NAMED_BUILD.match(rest)) or len(rest.split()) > 1
+    return spec if word is None or names_build else f"{spec.strip()}[build=*{word}*]"
+
+
+def _kept_variants(variants: Mapping[str, str], specs: Sequence[str]) -> tuple[Transform, ...]:
+    named = sorted({spec_name(s) for s in specs} & set(variants))
+    return tuple(
+        Transform(
+            "keep-variant",
+            name,
+            f"a {variants[name]} build in the source: the pinned and looser rungs ask for "
+            f"build *{variants[name]}* (--relax-variants lets them choose)",
+        )
+        for name in named
+    )
 
 
 def _source_packages(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -17,6 +17,7 @@ from .. import fs
 from ..errors import SharedError
 from ..prefix import normalize_name
 from .plan import Transform
+from .platform import NO_PLATFORM, TargetPlatform, platform_to_json
 from .smoke import SmokeCheck, SmokeResult
 
 RESULT_STATUSES = ("replicated", "failed", "skipped", "interrupted")
@@ -82,6 +83,8 @@ class EnvResult:
     check_seconds: float = 0.0
     #: CPU time of the conda-shared process that built the env (its own, not conda's or pip's)
     cpu_seconds: float = 0.0
+    #: replicate options that fix the failure (platform-mismatch: the --virtual-package it needs)
+    fix_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Report:
     planned: tuple[str, ...]
     #: CPU time of the replicate command itself (not its tasks), once it finished the run
     cpu_seconds: float | None = None
+    platform: TargetPlatform = NO_PLATFORM  # the target's (overridden) virtual pkgs
 
     def counts(self) -> Counter[str]:
         return Counter(env.status for env in self.envs)
@@ -230,6 +234,7 @@ def result_from_json(data: Mapping[str, Any]) -> EnvResult:
         build_seconds=data.get("build_seconds", 0.0),
         check_seconds=data.get("check_seconds", 0.0),
         cpu_seconds=data.get("cpu_seconds", 0.0),
+        fix_options=tuple(data.get("fix_options") or ()),
     )
 
 
@@ -241,6 +246,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "started": report.started,
         "finished": report.finished,
         "cpu_seconds": report.cpu_seconds,
+        "virtual_packages": platform_to_json(report.platform),
         "envs": [result_to_json(env) for env in report.envs],
     }
 
@@ -254,6 +260,7 @@ def load_report(
     planned: Sequence[str],
     finished: str | None,
     cpu_seconds: float | None = None,
+    platform: TargetPlatform = NO_PLATFORM,
 ) -> Report:
     """The report as the run folder holds it: every planned env's result file, in plan order,
     then results of envs that never got a plan (their export failed)."""
@@ -269,6 +276,7 @@ def load_report(
         run_dir=run_dir,
         planned=tuple(planned),
         cpu_seconds=cpu_seconds,
+        platform=platform,
     )
 
 
@@ -359,6 +367,8 @@ def _markdown(report: Report) -> str:
         f"Started {report.started}, "
         + (f"finished {report.finished}" if report.finished else "not finished")
         + f". {report.summary()}.",
+        "",
+        f"Target virtual packages: {report.platform.describe()}.",
         "",
         "| " + " | ".join(_COLUMNS) + " |",
         "|" + "---|" * len(_COLUMNS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,13 +13,15 @@ from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
 from ..interrupts import interrupts_deferred
 from ..layout import open_root
+from ..specs.platform import needs_from_manifest
 from ..text import command_words, quoted
 from .cache import fill_cache
 from .conda import channels_overridable, conda_command, conda_info
 from .executors.local import run_tasks
 from .executors.slurm import Submission, node_local, refuse_unsafe_values, submit_run
 from .lost import failure_result, record_lost_task
-from .plan import plan_env
+from .plan import EnvPlan, ExportedSpecs, plan_env
+from .platform import Mismatch, TargetPlatform, mismatch, reported_packages
 from .progress import settle_run, wait_for_run
 from .report import EnvResult, Report, own_cpu_seconds, read_result, result_path, write_result
 from .runfolder import (
@@ -72,6 +75,8 @@ def replicate(
     jobs: int = 1,
     resume: bool = False,
     relax: bool = False,
+    relax_variants: bool = False,
+    virtual_packages: Sequence[tuple[str, str]] | None = None,
     dry_run: bool = False,
     force: bool = False,
     executor: str = "local",
@@ -86,6 +91,11 @@ def replicate(
     records them `interrupted`), and returns with `interrupted` set; `resume` continues the
     latest run. With `executor="slurm"` the envs are built by one job array and the call returns
     once it is submitted (or, with `wait`, ended).
+
+    `virtual_packages` (name, value) describe the compute nodes: every conda call of the run
+    gets them as CONDA_OVERRIDE_*; None keeps a resumed run's (else the target's own). An env
+    whose builds need a virtual package the target lacks fails `platform-mismatch` unbuilt;
+    pinned and looser rungs keep each package's build variant unless `relax_variants`.
     """
     if executor not in EXECUTORS:
         raise InputError(
@@ -108,6 +118,8 @@ def replicate(
                     "Drop --from/--to to resume it, or start a new run without --resume",
                 )
         chosen = _resumed_names(previous)
+        if virtual_packages is None:
+            virtual_packages = previous.platform.overrides
     else:
         source_path = shared.installation(source)
         target_path = shared.installation(target or "qa", option="--to")
@@ -116,7 +128,9 @@ def replicate(
             f"the source and the target are the same installation ({source_path})",
             "Replicate into another installation: --to qa, or a folder name",
         )
-    checks = preflight(target_path) + (_slurm_preflight() if executor == "slurm" else ())
+    overrides = tuple(virtual_packages or ())
+    checks, platform = preflight(target_path, overrides=overrides)
+    checks += _slurm_preflight() if executor == "slurm" else ()
     failed = [item for item in checks if not item.ok]
     if failed and not dry_run:
         raise SharedError(
@@ -126,7 +140,7 @@ def replicate(
     source_inst = read_installation(source_path)
     target_inst = read_installation(target_path)
     # A conda that does not run (only a dry run gets here) is planned with conda's default.
-    overridable = channels_overridable(target_path) if not failed else True
+    overridable = channels_overridable(target_path, overrides) if not failed else True
     if not resume:
         chosen = chosen_names(shared, source_inst, names, inventory)
     specs, notes, export_failures = exported_specs(
@@ -145,9 +159,11 @@ def replicate(
             inputs_dir=run_dir / "inputs",
             relax=relax,
             overridable=overridable,
+            keep_variants=not relax_variants,
         )
         for item in specs
     )
+    mismatches = _mismatches(specs, platform)
     run = RunPlan(
         run_dir=run_dir,
         source=source_inst.path,
@@ -158,6 +174,7 @@ def replicate(
         force=force,
         envs=envs,
         filled=(),
+        platform=platform,
     )
     existing = tuple(e.name for e in envs if os.path.lexists(e.target_prefix))
     if executor == "slurm":
@@ -165,13 +182,22 @@ def replicate(
         for warning in warnings if not dry_run else ():  # a plan lists them as notes
             say(f"warning: {warning}")
         notes = [*notes, *warnings]
+    notes = [*notes, *(f"{n}: platform-mismatch: {m.message(platform)}" for n, m in mismatches)]
     if dry_run:
         return ReplicateResult(run, checks, existing, tuple(notes), True, False, None)
     for name, error in export_failures:
         write_result(run_dir, _export_failed(name, source_inst, target_inst, run_dir, error))
+    unfit = dict(mismatches)
+    for env in envs:
+        if env.name in unfit and not _replicated(run_dir, env.name):
+            write_result(run_dir, _platform_mismatch(run, env, unfit[env.name]))
     write_plan(run)
     rebuild_report(run_dir)
-    todo = [i for i, env in enumerate(envs) if not _replicated(run_dir, env.name)]
+    todo = [
+        i
+        for i, env in enumerate(envs)
+        if env.name not in unfit and not _replicated(run_dir, env.name)
+    ]
     submission: Submission | None = None
     try:
         if todo:
@@ -205,14 +231,20 @@ def replicate(
     return ReplicateResult(run, checks, existing, tuple(notes), False, False, report)
 
 
-def preflight(target: Path) -> tuple[PreflightItem, ...]:
-    """The target is a working conda installation, has conda-shared, and can take new envs."""
+def preflight(
+    target: Path, *, overrides: Sequence[tuple[str, str]] = ()
+) -> tuple[tuple[PreflightItem, ...], TargetPlatform]:
+    """The target is a working conda installation, has conda-shared, and can take new envs;
+    and the virtual packages its conda reports under the run's overrides."""
     items = []
+    platform = TargetPlatform(tuple(overrides), ())
     try:
-        info = conda_info(target)
+        info = conda_info(target, overrides)
         items.append(
             PreflightItem("target conda runs", True, f"conda {info.get('conda_version')}", None)
         )
+        platform = TargetPlatform(tuple(overrides), reported_packages(info))
+        items.append(PreflightItem("target virtual packages", True, platform.describe(), None))
     except SharedError as error:
         items.append(PreflightItem("target conda runs", False, error.message, error.next_step))
     version = package_version(target, "conda-shared")
@@ -237,7 +269,36 @@ def preflight(target: Path) -> tuple[PreflightItem, ...]:
             else f"Run replicate as the owner of {target} (`stat -c %U {quoted(target)}` names it)",
         )
     )
-    return tuple(items)
+    return tuple(items), platform
+
+
+def _mismatches(
+    specs: Sequence[ExportedSpecs], platform: TargetPlatform
+) -> list[tuple[str, Mismatch]]:
+    """The envs whose builds need virtual packages the target lacks, in plan order (none when
+    the target's conda did not say what it has: only a dry run gets that far)."""
+    if not platform.virtual_packages:
+        return []
+    found = ((item.name, mismatch(needs_from_manifest(item.manifest), platform)) for item in specs)
+    return [(name, unmet) for name, unmet in found if unmet is not None]
+
+
+def _platform_mismatch(run: RunPlan, env: EnvPlan, found: Mismatch) -> EnvResult:
+    """An env left unbuilt: conda would pick other builds (CPU for CUDA) or fail unreadably."""
+    result = failure_result(
+        env.name,
+        source_prefix=env.source_prefix,
+        target_prefix=env.target_prefix,
+        run_dir=run.run_dir,
+        error=found.message(run.platform),
+        failure_class="platform-mismatch",
+    )
+    return dataclasses.replace(
+        result,
+        failure_packages=found.packages,
+        transforms=env.transforms,
+        fix_options=found.option,
+    )
 
 
 def _slurm_preflight() -> tuple[PreflightItem, ...]:

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from .. import fs
 from ..errors import InputError, SharedError
 from .plan import EnvPlan, Step, plan_from_json, plan_to_json
+from .platform import NO_PLATFORM, TargetPlatform, platform_from_json, platform_to_json
 from .report import Report, load_report, result_path, write_report
 
 PLAN_SCHEMA = "conda-shared/replicate-plan/1"
@@ -36,6 +37,8 @@ class RunPlan:
     force: bool
     envs: tuple[EnvPlan, ...]
     filled: tuple[str, ...]  # envs whose whole lock is already in the target's package cache
+    #: the overrides every conda call of the run gets, and the virtual packages that makes
+    platform: TargetPlatform = NO_PLATFORM
 
     def index_of(self, name: str) -> int:
         return next(i for i, env in enumerate(self.envs) if env.name == name)
@@ -90,6 +93,7 @@ def write_plan(run: RunPlan) -> None:
         "relax": run.relax,
         "force": run.force,
         "filled": list(run.filled),
+        "virtual_packages": platform_to_json(run.platform),
         "envs": [plan_to_json(env) for env in run.envs],
     }
     fs.atomic_write(run.run_dir / "plan.json", json.dumps(document, indent=1) + "\n")
@@ -111,6 +115,7 @@ def load_plan(run_dir: Path) -> RunPlan:
             force=bool(document["force"]),
             envs=tuple(plan_from_json(env) for env in document["envs"]),
             filled=tuple(document["filled"]),
+            platform=platform_from_json(document.get("virtual_packages")),
         )
     except FileNotFoundError:
         raise InputError(
@@ -179,6 +184,7 @@ def current_report(
         planned=[env.name for env in run.envs],
         finished=finished,
         cpu_seconds=cpu_seconds,
+        platform=run.platform,
     )
 
 

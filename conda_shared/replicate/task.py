@@ -223,10 +223,11 @@ def _run_steps(
 
 
 def _run_step(step: Step, *, run: RunPlan, cached: bool, log: Path) -> StepOutcome:
+    overrides = run.platform.overrides
     if step.kind == "pip":
-        return run_pip(step.argv, log=log, packages=step.packages)
+        return run_pip(step.argv, log=log, packages=step.packages, overrides=overrides)
     with _cache_guard(run, skip=cached and "create" in step.argv):
-        return run_conda(step.argv, log=log)
+        return run_conda(step.argv, log=log, overrides=overrides)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from typing import Any
 from .. import __version__
 from ..kernels.read import Kernel
 from ..prefix import EnvState
+from .platform import needs_to_json, variants, variants_to_json, virtual_needs
 from .risks import Risk
 
 MANIFEST_SCHEMA = "conda-shared/manifest/1"
@@ -105,6 +106,8 @@ def manifest_document(
             }
             for d in env.pip_dists
         ],
+        "virtual_packages": needs_to_json(virtual_needs(env.records)),
+        "variants": variants_to_json(variants(env.records)),
         "kernels": [
             {"name": k.name, "spec": str(k.spec_path), "display_name": k.display_name}
             for k in kernels

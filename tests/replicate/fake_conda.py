@@ -7,7 +7,9 @@ fails); otherwise it writes a conda-meta record per requested package (with --do
 empty file per package in <target>/pkgs, one each $FAKE_FETCH_SECONDS).
 `python -m pip ...` succeeds; anything else runs the real interpreter. Every call is appended
 to `<target>/calls.jsonl`, the directory it started in to `<target>/cwds.txt`, and what the
-prefix's build marker held at each build call to `<target>/markers.jsonl`.
+prefix's build marker held at each build call to `<target>/markers.jsonl`, and the
+CONDA_OVERRIDE_* variables of each call to `<target>/overrides.jsonl`. `info` reports the virtual
+packages of a CPU-only glibc 2.36 host, as those variables change them.
 """
 
 import json
@@ -29,6 +31,9 @@ def main(argv):
         log.write(json.dumps(argv) + "\n")
     with open(TARGET / "cwds.txt", "a") as log:
         log.write(os.getcwd() + "\n")
+    overrides = {k: v for k, v in os.environ.items() if k.startswith("CONDA_OVERRIDE_")}
+    with open(TARGET / "overrides.jsonl", "a") as log:
+        log.write(json.dumps([argv, overrides]) + "\n")
     command = argv[1:] if argv[:1] == ["-I"] else argv  # replicate runs them isolated
     if command[:2] == ["-m", "pip"]:
         return 0
@@ -36,7 +41,16 @@ def main(argv):
         os.execv(REAL_PYTHON, [REAL_PYTHON, *argv])
     args = command[2:]
     if args[0] == "info":
-        print(json.dumps({"conda_version": "26.7.1", "root_prefix": str(TARGET)}))
+        found = {"__glibc": "2.36", "__linux": "6.1", "__unix": "0", "__archspec": "x86_64"}
+        for variable, value in overrides.items():
+            found[f"__{variable[len('CONDA_OVERRIDE_') :].lower()}"] = value
+        virtual = [
+            [name, "1", value] if name == "__archspec" else [name, value, "0"]
+            for name, value in sorted(found.items())
+            if value
+        ]
+        document = {"conda_version": "26.7.1", "root_prefix": str(TARGET), "virtual_pkgs": virtual}
+        print(json.dumps(document))
         return 0
     if args[0] == "config":  # config --show override_channels_enabled --json
         print(json.dumps({"override_channels_enabled": True}))

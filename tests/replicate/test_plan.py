@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from conda_shared.replicate.plan import (
     plan_from_json,
     plan_to_json,
     relaxed_rung,
+    with_variant,
 )
 from tests.roots import make_sample
 
@@ -207,3 +209,57 @@ def test_with_override_channels_allowed_nothing_is_named_twice(exported: Path) -
     assert "--override-channels" in pinned.argv
     assert "python=3.12.7" in step_text(env, "pinned").splitlines()
     assert not [t for t in env.transforms if t.code == "configured-channels"]
+
+
+def with_variants(specs: ExportedSpecs, variants: dict[str, str]) -> ExportedSpecs:
+    """The specs as if the source's builds of `variants` (name -> word) named that variant."""
+    listed = [{"package": n, "build": f"{w}_py39_0", "variant": w} for n, w in variants.items()]
+    return dataclasses.replace(specs, manifest={**specs.manifest, "variants": listed})
+
+
+def plan_variants(exported: Path, *, keep: bool, relax: bool = True) -> EnvPlan:
+    return plan_env(
+        specs=with_variants(specs_of(exported, "nhis_reformat"), {"numpy": "mkl", "python": "cpu"}),
+        target=Path("/opt/conda/v26"),
+        target_conda_version="26.7.1",
+        inputs_dir=Path("/run/inputs"),
+        relax=relax,
+        keep_variants=keep,
+    )
+
+
+def test_pinned_and_looser_rungs_keep_the_sources_build_variants(exported: Path) -> None:
+    env = plan_variants(exported, keep=True)
+    assert "numpy=1.26.4[build=*mkl*]" in step_text(env, "pinned").splitlines()
+    assert "python=3.9[build=*cpu*]" in step_text(env, "loose").splitlines()
+    assert "python=3.9.20[build=*cpu*]" in step_text(env, "pinned").splitlines()
+    assert "@EXPLICIT" in step_text(env, "lock"), "the lock names exact builds already"
+    kept = [(t.code, t.package) for t in env.transforms]
+    assert kept == [("keep-variant", "numpy"), ("keep-variant", "python")]
+    relaxed = relaxed_rung(env, ["python=3.9[build=*cpu*]"])
+    assert relaxed is not None
+    assert "python[build=*cpu*]" in (relaxed.steps[0].input_text or "").splitlines()
+
+
+def test_relax_variants_lets_the_rungs_choose_any_build(exported: Path) -> None:
+    env = plan_variants(exported, keep=False)
+    assert "numpy=1.26.4" in step_text(env, "pinned").splitlines()
+    assert "python=3.9" in step_text(env, "loose").splitlines()
+    assert env.transforms == ()
+    relaxed = relaxed_rung(env, ["python=3.9"])
+    assert relaxed is not None and "python" in (relaxed.steps[0].input_text or "").splitlines()
+
+
+@pytest.mark.parametrize(
+    ("spec", "kept"),
+    [
+        ("numpy", "numpy[build=*mkl*]"),
+        ("conda-forge::numpy >=1.2", "conda-forge::numpy >=1.2[build=*mkl*]"),
+        ("numpy=1.26=mkl_py39_0", "numpy=1.26=mkl_py39_0"),
+        ("numpy 1.26 mkl_py39_0", "numpy 1.26 mkl_py39_0"),
+        ("numpy[build=*openblas*]", "numpy[build=*openblas*]"),
+        ("scipy=1.0", "scipy=1.0"),
+    ],
+)
+def test_a_variant_is_added_only_where_the_spec_names_no_build(spec: str, kept: str) -> None:
+    assert with_variant(spec, {"numpy": "mkl"}) == kept

@@ -84,11 +84,20 @@ def test_lock_first_then_smoke_diff_and_a_report_rebuilt_from_env_files(root: Pa
     run_dir = report.run_dir
     assert run_dir.parent == root.resolve() / "reports"
     document = json.loads((run_dir / "report.json").read_text())
-    assert list(document) == ["from", "to", "started", "finished", "cpu_seconds", "envs"]
+    assert list(document) == [
+        "from",
+        "to",
+        "started",
+        "finished",
+        "cpu_seconds",
+        "virtual_packages",
+        "envs",
+    ]
     assert set(document["envs"][0]) == {
         "name", "source_prefix", "target_prefix", "status", "strategy", "attempts",
         "failure_class", "failure_packages", "error", "transforms", "post_steps", "diff",
         "smoke", "log", "seconds", "build_seconds", "check_seconds", "cpu_seconds",
+        "fix_options",
     }  # fmt: skip
     assert (run_dir / "envs" / "nhis_reformat.json").is_file()
     assert "| nhis_reformat | replicated | lock |" in (run_dir / "report.md").read_text()
@@ -156,8 +165,12 @@ def test_a_failed_env_is_classified_and_never_stays_half_built(root: Path) -> No
     assert failed.error and failed.error.startswith("The following specifications")
     assert not Path(failed.target_prefix).exists()
     assert result.report.summary() == "0 replicated, 2 failed: 2 unsatisfiable"
-    out = render(root, *ENVS)
-    assert out.splitlines()[-2] == "0 replicated, 2 failed: 2 unsatisfiable"
+    lines = render(root, *ENVS).splitlines()
+    assert lines[-3] == "0 replicated, 2 failed: 2 unsatisfiable"
+    assert (
+        lines[-2]
+        == "target virtual packages: __archspec=x86_64, __glibc=2.36, __linux=6.1, __unix=0"
+    )
 
 
 def render(root: Path, *names: str) -> str:
