@@ -322,7 +322,8 @@ def test_text_output_is_a_table_a_summary_and_where_the_report_is(
         "package-not-found",
         "python=3.9",
     ]
-    assert lines[-2] == "0 replicated, 2 failed: 2 package-not-found"
+    assert lines[-3] == "0 replicated, 2 failed: 2 package-not-found"
+    assert lines[-2].startswith("target virtual packages: __archspec=x86_64, __glibc=2.36")
     assert lines[-1].startswith("report: ") and lines[-1].endswith(
         "report.md (and report.json, report.csv)"
     )
