@@ -18,6 +18,7 @@ from .journal import Entry
 from .layout import (
     ADOPTED_PREFIX,
     adopted_folders,
+    build_log,
     current_release,
     env_link,
     is_release_id,
@@ -178,6 +179,7 @@ def prune(
         if not dry_run:
             for release_id in removed:
                 fs.remove_tree(release_prefix(inst, name, release_id))
+                fs.remove_file(build_log(inst, name, release_id))
             for folder in adopted:
                 fs.remove_tree(folder)
             audit.try_record(

@@ -71,13 +71,15 @@ def test_prune_never_removes_current_previous_or_pinned(
     kept_adopted.mkdir()
     (kept_adopted / ADOPTED_MARKER).write_text("")
 
+    log = releases_dir(inst, "ds") / f".{ids[3]}.log"
+    log.write_text("conda's output\n")
     dry = prune(root=root, installation=None, name="ds", keep=1, dry_run=True)
     assert dry.removed == (ids[3], ids[4]) and release_ids(inst, "ds") == tuple(ids)
     pruned = prune(root=root, installation=None, name="ds", keep=1)
     assert pruned.removed == (ids[3], ids[4])
     assert pruned.removed_adopted == (f".adopted-{ids[3]}",)
     assert release_ids(inst, "ds") == (ids[0], ids[1], ids[2], ids[5])
-    assert not adopted.exists() and kept_adopted.exists()
+    assert not adopted.exists() and kept_adopted.exists() and not log.exists()
     assert records_dir(root, inst, "ds", ids[3]).is_dir(), "the records stay"
     listing = list_releases(root=root, installation=None, name="ds")
     states = {e.id: (e.current, e.pinned, e.present) for e in listing.releases}
