@@ -48,7 +48,7 @@ def test_rollback_to_a_missing_release_names_rebuild(
         rollback(root=root, installation=None, name="ds")
     with pytest.raises(InputError) as refused:
         rollback(root=root, installation=None, name="ds", to="2026.11.30")
-    assert refused.value.command == ("release", "rebuild", "ds", "2026.11.30")
+    assert refused.value.command == ("release", "rebuild", "ds", "2026.11.30", "--from", "v1")
 
 
 def test_prune_never_removes_current_previous_or_pinned(
@@ -106,6 +106,6 @@ def test_a_plain_env_is_refused_naming_adopt(fake_root: tuple[Path, Path]) -> No
     (inst / "envs" / "plain" / "conda-meta").mkdir(parents=True)
     with pytest.raises(InputError) as refused:
         rollback(root=root, installation=None, name="plain")
-    assert refused.value.command == ("release", "plain", "--adopt")
+    assert refused.value.command == ("release", "plain", "--adopt", "--from", "v1")
     with pytest.raises(InputError, match="no environment missing"):
         rollback(root=root, installation=None, name="missing")
