@@ -122,11 +122,20 @@ def conda_command(target: Path) -> tuple[str, ...]:
     return tuple(children.python_argv(python, ["-m", "conda"], keep_pythonpath=False))
 
 
-def run_conda(argv: Sequence[str], *, log: Path, overrides: Overrides = ()) -> StepOutcome:
-    """Run a conda command that was given `--json`; classify its error document if it fails."""
+def run_conda(
+    argv: Sequence[str],
+    *,
+    log: Path,
+    overrides: Overrides = (),
+    environ: Mapping[str, str] | None = None,
+) -> StepOutcome:
+    """Run a conda command that was given `--json`; classify its error document if it fails.
+
+    `environ`: variables set for this command on top of `target_environ(overrides)`.
+    """
     started = time.monotonic()
     logged_before = log.stat().st_size if log.exists() else 0
-    stdout, returncode = _run(argv, log=log, overrides=overrides)
+    stdout, returncode = _run(argv, log=log, overrides=overrides, environ=environ)
     document = _json_document(stdout)
     seconds = time.monotonic() - started
     if returncode == 0 and (document is None or document.get("success", True)):
@@ -313,7 +322,12 @@ def _json_document(stdout: str) -> Mapping[str, Any] | None:
 
 
 def _run(
-    argv: Sequence[str], *, log: Path, merge_stderr: bool = False, overrides: Overrides = ()
+    argv: Sequence[str],
+    *,
+    log: Path,
+    merge_stderr: bool = False,
+    overrides: Overrides = (),
+    environ: Mapping[str, str] | None = None,
 ) -> tuple[str, int]:
     """Run `argv` (a Python: `python -m conda ...`, `python -m pip ...`) with its output appended
     to `log`; returns (stdout, exit status)."""
@@ -329,7 +343,7 @@ def _run(
                 stderr=subprocess.STDOUT if merge_stderr else stream,
                 text=True,
                 errors="replace",
-                env=target_environ(overrides),
+                env={**target_environ(overrides), **(environ or {})},
             )
         except OSError as error:
             stream.write(f"could not start: {error}\n")
