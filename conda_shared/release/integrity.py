@@ -87,7 +87,9 @@ def published_files(prefix: Path) -> dict[str, tuple[int, str]]:
     return digests
 
 
-def files_json(digests: Digests) -> str:
+def files_json(prefix: Path) -> str:
+    """files.json of `prefix` as publish writes it."""
+    digests = published_files(prefix)
     return json.dumps({path: list(entry) for path, entry in digests.items()}, indent=0) + "\n"
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from conda_shared import fs
-from conda_shared.release.integrity import files_json, published_files
+from conda_shared.release.integrity import files_json
 from conda_shared.release.layout import (
     FILES_LIST,
     ReleaseRecord,
@@ -62,7 +62,7 @@ def publish(root: Path, installation: Path, name: str, release_id: str) -> Path:
     prefix = release_prefix(installation, name, release_id)
     records = records_dir(root, installation, name, release_id)
     records.mkdir(parents=True)
-    (records / FILES_LIST).write_text(files_json(published_files(prefix)))
+    (records / FILES_LIST).write_text(files_json(prefix))
     record = ReleaseRecord(
         id=release_id,
         env=name,

@@ -34,7 +34,7 @@ def test_a_link_is_recorded_by_its_target_and_a_file_by_its_content(tmp_path: Pa
     digests = published_files(prefix)
     assert digests["lib/libz.so"] == (9, hashlib.sha256(b"libz.so.1").hexdigest())
     assert digests["lib/libz.so.1"] == (9, hashlib.sha256(b"\x7fELF libz").hexdigest())
-    assert read_files_json(write(tmp_path / "files.json", files_json(digests))) == digests
+    assert read_files_json(write(tmp_path / "files.json", files_json(prefix))) == digests
 
 
 def test_an_untouched_release_has_no_changes(tmp_path: Path) -> None:
