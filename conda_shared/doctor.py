@@ -145,7 +145,7 @@ def check_root(
             else:
                 unreadable.append(found)
         plugin += _plugin_findings(inst, pointers, single=shared.single)
-        releases += _release_findings(shared.path, inst.path, command_line)
+        releases += _release_findings(shared.state_dir, inst.path, command_line)
         if inst.conda_shared_version is not None:
             config += _config_findings(inst, system_config_dirs)
     findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
