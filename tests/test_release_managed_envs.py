@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conda_shared.export import export_envs
 from conda_shared.inventory import take_inventory
-from conda_shared.status import shared_status
 from conda_shared.release.layout import release_prefix
+from conda_shared.status import shared_status
 from tests.release.published import build_release, make_root, publish
 from tests.roots import write_record
 
