@@ -22,10 +22,9 @@ from ..prefix import read_env
 from ..replicate.conda import Failure
 from . import _taken_ids, _today, journal
 from .build import access_of, build, ensure_releases_dir, freeze, make_public
-from .integrity import files_json
 from .journal import Entry
 from .layout import current_release, env_link, next_release_id, release_prefix
-from .records import export_files, new_record, write_records
+from .records import export_files, record_release
 from .solve import Change, PackageDiff, SolvedPackage, current_packages, package_diff
 
 
@@ -101,27 +100,19 @@ def adopt_env(
                 _log(shared.log_path, name, release_id, f"failed: {failure.failure_class}")
                 return Adopted(name, release_id, prefix, diff, False, None, failure, False, notes)
             freeze(prefix, name)
-            release_files, key = export_files(
-                installation=inst, name=name, prefix=prefix, kernels=kernels
-            )
-            record = new_record(
+            record_release(
+                root=shared.state_dir,
                 installation=inst,
                 name=name,
                 release_id=release_id,
+                prefix=prefix,
+                kernels=kernels,
                 parent=None,
                 kind="adopted",
                 change=Change(),
                 diff=diff,
-                content_key=key,
                 smoke=None if built.smoke is None else asdict(built.smoke),
                 strategy="lock",
-            )
-            write_records(
-                root=shared.state_dir,
-                installation=inst,
-                record=record,
-                files=release_files,
-                files_json=files_json(prefix),
             )
             make_public(prefix, access)
             progress(f"switching {name} to release {release_id}")

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from .build import freeze
-from .integrity import files_json
 from .journal import point_at
 from .layout import current_release, env_link, records_dir, release_prefix
-from .records import export_files, new_record, write_records
+from .records import record_release
 from .solve import Change, PackageDiff
 
 
@@ -31,25 +30,19 @@ def publish_replicated(
     prefix = release_prefix(installation, name, release_id)
     freeze(prefix, name)
     if not records_dir(root, installation, name, release_id).exists():
-        files, key = export_files(installation=installation, name=name, prefix=prefix, kernels=())
-        record = new_record(
+        record_release(
+            root=root,
             installation=installation,
             name=name,
             release_id=release_id,
+            prefix=prefix,
+            kernels=(),
             parent=None,
             kind="replicated",
             change=Change(),
             diff=PackageDiff(),
-            content_key=key,
             smoke=dict(smoke) if smoke is not None else None,
             strategy=strategy,
-        )
-        write_records(
-            root=root,
-            installation=installation,
-            record=record,
-            files=files,
-            files_json=files_json(prefix),
         )
     link = env_link(installation, name)
     if os.path.lexists(link) and not (force and current_release(installation, name)):
