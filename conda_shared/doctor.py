@@ -260,6 +260,7 @@ def _release_findings(root: Path, installation: Path, command_line: CommandLine)
     from .release import health
 
     findings = []
+    where = ("--from", installation.name)
     for issue in health.release_issues(root=root, installation=installation):
         release = f"release {issue.env}@{issue.release_id}"
         if issue.kind == health.CHANGED:
@@ -271,7 +272,7 @@ def _release_findings(root: Path, installation: Path, command_line: CommandLine)
             lock = (issue.records or issue.path) / f"{issue.env}.lock"
             fix = (
                 "Find who changed it in log/shared.log, and give users an intact copy: "
-                f"{command_line('release', issue.env, '--file', str(lock))}"
+                f"{command_line('release', issue.env, '--file', str(lock), *where)}"
             )
         elif issue.kind == health.UNVERIFIABLE:
             message = f"{release} cannot be checked: {issue.path} is missing or unreadable"
@@ -283,7 +284,7 @@ def _release_findings(root: Path, installation: Path, command_line: CommandLine)
             message = f"{issue.path} points at a release that does not exist: {issue.env} is gone"
             fix = (
                 f"Point it at its newest release: "
-                f"{command_line('release', 'rollback', issue.env, '--to', issue.latest)}"
+                f"{command_line('release', 'rollback', issue.env, '--to', issue.latest, *where)}"
                 if issue.latest
                 else f"Remove it (rm {quoted(issue.path)}) and rebuild {issue.env} from ROOT/specs"
             )

@@ -57,7 +57,7 @@ def test_an_unknown_release_is_refused_with_the_list_command(tmp_path: Path) -> 
     with pytest.raises(InputError) as caught:
         pin_kernel(root=root, installation=None, name="ds", release_id="2026.12.08")
     assert caught.value.message == f"ds has no release 2026.12.08 in v24.11 (releases: {RELEASE})"
-    assert caught.value.command == ("release", "list", "ds")
+    assert caught.value.command == ("release", "list", "ds", "--from", "v24.11")
     assert not (root / "kernels" / "ds-2026.12.08").exists()
 
 

@@ -103,11 +103,12 @@ def _words(words: Sequence[str]) -> tuple[str, str, str]:
     """(action, NAME, ID): `NAME` alone releases; `ACTION NAME [ID]` does the rest."""
     if len(words) == 1:
         return "release", words[0], ""
-    if words[0] in ACTIONS and (len(words) == 2 or (words[0] == "rebuild" and len(words) == 3)):
-        return words[0], words[1], words[2] if len(words) == 3 else ""
+    wanted = 3 if words[0] == "rebuild" else 2
+    if words[0] in ACTIONS and len(words) == wanted:
+        return words[0], words[1], words[2] if wanted == 3 else ""
     raise InputError(
-        f"release takes one environment name, or {', '.join(ACTIONS)} and a name, not "
-        f"{' '.join(words)}",
+        f"release takes one environment name, or list, rollback or prune and a name, or "
+        f"rebuild, a name and a release ID, not {' '.join(words)}",
         "See the forms with --help",
     )
 
@@ -139,6 +140,7 @@ def _release(args: Any, root: Path, name: str) -> int:
         file=args.file,
     )
     adopted = None
+    where = ("--from", args.source) if args.source else ()
     if args.adopt or needs_adoption(root=root, installation=args.source, name=name):
         adopted = adopt_env(
             root=root,
@@ -149,10 +151,10 @@ def _release(args: Any, root: Path, name: str) -> int:
             progress=progress_printer(args) or (lambda line: None),
         )
         if change.empty or adopted.failure is not None or adopted.dry_run:
-            emit(args, adopted, lambda a: render_adopted(a, args.command_line))
+            emit(args, adopted, lambda a: render_adopted(a, args.command_line, where))
             return 0 if adopted.failure is None else 1
         if not args.json:
-            print(render_adopted(adopted, args.command_line))
+            print(render_adopted(adopted, args.command_line, where))
     unattended = args.yes or args.json or args.dry_run
 
     def confirm(plan: ReleasePlan) -> bool:
@@ -178,7 +180,12 @@ def _release(args: Any, root: Path, name: str) -> int:
         progress=progress_printer(args) or (lambda line: None),
     )
     extra = {"adopted": adopted} if adopted is not None else {}
-    emit(args, result, lambda r: render_result(r, args.command_line, with_plan=unattended), **extra)
+    emit(
+        args,
+        result,
+        lambda r: render_result(r, args.command_line, with_plan=unattended, where=where),
+        **extra,
+    )
     return 0 if result.failure is None else 1
 
 
@@ -196,7 +203,7 @@ def _again_with_yes(args: Any, name: str) -> list[str]:
     return ["release", *words, "--yes"]
 
 
-def render_adopted(adopted: Adopted, command_line: CommandLine) -> str:
+def render_adopted(adopted: Adopted, command_line: CommandLine, where: tuple[str, ...] = ()) -> str:
     lines = [f"note: {note}" for note in adopted.notes]
     name, release_id = adopted.env, adopted.release_id
     if adopted.dry_run:
@@ -210,7 +217,7 @@ def render_adopted(adopted: Adopted, command_line: CommandLine) -> str:
         lines.append(f"FAILED ({failure.failure_class}): {failure.message}; {name} is unchanged")
         lines += render_diff(adopted.diff)
         if failure.failure_class == "adopt-diff":
-            again = command_line("release", name, "--adopt", "--accept-diff")
+            again = command_line("release", name, "--adopt", "--accept-diff", *where)
             lines.append(f"to adopt it with these differences: {again}")
         return "\n".join(lines)
     same = "the same packages" if adopted.diff.empty else "these differences, accepted:"
@@ -220,7 +227,7 @@ def render_adopted(adopted: Adopted, command_line: CommandLine) -> str:
     lines.append(f"  envs/{name} -> .releases/{name}/{release_id} (switched {how})")
     lines.append(
         f"  the plain folder is kept as .releases/{name}/.adopted-{release_id}: not runnable, "
-        f"removed by {command_line('release', 'prune', name, '--keep', 'N')}"
+        f"removed by {command_line('release', 'prune', name, '--keep', 'N', *where)}"
     )
     return "\n".join(lines)
 
@@ -244,7 +251,13 @@ def render_plan(plan: ReleasePlan) -> str:
     return "\n".join(lines)
 
 
-def render_result(result: ReleaseResult, command_line: CommandLine, *, with_plan: bool) -> str:
+def render_result(
+    result: ReleaseResult,
+    command_line: CommandLine,
+    *,
+    with_plan: bool,
+    where: tuple[str, ...] = (),
+) -> str:
     lines = [f"note: {note}" for note in result.notes]
     if result.plan is not None and (with_plan or result.failure is not None):
         lines.append(render_plan(result.plan))
@@ -256,7 +269,7 @@ def render_result(result: ReleaseResult, command_line: CommandLine, *, with_plan
         )
     elif result.switched:
         lines.append(f"{result.env} -> {result.release_id} (was {result.parent})")
-        lines.append(f"undo: {command_line('release', 'rollback', result.env)}")
+        lines.append(f"undo: {command_line('release', 'rollback', result.env, *where)}")
     elif result.plan is not None and result.record is None:
         lines.append("dry run: nothing changed" if with_plan else "declined: nothing changed")
     return "\n".join(lines)

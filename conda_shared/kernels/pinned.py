@@ -77,7 +77,7 @@ def pin_kernel(*, root: Path, installation: str | None, name: str, release_id: s
             f"{name} has no release {release_id} in {inst.name}"
             + (f" (releases: {', '.join(published)})" if published else " (it has no releases)"),
             "Pin one of its releases; they are listed by",
-            command=("release", "list", name),
+            command=("release", "list", name, "--from", inst.name),
         )
     seen_by_users = root.absolute() if shared.single else root.absolute() / inst.name
     python = release_prefix(seen_by_users, name, release_id).joinpath(*_PYTHON)

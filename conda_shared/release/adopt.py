@@ -133,18 +133,18 @@ def _refuse(installation: Path, name: str) -> None:
         raise InputError(
             f"{name} is already managed as releases (envs/{name} -> {os.readlink(link)})",
             "Change it with a new release instead",
-            command=("release", name, "--add", "SPEC"),
+            command=("release", name, "--add", "SPEC", "--from", installation.name),
         )
     if os.path.lexists(link):
         raise InputError(
             f"{link} is not a conda environment folder (no conda-meta/), so it cannot be adopted",
             "Name an environment of the installation; see them with inventory",
-            command=("inventory",),
+            command=("inventory", "--from", installation.name),
         )
     raise InputError(
         f"no environment {name} in {installation}",
         "Name one of its environments; see them with inventory",
-        command=("inventory",),
+        command=("inventory", "--from", installation.name),
     )
 
 

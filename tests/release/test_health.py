@@ -45,7 +45,7 @@ def test_a_changed_release_is_a_problem_naming_its_files(tmp_path: Path) -> None
         "release ds@2026.12.07 changed since it was published: 1 files (changed: lib/libz.so.1)"
     )
     lock = records_dir(root, installation, "ds", "2026.12.07") / "ds.lock"
-    assert finding.fix.endswith(f"conda shared release ds --file {lock}")
+    assert finding.fix.endswith(f"conda shared release ds --file {lock} --from v1")
 
 
 def test_an_unpublished_build_is_a_leftover_unless_its_lock_is_held(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_a_dangling_env_link_points_to_the_newest_release_left(tmp_path: Path) -
     (finding,) = [f for f in report.findings if f.check == "releases"]
     assert finding.severity == PROBLEM
     assert finding.message.startswith(f"{installation / 'envs' / 'ds'} points at a release")
-    assert finding.fix.endswith("conda shared release rollback ds --to 2026.12.07")
+    assert finding.fix.endswith("conda shared release rollback ds --to 2026.12.07 --from v1")
 
 
 def test_a_dangling_link_with_no_release_left(tmp_path: Path) -> None:
