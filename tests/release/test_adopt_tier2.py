@@ -93,8 +93,8 @@ def test_a_rebuild_that_differs_stops_with_the_diff(local_channel: Channel, tmp_
 
 @pytest.mark.xfail(
     tuple(int(p) for p in (CONDA_VERSION or "0").split(".")[:2]) < (25, 1),
-    reason="release's solve (h-release) finds no new package on conda 24.11: its own "
-    "test_release_list_rollback_prune_rebuild fails there the same way",
+    reason="release's solve (h-release) does not always find a new package on conda 24.11 "
+    "offline (package-not-found; its own test_release_list_rollback_prune_rebuild too)",
     strict=False,
 )
 def test_add_on_a_plain_env_adopts_then_releases(local_channel: Channel, tmp_path: Path) -> None:
