@@ -28,13 +28,15 @@ _SETTING_LINE = re.compile(
     r"^(?P<indent>\s*)(?P<key>\w+)\s*:\s*(?P<value>[^#\s]*)\s*(?P<final>#!final)?"
 )
 _FALSE = ("false", "no", "off", "0", "n")
+_FILES_SHOWN = 5
 
 
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong (problem: doctor exits 1) or worth knowing (note) about the root."""
 
-    check: str  # pointers | installations | permissions | kernels | overlays | config | plugin
+    check: str  # pointers | installations | permissions | releases | kernels | overlays | config
+    #             | plugin
     severity: str
     subject: str
     message: str
@@ -110,6 +112,7 @@ def check_root(
     writable: list[WritableDir] = []
     config: list[Finding] = []
     plugin: list[Finding] = []
+    releases: list[Finding] = []
     unreadable: list[Finding] = []
     for path, pointers in shared.installations_with_pointers().items():
         try:
@@ -142,10 +145,12 @@ def check_root(
             else:
                 unreadable.append(found)
         plugin += _plugin_findings(inst, pointers, single=shared.single)
+        releases += _release_findings(shared.state_dir, inst.path, command_line)
         if inst.conda_shared_version is not None:
             config += _config_findings(inst, system_config_dirs)
     findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
     findings += dict.fromkeys(unreadable)
+    findings += releases
     findings += _kernel_findings(shared)
     findings += _overlay_findings(shared, command_line)
     findings += config + plugin
@@ -248,6 +253,44 @@ def _writable_finding(found: WritableDir) -> Finding:
         "admins can change a shared environment",
         f"chmod go-w {quoted(found.path)} (or `conda doctor conda-shared --fix` on conda >= 26.1)",
     )
+
+
+def _release_findings(root: Path, installation: Path, command_line: CommandLine) -> list[Finding]:
+    """Releases changed since publish or never published, env links leading nowhere."""
+    from .release import health
+
+    findings = []
+    where = ("--from", installation.name)
+    for issue in health.release_issues(root=root, installation=installation):
+        release = f"release {issue.env}@{issue.release_id}"
+        if issue.kind == health.CHANGED:
+            changes = issue.changes
+            message = (
+                f"{release} changed since it was published: {len(changes.all)} files "
+                f"({changes.summary(_FILES_SHOWN)})"
+            )
+            lock = (issue.records or issue.path) / f"{issue.env}.lock"
+            fix = (
+                "Find who changed it in log/shared.log, and give users an intact copy: "
+                f"{command_line('release', issue.env, '--file', str(lock), *where)}"
+            )
+        elif issue.kind == health.UNVERIFIABLE:
+            message = f"{release} cannot be checked: {issue.path} is missing or unreadable"
+            fix = "Restore ROOT/specs from a backup (a release's files.json is written at publish)"
+        elif issue.kind == health.UNPUBLISHED:
+            message = f"{issue.path} is a build of {issue.env} that was never published"
+            fix = f"Nothing runs it: remove it with rm -rf {quoted(issue.path)}"
+        else:
+            message = f"{issue.path} points at a release that does not exist: {issue.env} is gone"
+            fix = (
+                f"Point it at its newest release: "
+                f"{command_line('release', 'rollback', issue.env, '--to', issue.latest, *where)}"
+                if issue.latest
+                else f"Remove it (rm {quoted(issue.path)}) and rebuild {issue.env} from ROOT/specs"
+            )
+        severity = NOTE if issue.kind == health.UNVERIFIABLE else PROBLEM
+        findings.append(Finding("releases", severity, str(issue.path), message, fix))
+    return findings
 
 
 def _kernel_findings(shared: SharedRoot) -> Iterator[Finding]:

@@ -24,6 +24,7 @@ from .inventory import read_inventory
 from .kernels.read import Kernel, read_kernels
 from .layout import SharedRoot, open_root
 from .prefix import read_env
+from .release.layout import release_ids, release_prefix, split_release
 from .specs import EnvSpecs, Risk, SourceInfo, build_specs
 from .text import closest_names, unknown_name
 
@@ -159,6 +160,8 @@ def _jobs_in(
             if location is None and env_or_unreadable(asked):
                 location = EnvLocation(name=Path(asked).name, prefix=Path(asked), found_in="path")
                 outside.append(location)
+        elif split_release(asked)[1] is not None:
+            location = _release_location(installation, asked)
         else:
             location = installation.find_env(validate_env_name(asked))
         found.append((asked, location))
@@ -167,13 +170,26 @@ def _jobs_in(
         zip(outside, assign_keys(outside, taken=(e.key for e in installation.envs)), strict=True)
     )
     # An env outside the installation is read with its own installation's config.
-    known = tuple(e.key for e in installation.envs)
+    known = tuple(e.key for e in installation.envs) + tuple(
+        f"{name}@{release_id}"
+        for name in {split_release(a)[0] for a in wanted if "@" in a and not os.path.isabs(a)}
+        for release_id in release_ids(installation.path, name)
+    )
     return _unique(
         [
             _Job(asked, keyed[loc], None) if loc in keyed else _Job(asked, loc, source, known)
             for asked, loc in found
         ]
     )
+
+
+def _release_location(installation: Installation, asked: str) -> EnvLocation | None:
+    """`NAME@ID`: that published release of NAME (not the one envs/NAME points at)."""
+    name, release_id = split_release(asked)
+    if release_id not in release_ids(installation.path, validate_env_name(name)):
+        return None
+    prefix = release_prefix(installation.path, name, release_id)
+    return EnvLocation(name=name, prefix=prefix, found_in="release", key=asked)
 
 
 def _real(path: Path) -> Path:

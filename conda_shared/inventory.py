@@ -26,6 +26,7 @@ from .installation import (
 )
 from .kernels.read import kernels_running, read_kernels
 from .layout import SharedRoot, open_root
+from .release.layout import current_release
 from .text import decode
 
 ACTIONS = {"replicate": "REPLICATE", "export": "export", "skip": "skip"}
@@ -68,6 +69,7 @@ class EnvSummary:
     owner: str | None
     kernels: tuple[str, ...]
     problem: str | None
+    release: str | None = None  # the release envs/NAME points at, for a release-managed env
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,15 @@ def _summary(
         owner=owner,
         kernels=kernels,
         problem=problem,
+        release=release_of(env),
     )
+
+
+def release_of(env: EnvLocation) -> str | None:
+    """The current release of an env whose envs/NAME is a release link, else None."""
+    if env.prefix.parent.name != "envs" or not env.prefix.is_symlink():
+        return None
+    return current_release(env.prefix.parent.parent, env.name)
 
 
 def _as_date(text: str | None) -> str | None:

@@ -10,6 +10,7 @@ from . import audit
 from .cutover.switch import in_progress
 from .errors import SharedError
 from .installation import disk_usage, read_installation
+from .inventory import release_of
 from .kernels.read import Kernel, read_kernels
 from .layout import Pointer, open_root
 from .text import CommandLine
@@ -32,6 +33,7 @@ class InstallationSummary:
     warnings: tuple[str, ...] = ()  # its condarc files that could not be read as they are
     # with sizes: "ENV: cannot read PATH: why" for each env whose size leaves a folder out
     unreadable: tuple[str, ...] = ()
+    releases: tuple[str, ...] = ()  # NAME@ID: the current release of each release-managed env
 
 
 @dataclass(frozen=True)
@@ -126,4 +128,7 @@ def _summary(
         problem=None if inst.conda_version else "no conda package found in its base",
         warnings=inst.config.warnings,
         unreadable=tuple(unreadable),
+        releases=tuple(
+            f"{env.name}@{release}" for env in inst.envs if (release := release_of(env)) is not None
+        ),
     )

@@ -52,6 +52,7 @@ def render(inventory: Inventory, command_line: CommandLine, *, source: str | Non
     rows = [
         [
             env.key,
+            env.release or "-",
             ACTIONS[env.action],
             str(env.packages),
             human_size(env.size_bytes),
@@ -62,7 +63,7 @@ def render(inventory: Inventory, command_line: CommandLine, *, source: str | Non
         ]
         for env in inventory.envs
     ]
-    header = ["ENV", "ACTION", "PACKAGES", "SIZE", "LAST CHANGE", "OWNER", "KERNEL", ""]
+    header = ["ENV", "RELEASE", "ACTION", "PACKAGES", "SIZE", "LAST CHANGE", "OWNER", "KERNEL", ""]
     lines = [
         f"{plural(len(inventory.envs), 'environment')} in {inventory.installation}",
         table(rows, header),

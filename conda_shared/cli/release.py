@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..release import Change, ReleasePlan, ReleaseResult, release_env
+from ..release.adopt import Adopted, adopt_env, needs_adoption
 from ..release.manage import (
     Pruned,
     Rebuilt,
@@ -138,11 +139,22 @@ def _release(args: Any, root: Path, name: str) -> int:
         update=tuple(args.update),
         file=args.file,
     )
-    if args.adopt and not (change.add or change.remove or change.update or change.file):
-        raise InputError(
-            f"adopting the plain env {name} is not available in this version",
-            "Keep changing it with conda as before; adoption comes with a later version",
+    adopted = None
+    where = ("--from", args.source) if args.source else ()
+    if args.adopt or needs_adoption(root=root, installation=args.source, name=name):
+        adopted = adopt_env(
+            root=root,
+            installation=args.source,
+            name=name,
+            accept_diff=args.accept_diff,
+            dry_run=args.dry_run,
+            progress=progress_printer(args) or (lambda line: None),
         )
+        if change.empty or adopted.failure is not None or adopted.dry_run:
+            emit(args, adopted, lambda a: render_adopted(a, args.command_line, where))
+            return 0 if adopted.failure is None else 1
+        if not args.json:
+            print(render_adopted(adopted, args.command_line, where))
     unattended = args.yes or args.json or args.dry_run
 
     def confirm(plan: ReleasePlan) -> bool:
@@ -167,11 +179,12 @@ def _release(args: Any, root: Path, name: str) -> int:
         confirm=(lambda plan: True) if unattended else confirm,
         progress=progress_printer(args) or (lambda line: None),
     )
-    where = ("--from", args.source) if args.source else ()
+    extra = {"adopted": adopted} if adopted is not None else {}
     emit(
         args,
         result,
         lambda r: render_result(r, args.command_line, with_plan=unattended, where=where),
+        **extra,
     )
     return 0 if result.failure is None else 1
 
@@ -188,6 +201,35 @@ def _again_with_yes(args: Any, name: str) -> list[str]:
     if args.source:
         words += ["--from", args.source]
     return ["release", *words, "--yes"]
+
+
+def render_adopted(adopted: Adopted, command_line: CommandLine, where: tuple[str, ...] = ()) -> str:
+    lines = [f"note: {note}" for note in adopted.notes]
+    name, release_id = adopted.env, adopted.release_id
+    if adopted.dry_run:
+        lines.append(
+            f"adopt {name} as release {release_id}, rebuilt at {adopted.prefix} from its own "
+            "lock (dry run: nothing changed)"
+        )
+        return "\n".join(lines)
+    if adopted.failure is not None:
+        failure = adopted.failure
+        lines.append(f"FAILED ({failure.failure_class}): {failure.message}; {name} is unchanged")
+        lines += render_diff(adopted.diff)
+        if failure.failure_class == "adopt-diff":
+            again = command_line("release", name, "--adopt", "--accept-diff", *where)
+            lines.append(f"to adopt it with these differences: {again}")
+        return "\n".join(lines)
+    same = "the same packages" if adopted.diff.empty else "these differences, accepted:"
+    lines.append(f"adopted {name} as release {release_id}, rebuilt from its own lock with {same}")
+    lines += render_diff(adopted.diff)
+    how = "in one step" if adopted.one_step is not False else "by two renames"
+    lines.append(f"  envs/{name} -> .releases/{name}/{release_id} (switched {how})")
+    lines.append(
+        f"  the plain folder is kept as .releases/{name}/.adopted-{release_id}: not runnable, "
+        f"removed by {command_line('release', 'prune', name, '--keep', 'N', *where)}"
+    )
+    return "\n".join(lines)
 
 
 def render_diff(diff: PackageDiff) -> list[str]:

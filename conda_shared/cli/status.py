@@ -71,6 +71,9 @@ def render(status: Status) -> str:
     lines += ["installations:", _indent(table(rows, header))]
     lines += [f"  warning: {i.name}: {w}" for i in status.installations for w in i.warnings]
     lines += [
+        f"  {i.name} releases: {', '.join(i.releases)}" for i in status.installations if i.releases
+    ]
+    lines += [
         f"  !! {i.name} size leaves out {line}"
         for i in status.installations
         for line in i.unreadable

@@ -13,6 +13,7 @@ from ..errors import SharedError
 from ..installation import package_version
 from ..inventory import default_inventory_path, read_inventory
 from ..kernels.follow import below_installation, resolves_in
+from ..kernels.pinned import pinned_to
 from ..kernels.read import read_kernels
 from ..layout import SharedRoot
 from ..pointers import lock_path, writable_problem
@@ -166,7 +167,8 @@ def _describe(problems: Sequence[Verdict]) -> str:
 
 
 def kernels_check(shared: SharedRoot, target: Path) -> Check:
-    """Every kernelspec goes through ROOT/current and its interpreter exists in the target."""
+    """Every kernelspec goes through ROOT/current and its interpreter exists in the target;
+    kernels pinned to a release (`kernels pin`) are exempt."""
     problems = []
     kernels = read_kernels(shared.kernels_dir)
     for kernel in kernels:
@@ -175,6 +177,8 @@ def kernels_check(shared: SharedRoot, target: Path) -> Check:
             continue
         below = below_installation(kernel.executable, shared.path)
         if below is None:
+            if pinned_to(kernel.executable, shared.path) is not None:
+                continue  # runs one release of its installation, whatever current becomes
             inside = _inside(shared.path, Path(kernel.executable))
             if inside:
                 problems.append(f"{kernel.name}: {kernel.executable} bypasses current/")

@@ -6,6 +6,7 @@ itself; its modules follow the seams: single files, locks, whole trees, journale
 
 from __future__ import annotations
 
+from .exchange import exchange_names, replace_with_link
 from .files import (
     append_stream,
     atomic_symlink,
@@ -63,6 +64,7 @@ __all__ = [
     "default_file_mode",
     "encoded",
     "ensure_within",
+    "exchange_names",
     "exclusive_lock",
     "finish_interrupted",
     "is_within",
@@ -82,6 +84,7 @@ __all__ = [
     "remove_write_by_others",
     "rename_dir",
     "replace_together",
+    "replace_with_link",
     "sync_dir",
     "temp_sibling",
     "temp_siblings",

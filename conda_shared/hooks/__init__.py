@@ -23,6 +23,7 @@ from ..errors import PolicyError, SharedError, as_conda_error
 from ..settings import from_conda_context
 from . import shadowing
 from .command import channels_given, parsed_args, typed_command
+from .frozen import frozen_refusal
 from .versions import running_conda_version, url_specs_supported
 
 if TYPE_CHECKING:
@@ -37,10 +38,15 @@ _ERROR_TEXT_LIMIT = 200
 
 
 def before_command(command: str, *, context: Any = None) -> None:
-    """conda_pre_commands action: the channel policy and the shadowing checks."""
+    """conda_pre_commands action: the frozen-env guard, the channel policy and the shadowing
+    checks."""
     with _guarded(f"the conda-shared checks before `{command}`"):
         context = context if context is not None else _conda_context()
-        _tell(command_notices(command, context, conda_version=running_conda_version()))
+        conda_version = running_conda_version()
+        refusal = frozen_refusal(command, context, conda_version=conda_version)
+        if refusal is not None:
+            raise PolicyError(*refusal)
+        _tell(command_notices(command, context, conda_version=conda_version))
 
 
 def after_solve(

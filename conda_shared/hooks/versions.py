@@ -10,6 +10,8 @@ URL_SPECS_SINCE = (26, 7)
 #: from this version the classic solver builds its index with use_cache=False, so an offline
 #: solve no longer takes packages from pkgs_dirs (24.3 to 25.5 add every cached package)
 OFFLINE_CACHE_SOLVES_UNTIL = (25, 7)
+#: from this version conda refuses to change an env holding CEP 22's conda-meta/frozen
+FROZEN_ENFORCED_SINCE = (25, 5)
 
 
 def running_conda_version() -> str:
@@ -26,6 +28,11 @@ def offline_cache_joins_solve(conda_version: str, solver: str) -> bool:
     """Whether an offline solve takes packages straight from pkgs_dirs: the classic solver of
     conda 24.3 to 25.5 (reproduced on 24.3 and 24.11)."""
     return solver == "classic" and _release(conda_version) < OFFLINE_CACHE_SOLVES_UNTIL
+
+
+def frozen_enforced_by_conda(conda_version: str) -> bool:
+    """Whether this conda refuses install/update/remove into a frozen env itself (25.5+)."""
+    return _release(conda_version) >= FROZEN_ENFORCED_SINCE
 
 
 def _release(conda_version: str) -> tuple[int, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -11,7 +10,9 @@ from pathlib import Path
 from .. import audit, fs
 from ..installation import package_version, read_installation
 from ..layout import SharedRoot, open_root
+from .pinned import pinned_to
 from .read import Kernel, read_kernels
+from .write import write_kernel
 
 _UNSAFE_KERNEL_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -28,6 +29,7 @@ class KernelView:
     resolves_now: bool
     resolves_in_qa: bool | None  # None when the root has no qa
     problem: str | None
+    release: str | None = None  # the release of `env` it is pinned to (kernels pin)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,19 @@ def view(kernel: Kernel, shared: SharedRoot, qa: Path | None) -> KernelView:
     """How one kernelspec relates to the root's installations."""
     executable = kernel.executable
     below = below_installation(executable, shared.path) if executable else None
+    pinned = pinned_to(executable, shared.path) if executable and below is None else None
+    if pinned is not None:
+        return KernelView(
+            name=kernel.name,
+            display_name=kernel.display_name,
+            executable=executable,
+            env=pinned.env,
+            follows_current=False,
+            resolves_now=kernel.problem is None,
+            resolves_in_qa=None if qa is None else kernel.problem is None,
+            problem=kernel.problem,
+            release=pinned.release_id,
+        )
     if below is None:
         return KernelView(
             name=kernel.name,
@@ -141,7 +156,7 @@ def sync_kernels(*, root: Path, remove_stale: bool = False) -> KernelSync:
         # The root as the admin names it (its mount path), not the resolved one.
         seen_by_users = root.absolute() if shared.single else root.absolute() / "current"
         python = seen_by_users / "envs" / env.name / "bin" / "python"
-        _write_kernel(shared.kernels_dir / name, env.name, python)
+        write_kernel(shared.kernels_dir / name, env.name, python)
         created.append(name)
     stale = tuple(k.name for k in listing.kernels if k.follows_current and not k.resolves_now)
     removed = stale if remove_stale else ()
@@ -174,25 +189,3 @@ def _qa(shared: SharedRoot) -> Path | None:
 
 def _current(shared: SharedRoot) -> Path:
     return shared.path if shared.single else shared.path / "current"
-
-
-def _write_kernel(folder: Path, env: str, python: Path) -> None:
-    spec = {
-        "argv": [
-            str(python),
-            "-m",
-            "ipykernel_launcher",
-            "-f",
-            "{connection_file}",
-        ],
-        "display_name": env,
-        "language": "python",
-        "metadata": {"debugger": True},
-    }
-    built = fs.private_dir_beside(folder)
-    try:
-        fs.write_file(built / "kernel.json", json.dumps(spec, indent=1) + "\n")
-        fs.publish_dir(built, folder, mode=0o755)  # every user's Jupyter reads it
-    except BaseException:
-        fs.remove_tree(built)
-        raise

@@ -101,7 +101,7 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
                 f"environment {name_or_path} does not exist",
                 "Pass the path of an existing conda environment, or its name",
             )
-        name = location.resolve().name
+        name = ""
     else:
         if root is None:
             raise InputError(
@@ -123,7 +123,20 @@ def resolve_env(name_or_path: str, *, root: Path | None, installation: str | Non
                 "Give one of those names, or the environment's path",
             )
         location, name = found.prefix, found.name
-    return _target(location.resolve(), name)
+    prefix = bound_prefix(location)
+    return _target(prefix, name or prefix.name)
+
+
+def bound_prefix(location: Path) -> Path:
+    """The path an overlay binds to: the env's real path, except that a release of a
+    release-managed env is bound through its pointer (INST/envs/NAME -> .releases/NAME/ID), so a
+    new release keeps the overlay applied (and `overlay check` says what no longer fits)."""
+    real = location.resolve()
+    releases = real.parent.parent
+    pointer = releases.parent / real.parent.name
+    if pointer.is_symlink() and pointer.resolve() == real and releases.parent.name == "envs":
+        return pointer
+    return real
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -17,7 +17,8 @@ from ..policy import spec_channel_for
 from ..replicate.conda import Failure
 from ..replicate.rung_channels import URL_SPECS_SINCE
 from . import journal
-from .build import access_of, build, ensure_releases_dir, files_json, freeze, make_public
+from .build import access_of, build, ensure_releases_dir, freeze, make_public
+from .integrity import files_json
 from .journal import Entry
 from .layout import (
     ReleaseRecord,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 from collections.abc import Callable
@@ -15,7 +13,7 @@ from ..kernels.read import Kernel
 from ..replicate.conda import Failure, conda_command, run_conda
 from ..replicate.report import describe_smoke
 from ..replicate.smoke import SmokeResult, smoke_test
-from .layout import BUILDING_MARKER, FROZEN_FILE, build_log, frozen_document, releases_dir
+from .layout import FROZEN_FILE, build_log, frozen_document, releases_dir
 
 
 @dataclass(frozen=True)
@@ -83,28 +81,6 @@ def build(
 def freeze(prefix: Path, name: str) -> None:
     """conda-meta/frozen (CEP 22): conda 25.5+ refuses to change the release by itself."""
     fs.write_file(prefix / "conda-meta" / FROZEN_FILE, frozen_document(name))
-
-
-def file_digests(prefix: Path) -> dict[str, list[int | str]]:
-    """{relative path: [size, sha256]} of every regular file (not __pycache__, not our marker)."""
-    digests: dict[str, list[int | str]] = {}
-    for folder, folders, files in os.walk(prefix):
-        folders[:] = sorted(f for f in folders if f != "__pycache__")
-        for file_name in sorted(files):
-            path = os.path.join(folder, file_name)
-            relative = os.path.relpath(path, prefix)
-            if relative == BUILDING_MARKER or not stat.S_ISREG(os.lstat(path).st_mode):
-                continue
-            digest = hashlib.sha256()
-            with open(path, "rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-            digests[relative] = [os.path.getsize(path), digest.hexdigest()]
-    return digests
-
-
-def files_json(prefix: Path) -> str:
-    return json.dumps(file_digests(prefix), indent=0, sort_keys=True) + "\n"
 
 
 def make_public(prefix: Path, access: Access) -> None:

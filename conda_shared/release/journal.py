@@ -13,6 +13,8 @@ from .. import fs
 from ..errors import SharedError
 from ..pointers import lock_path as cutover_lock_path
 from .layout import (
+    ADOPTED_MARKER,
+    ADOPTED_PREFIX,
     BUILDING_MARKER,
     JOURNAL_FILE,
     LOCK_FILE,
@@ -25,8 +27,9 @@ from .layout import (
 )
 
 #: journal actions: a release folder being built (undone when interrupted), envs/NAME being
-#: switched to a published release, or a rebuilt release being published (both finished)
-ACTIONS = ("build", "switch", "publish")
+#: switched to a published release, a rebuilt release being published, or an adopted plain
+#: folder changing places with the link to its first release (all three finished)
+ACTIONS = ("build", "switch", "publish", "adopt")
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ def recover(root: Path, installation: Path, name: str) -> str | None:
         fs.remove_file(prefix / BUILDING_MARKER)
     if entry.action == "switch":
         point_at(installation, name, entry.release_id)
+    elif entry.action == "adopt":
+        replace_plain_folder(installation, name, entry.release_id)
     end(installation, name)
     return f"finished the interrupted {entry.action} of release {entry.release_id}"
 
@@ -142,3 +147,44 @@ def point_at(installation: Path, name: str, release_id: str) -> None:
     if not (link.is_symlink() and os.readlink(link) == link_text(release_id, name)):
         fs.atomic_symlink(link, link_text(release_id, name))
     fs.sync_dir(link.parent)
+
+
+def adopting_link(installation: Path, name: str) -> Path:
+    """The link to the first release, made beside envs/NAME before they change places."""
+    return installation / "envs" / f".{name}.conda-shared-adopting"
+
+
+def replace_plain_folder(installation: Path, name: str, release_id: str) -> bool | None:
+    """Put the link to release `release_id` where the plain folder envs/NAME is, and move the
+    folder (marked as ours, not runnable) to .releases/NAME/.adopted-ID. Finishes whatever
+    step an interrupted run reached. True: one step (renameat2); False: two renames; None:
+    an interrupted run had already switched."""
+    link = env_link(installation, name)
+    temp = adopting_link(installation, name)
+    aside = releases_dir(installation, name) / f"{ADOPTED_PREFIX}{release_id}"
+    target = link_text(release_id, name)
+    one_step: bool | None = None
+    if link.is_dir() and not link.is_symlink():
+        marker = link / ADOPTED_MARKER
+        if not marker.exists():
+            fs.atomic_write(marker, json.dumps(_adopted_note(name, release_id)) + "\n")
+        if os.path.lexists(temp) and not (temp.is_symlink() and os.readlink(temp) == target):
+            fs.remove_symlink(temp)
+        if not os.path.lexists(temp):
+            os.symlink(target, temp)
+        one_step = fs.replace_with_link(temp, link, displaced=aside)
+    elif temp.is_symlink() and not os.path.lexists(link):
+        os.rename(temp, link)  # killed between the two renames of the fallback
+    elif temp.is_dir() and not temp.is_symlink() and (temp / ADOPTED_MARKER).is_file():
+        os.rename(temp, aside)  # killed after the exchange, before the folder moved aside
+    fs.sync_dir(link.parent)
+    fs.sync_dir(aside.parent)
+    return one_step
+
+
+def _adopted_note(name: str, release_id: str) -> dict[str, str]:
+    return {
+        "env": name,
+        "replaced_by": release_id,
+        "note": f"not runnable: its files name envs/{name}, which is now release {release_id}",
+    }

@@ -13,6 +13,7 @@ from ..installation import read_installation
 from ..kernels.read import Kernel
 from ..prefix import read_env
 from ..specs import SourceInfo, build_specs
+from .integrity import files_json
 from .layout import FILES_LIST, RECORD_FILE, ReleaseRecord, record_json, records_dir
 from .solve import Change, PackageDiff
 
@@ -79,3 +80,43 @@ def write_records(
     fs.writable_by_owner_only(built, readable_by_all=True)
     fs.publish_dir(built, destination, mode=0o755)
     return destination
+
+
+def record_release(
+    *,
+    root: Path,
+    installation: Path,
+    name: str,
+    release_id: str,
+    prefix: Path,
+    kernels: tuple[Kernel, ...],
+    parent: str | None,
+    kind: str,
+    change: Change,
+    diff: PackageDiff,
+    smoke: dict[str, Any] | None,
+    strategy: str,
+) -> ReleaseRecord:
+    """Write the record folder of the release built at `prefix`: export's files of it, its
+    files.json and its release.json."""
+    files, key = export_files(installation=installation, name=name, prefix=prefix, kernels=kernels)
+    record = new_record(
+        installation=installation,
+        name=name,
+        release_id=release_id,
+        parent=parent,
+        kind=kind,
+        change=change,
+        diff=diff,
+        content_key=key,
+        smoke=smoke,
+        strategy=strategy,
+    )
+    write_records(
+        root=root,
+        installation=installation,
+        record=record,
+        files=files,
+        files_json=files_json(prefix),
+    )
+    return record

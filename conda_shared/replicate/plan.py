@@ -74,6 +74,8 @@ class EnvPlan:
     relax: bool
     source_packages: tuple[tuple[str, str], ...]  # (name, version): conda and pip-only dists
     kernels: tuple[str, ...]  # kernel.json paths of the source env's kernels
+    #: the source env's current release: built as the target's first release of it, same ID
+    release_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,19 +99,23 @@ def plan_env(
     overridable: bool = True,
     keep_variants: bool = True,
     exists: Callable[[str], bool] = os.path.exists,
+    release: tuple[str, Path] | None = None,
 ) -> EnvPlan:
     """The transforms and the ladder lock → pinned → loose for one env; touches nothing.
 
     `keep_variants`: the pinned and looser rungs ask for each package's build variant as the
     source has it (`[build=*cuda*]`), so a solve never trades a CUDA build for a CPU one.
 
+    `release` (ID, prefix) builds the env as that release of it in the target.
     `overridable` False: the target's conda refuses `--override-channels`, so the source's
     channels are named with -c (first priority) and each package as `channel::pkg` where this
     conda reads that form; the target's configured channels then join those solves.
     """
     manifest = specs.manifest
     name = specs.name
-    prefix = str(target / "envs" / name)
+    # a release-managed env (`release`: its ID and prefix in the target) is built at the
+    # release's final path, since conda writes the prefix into files
+    prefix = str(release[1] if release else target / "envs" / name)
     conda = conda_command(target)
     use = rung_channels(
         manifest,
@@ -182,6 +188,7 @@ def plan_env(
         relax=relax,
         source_packages=_source_packages(manifest),
         kernels=tuple(str(k["spec"]) for k in manifest.get("kernels", []) if k.get("spec")),
+        release_id=release[0] if release else None,
     )
 
 
@@ -289,6 +296,7 @@ def plan_from_json(data: Mapping[str, Any]) -> EnvPlan:
         relax=bool(data["relax"]),
         source_packages=tuple((n, v) for n, v in data["source_packages"]),
         kernels=tuple(data["kernels"]),
+        release_id=data.get("release_id"),
     )
 
 

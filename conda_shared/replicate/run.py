@@ -13,6 +13,7 @@ from ..errors import InputError, SharedError
 from ..installation import Installation, package_version, read_installation
 from ..interrupts import interrupts_deferred
 from ..layout import open_root
+from ..release.layout import current_release, release_prefix
 from ..specs.platform import needs_from_manifest
 from ..text import command_words, quoted
 from .cache import fill_cache
@@ -160,6 +161,7 @@ def replicate(
             relax=relax,
             overridable=overridable,
             keep_variants=not relax_variants,
+            release=_release_of(source_inst.path, target_inst.path, item.name),
         )
         for item in specs
     )
@@ -381,6 +383,12 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
                 )
                 say(f"{run.envs[index].name}: {_status_words(result)}")
         raise
+
+
+def _release_of(source: Path, target: Path, name: str) -> tuple[str, Path] | None:
+    """A release-managed source env's current release ID, and that release's target prefix."""
+    release_id = current_release(source, name)
+    return (release_id, release_prefix(target, name, release_id)) if release_id else None
 
 
 def _status_words(result: EnvResult | None) -> str:

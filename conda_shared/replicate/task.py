@@ -19,6 +19,7 @@ from ..errors import SharedError
 from ..interrupts import interrupts_deferred
 from ..kernels.read import Kernel, read_kernels
 from ..prefix import read_env
+from ..release.replicated import publish_replicated
 from . import ownership
 from .conda import Failure, StepOutcome, run_conda, run_pip
 from .plan import EnvPlan, Rung, Step, relaxed_rung
@@ -105,10 +106,12 @@ def _replicate_held(run: RunPlan, env: EnvPlan, prefix: Path, log: Path) -> EnvR
             ownership.undo(prefix, run_dir=run.run_dir)
         raise
     with interrupts_deferred():  # the result and the target change together
-        return _conclude(run, prefix, result, replacing=replacing)
+        return _conclude(run, env, prefix, result, replacing=replacing)
 
 
-def _conclude(run: RunPlan, prefix: Path, result: EnvResult, *, replacing: bool) -> EnvResult:
+def _conclude(
+    run: RunPlan, env: EnvPlan, prefix: Path, result: EnvResult, *, replacing: bool
+) -> EnvResult:
     """Keep the new env, or put the target back as it was; then write the result."""
     result = dataclasses.replace(result, cpu_seconds=_CPU.unrecorded())
     if replacing and result.smoke is not None and not result.smoke.ok:
@@ -121,7 +124,27 @@ def _conclude(run: RunPlan, prefix: Path, result: EnvResult, *, replacing: bool)
         return result
     write_result(run.run_dir, result)  # first: a crash now leaves a finished env, never none
     ownership.keep(prefix, run_dir=run.run_dir)
+    if env.release_id is not None:
+        result = _published(run, env.release_id, result)
     return result
+
+
+def _published(run: RunPlan, release_id: str, result: EnvResult) -> EnvResult:
+    """A release-managed env's release: frozen, recorded, and envs/NAME pointed at it."""
+    note = publish_replicated(
+        root=run.run_dir.parent.parent,  # the state folder: ROOT/reports/<stamp>
+        installation=run.target,
+        name=result.name,
+        release_id=release_id,
+        strategy=result.strategy or "lock",
+        smoke=None if result.smoke is None else dataclasses.asdict(result.smoke),
+        force=run.force,
+    )
+    if note is None:
+        return result
+    noted = dataclasses.replace(result, error=note)
+    write_result(run.run_dir, noted)
+    return noted
 
 
 def _smoke_failed(result: EnvResult) -> EnvResult:

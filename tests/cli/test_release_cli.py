@@ -36,11 +36,18 @@ def test_usage_mistakes_are_one_line(tmp_path: Path, args: tuple[str, ...], says
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_plain_env_names_adopt(tmp_path: Path) -> None:
+def test_a_plain_env_is_adopted_first_and_a_failed_rebuild_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """`release NAME --add` on a plain env adopts it first; here the installation's conda
+    cannot run, so the rebuild fails and the plain folder stays as it was."""
     root = tmp_path / "root"
     (root / "v1" / "conda-meta").mkdir(parents=True)
     (root / "v1" / "envs" / "ds" / "conda-meta").mkdir(parents=True)
     (root / "current").symlink_to("v1")
     result = _cli("ds", "--add", "x", "--yes", "--root", str(root))
-    assert result.returncode == 2
-    assert result.stderr.strip().endswith(f"release --root {root} ds --adopt --from v1")
+    assert result.returncode == 1
+    assert result.stdout.startswith("FAILED (other): ") and "ds is unchanged" in result.stdout
+    assert (root / "v1" / "envs" / "ds").is_dir() and not (root / "v1" / "envs" / "ds").is_symlink()
+    releases = root / "v1" / "envs" / ".releases" / "ds"
+    assert not [p for p in releases.iterdir() if not p.name.startswith(".")]

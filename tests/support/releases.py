@@ -13,10 +13,16 @@ FIRST = "2026.12.01"
 
 
 def managed_root(
-    tmp_path: Path, channel: Channel, *, name: str = "tools", specs: Sequence[str] = ()
+    tmp_path: Path,
+    channel: Channel,
+    *,
+    name: str = "tools",
+    specs: Sequence[str] = (),
+    plain: bool = False,
 ) -> tuple[Path, Path]:
     """ROOT (current -> v1) and its installation v1, where envs/NAME is the relative link to
-    release FIRST, created at that path by the installation's conda (no adoption needed)."""
+    release FIRST, created at that path by the installation's conda (no adoption needed);
+    with `plain`, envs/NAME is a plain env folder made by conda, as before any release."""
     root = tmp_path / "root"
     root.mkdir()
     inst = make_installation(
@@ -28,7 +34,7 @@ def managed_root(
     conda = inst / "bin" / "conda"
     conda.write_text(f'#!/bin/sh\nexec {inst / "bin" / "python"} -m conda "$@"\n')
     conda.chmod(0o755)
-    prefix = inst / "envs" / ".releases" / name / FIRST
+    prefix = inst / "envs" / name if plain else inst / "envs" / ".releases" / name / FIRST
     created = run_in(
         inst,
         "-m",
@@ -41,5 +47,6 @@ def managed_root(
         home=tmp_path / "home",
     )
     assert created.returncode == 0, created.stdout + created.stderr
-    os.symlink(f".releases/{name}/{FIRST}", inst / "envs" / name)
+    if not plain:
+        os.symlink(f".releases/{name}/{FIRST}", inst / "envs" / name)
     return root, inst

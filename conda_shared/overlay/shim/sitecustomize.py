@@ -113,7 +113,9 @@ def _apply_overlays():
     # type: () -> None
     target = os.environ.get("CONDA_SHARED_OVERLAY_ENV")
     dirs = os.environ.get("CONDA_SHARED_OVERLAY_DIRS")
-    if not target or not dirs or os.path.realpath(sys.prefix) != target:
+    # realpath on both sides: the target of a release-managed env is its pointer (envs/NAME),
+    # which leads to whichever release is current
+    if not target or not dirs or os.path.realpath(sys.prefix) != os.path.realpath(target):
         return
     import site
 
