@@ -151,19 +151,20 @@ def _state(path: Path, expected: Mapping[str, Any] | None, *, hashes: bool) -> s
     if not rewritten and isinstance(size, int) and size != info.st_size:
         return CHANGED
     wanted = expected.get("sha256_in_prefix") or (None if rewritten else expected.get("sha256"))
-    if hashes and isinstance(wanted, str) and _sha256(path) not in (wanted, None):
-        return CHANGED
+    if hashes and isinstance(wanted, str):
+        try:
+            return CHANGED if sha256_of(path) != wanted else None
+        except OSError:
+            return None
     return None
 
 
-def _sha256(path: Path) -> str | None:
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's content, read in blocks (a file of any size)."""
     digest = hashlib.sha256()
-    try:
-        with path.open("rb") as stream:
-            while block := stream.read(_READ_BLOCK):
-                digest.update(block)
-    except OSError:
-        return None
+    with path.open("rb") as stream:
+        while block := stream.read(_READ_BLOCK):
+            digest.update(block)
     return digest.hexdigest()
 
 
