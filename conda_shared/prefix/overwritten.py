@@ -10,7 +10,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import SharedError
 from .records import load_record
@@ -65,27 +65,39 @@ class Overwritten:
 _HOW = {LISTED_BY_PIP: "rewritten by pip's", CHANGED: "changed", MISSING: "gone"}
 
 
+class _Installed(NamedTuple):
+    """A file a conda record lists: whose it is, what conda recorded, when (record mtime, ns)."""
+
+    package: str
+    version: str
+    expected: Mapping[str, Any] | None
+    recorded_ns: int
+
+
 def find_overwritten(prefix: Path, *, hashes: bool = False) -> Overwritten:
     """Compare every conda record's files with what is on disk and what pip says it installed.
 
     A file is overwritten when a pip distribution's RECORD (INSTALLER other than conda) lists
-    it, when its size differs from the record's `paths_data` (or, with `hashes`, its sha256,
-    which reads every file), or when it is gone. Bytecode (`.pyc`) is left out: Python itself
-    rewrites it. Raises SharedError for an unreadable record, as every reader of conda-meta does.
+    it, when its size differs from the record's `paths_data` (or, with `hashes`, its sha256),
+    or when it is gone. Only files modified since conda wrote their record are hashed: conda
+    writes a package's record after its files, so an older file is the one conda put there.
+    Bytecode (`.pyc`) is left out: Python itself rewrites it. Raises SharedError for an
+    unreadable record, as every reader of conda-meta does.
     """
-    installed: dict[str, tuple[str, str, Mapping[str, Any] | None]] = {}
+    installed: dict[str, _Installed] = {}
     for record_path in _record_paths(prefix / "conda-meta"):
         data = load_record(record_path)
         contents = _expected_contents(data)
         name, version = str(data["name"]), str(data["version"])
+        recorded = os.stat(record_path).st_mtime_ns
         for relative in data.get("files") or ():
             if isinstance(relative, str) and not _is_bytecode(relative):
-                installed[relative] = (name, version, contents.get(relative))
+                installed[relative] = _Installed(name, version, contents.get(relative), recorded)
     pip_files = dict(_pip_written(prefix, installed))
     found: list[OverwrittenFile] = []
-    for relative, (name, version, expected) in installed.items():
+    for relative, (name, version, expected, recorded) in installed.items():
         how = LISTED_BY_PIP if relative in pip_files else None
-        how = how or _state(prefix / relative, expected, hashes=hashes)
+        how = how or _state(prefix / relative, expected, hash_since=recorded if hashes else None)
         if how is not None:
             found.append(OverwrittenFile(relative, name, version, how, pip_files.get(relative)))
     return Overwritten(prefix=prefix, files=tuple(found))
@@ -133,8 +145,11 @@ def _expected_contents(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     }
 
 
-def _state(path: Path, expected: Mapping[str, Any] | None, *, hashes: bool) -> str | None:
-    """MISSING, CHANGED, or None when the file is still what conda installed (as far as known)."""
+def _state(path: Path, expected: Mapping[str, Any] | None, *, hash_since: int | None) -> str | None:
+    """MISSING, CHANGED, or None when the file is still what conda installed (as far as known).
+
+    `hash_since`: compare the sha256 of a file modified at or after this time (ns), if any.
+    """
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -151,7 +166,7 @@ def _state(path: Path, expected: Mapping[str, Any] | None, *, hashes: bool) -> s
     if not rewritten and isinstance(size, int) and size != info.st_size:
         return CHANGED
     wanted = expected.get("sha256_in_prefix") or (None if rewritten else expected.get("sha256"))
-    if hashes and isinstance(wanted, str):
+    if hash_since is not None and info.st_mtime_ns >= hash_since and isinstance(wanted, str):
         try:
             return CHANGED if sha256_of(path) != wanted else None
         except OSError:
@@ -168,9 +183,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _pip_written(
-    prefix: Path, installed: Mapping[str, tuple[str, str, Mapping[str, Any] | None]]
-) -> Iterator[tuple[str, str]]:
+def _pip_written(prefix: Path, installed: Mapping[str, _Installed]) -> Iterator[tuple[str, str]]:
     """(path in the prefix, "name version") for every file a non-conda installer's RECORD lists.
 
     A dist-info a conda package installed and nobody rewrote is the package's own, whatever
@@ -186,7 +199,7 @@ def _pip_written(
             owner_record = installed.get(record_name)
             if (
                 owner_record is not None
-                and _state(prefix / record_name, owner_record[2], hashes=True) is None
+                and _state(prefix / record_name, owner_record.expected, hash_since=0) is None
             ):
                 continue
             record = read_text(dist_info / "RECORD")

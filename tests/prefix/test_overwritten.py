@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from conda_shared.prefix.overwritten import CHANGED, LISTED_BY_PIP, MISSING, find_overwritten
@@ -101,6 +102,11 @@ def test_a_changed_size_is_found_and_a_same_size_change_only_with_hashes(tmp_pat
         ("share/a.txt", CHANGED),
         ("share/b.txt", CHANGED),
     ]
+    # a file older than its record is the one conda put there: not read again
+    record = tmp_path / "conda-meta" / "a-1-0.json"
+    old = record.stat().st_mtime_ns - 10**9
+    os.utime(tmp_path / "share" / "b.txt", ns=(old, old))
+    assert [f.path for f in find_overwritten(tmp_path, hashes=True).files] == ["share/a.txt"]
 
 
 def test_gone_files_are_missing_but_bytecode_is_not_counted(tmp_path: Path) -> None:
