@@ -15,7 +15,7 @@ from ..prefix import read_env
 from ..prefix.overwritten import find_overwritten
 from ..release.layout import release_ids, release_prefix, split_release
 from ..specs import content_key
-from ..text import control_character, unknown_name
+from ..text import command_words, control_character, unknown_name
 from .build import conda_pack_module, write_archive
 from .formats import FORMATS, archive_format, unpack_command
 
@@ -70,12 +70,18 @@ def pack_env(
     _check_out(out, prefix)
 
     def again(*extra: str) -> tuple[str, ...]:
-        words = ["pack", env, "--out", str(out)]
-        words += [*(["--format", format] if format else [])]
-        words += [*(["--dest-prefix", dest_prefix] if dest_prefix else [])]
-        words += [*(["--from", installation] if installation else [])]
+        """This same command with `extra` options: the next step a refusal suggests."""
+        options = {"--format": format, "--dest-prefix": dest_prefix, "--from": installation}
         flags = {"--ignore-editable": ignore_editable, "--ignore-overwritten": ignore_overwritten}
-        return (*words, *(flag for flag, on in flags.items() if on), *extra)
+        return (
+            "pack",
+            env,
+            "--out",
+            str(out),
+            *(word for option, value in options.items() if value for word in (option, value)),
+            *(flag for flag, on in flags.items() if on),
+            *extra,
+        )
 
     progress(f"reading {prefix}")
     state = read_env(prefix, name=name, config=inst.config)
@@ -130,7 +136,7 @@ def pack_env(
     note = audit.try_record(
         shared.log_path,
         action="pack",
-        command=f"pack {env} --out {out} --format {fmt}",
+        command=command_words(["pack", env, "--out", out, "--format", fmt]),
         result=f"{out} {built.size} bytes, {result.content_key}; unpack: {result.unpack}",
         source=str(prefix),
         target=str(out),
