@@ -167,14 +167,15 @@ def test_files_pip_overwrote_are_refused_then_packed_as_the_env_holds_them(
     prefix = root / "v24.11" / "envs" / "mixed_numpy"
     _cache_the_packages(root / "v24.11" / "pkgs", prefix)
     out = tmp_path / "mixed.tar.gz"
-    args = ["pack", "mixed_numpy", "--root", str(root), "--out", str(out)]
+    args = ["pack", "mixed_numpy", "--root", str(root), "--out", str(out), "--format", "tar.gz"]
 
     refused = run_cli(capsys, *args)
     assert refused.code == 1 and not out.exists()
     assert "pip overwrote or removed files of conda packages in mixed_numpy: numpy 1.21.5" in (
         refused.err
     )
-    assert refused.err.rstrip().endswith("--ignore-overwritten")
+    # the hint is this same command, options kept, plus the one that goes on
+    assert error_line(refused.err).endswith(f"--out {out} --format tar.gz --ignore-overwritten")
 
     packed = run_cli(capsys, *args, "--ignore-overwritten", "--json")
     assert packed.code == 0, packed.err
