@@ -228,15 +228,17 @@ def test_ctrl_c_while_packing_leaves_no_archive_and_no_temp_files(
         original(self, file)  # type: ignore[arg-type]
 
     monkeypatch.setattr(conda_pack.core.Packer, "add", interrupted)
-    temp_before = set(os.listdir(tempfile.gettempdir()))
-    tempdir_before = tempfile.tempdir
+    # the temp folder every tempfile user would write to, private to this test
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
 
     result = run_cli(capsys, "pack", "r_env", "--root", str(root), "--out", str(out))
 
     assert result.code == 130
     assert not out.exists() and leftovers(out.parent) == []
-    assert tempfile.tempdir == tempdir_before
-    assert set(os.listdir(tempfile.gettempdir())) - temp_before == set()
+    assert tempfile.tempdir == str(temp)
+    assert list(temp.iterdir()) == []
 
 
 def test_without_conda_pack_one_line_names_the_extra(
