@@ -35,8 +35,9 @@ _FILES_SHOWN = 5
 class Finding:
     """One thing wrong (problem: doctor exits 1) or worth knowing (note) about the root."""
 
-    check: str  # pointers | installations | permissions | releases | kernels | overlays | config
-    #             | plugin
+    # pointers | installations | permissions | releases | kernels | overlays | config | plugin
+    # | overwritten
+    check: str
     severity: str
     subject: str
     message: str
@@ -114,6 +115,7 @@ def check_root(
     plugin: list[Finding] = []
     releases: list[Finding] = []
     unreadable: list[Finding] = []
+    overwritten: list[Finding] = []
     for path, pointers in shared.installations_with_pointers().items():
         try:
             inst = read_installation(path)
@@ -146,11 +148,13 @@ def check_root(
                 unreadable.append(found)
         plugin += _plugin_findings(inst, pointers, single=shared.single)
         releases += _release_findings(shared.state_dir, inst.path, command_line)
+        overwritten += _overwritten_findings(inst, shared.path)
         if inst.conda_shared_version is not None:
             config += _config_findings(inst, system_config_dirs)
     findings += [_writable_finding(w) for w in dict.fromkeys(writable)]
     findings += dict.fromkeys(unreadable)
     findings += releases
+    findings += overwritten
     findings += _kernel_findings(shared)
     findings += _overlay_findings(shared, command_line)
     findings += config + plugin
@@ -237,6 +241,48 @@ def _writable_dirs(inst: Installation, root: Path) -> Iterator[WritableDir | Fin
             continue
         if stat.S_ISDIR(info.st_mode) and info.st_mode & _WRITE_BY_OTHERS:
             yield WritableDir(path, stat.S_IMODE(info.st_mode), (info.st_dev, info.st_ino))
+
+
+def _overwritten_findings(inst: Installation, root: Path) -> list[Finding]:
+    """Shared envs whose conda packages pip overwrote (or removed): conda-pack refuses them, and
+    conda's own records no longer describe what runs. Sizes only: hashing every file of every
+    env would make the doctor read the whole root."""
+    from .prefix.overwritten import find_overwritten
+
+    findings = []
+    for env in inst.envs:
+        if not fs.is_within(root, env.prefix):
+            continue
+        try:
+            found = find_overwritten(env.prefix)
+        except SharedError:
+            continue  # an unreadable record: every reader of the env says so, not this check
+        if not found.files:
+            continue
+        names = sorted({f.package for f in found.files})
+        conda = inst.path / "bin" / "conda"
+        restore = f"{quoted(conda)} install -p {quoted(env.prefix)} --force-reinstall " + " ".join(
+            quoted(name) for name in names
+        )
+        pip_names = sorted({dist.split(" ")[0] for dist in found.pip_dists})
+        undo = (
+            f"{quoted(env.prefix / 'bin' / 'python')} -m pip uninstall -y "
+            + " ".join(quoted(name) for name in pip_names)
+            + ", then "
+            if pip_names
+            else ""
+        )
+        findings.append(
+            Finding(
+                "overwritten",
+                PROBLEM,
+                str(env.prefix),
+                f"{env.prefix}: pip overwrote or removed files of conda packages {found.summary()}",
+                f"Undo the pip install and restore conda's files: {undo}{restore} (pip packages "
+                "belong in an overlay)",
+            )
+        )
+    return findings
 
 
 def _writable_finding(found: WritableDir) -> Finding:

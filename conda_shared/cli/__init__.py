@@ -35,6 +35,7 @@ VERBS: dict[str, str] = {
     "kernels": "List Jupyter kernelspecs and where they resolve; sync creates missing ones.",
     "overlay": "Extend a read-only environment with pip packages in your (or an admin) overlay.",
     "release": "Change one environment as a new dated release, switched atomically; roll back.",
+    "pack": "Pack one environment (or one release of it) into an archive, through conda-pack.",
 }
 
 

@@ -84,6 +84,35 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> N
         raise
 
 
+def publish_file(built: Path, destination: Path, *, mode: int) -> None:
+    """Reveal a file written whole under a private name (an archive too big to hold in memory)
+    as `destination` in one step, flushed to disk first; a destination that appeared meanwhile
+    is never replaced (a hard link refuses it; where links are not supported, a rename)."""
+    os.chmod(built, mode)
+    with built.open("rb") as stream:
+        os.fsync(stream.fileno())
+    try:
+        os.link(built, destination)
+    except FileExistsError:
+        raise _appeared(destination) from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(destination):
+            raise _appeared(destination) from None
+        os.rename(built, destination)
+    else:
+        os.unlink(built)
+    sync_dir(destination.parent)
+
+
+def _appeared(destination: Path) -> SharedError:
+    return SharedError(
+        f"{destination} exists (it appeared while it was being written); not replaced",
+        "Move it away or choose another name, then run the command again",
+    )
+
+
 def atomic_symlink(link: Path, target: str | Path) -> None:
     """Point `link` at `target` in one step: a temp link renamed over the old one."""
     if link.is_dir() and not link.is_symlink():
