@@ -68,7 +68,6 @@ class Side:
 class OwnUsage:
     """conda-shared's own processes in a replicate run, as its report records them."""
 
-    processes: int
     cpu_s: float
     #: per env: (build, checks, our task's CPU) seconds
     split: dict[str, tuple[float, float, float]]
@@ -215,8 +214,7 @@ class Benchmark:
         print(
             f"  replicate / lock loop wall {_interval(lock_ratio, 'x')}; "
             f"env create loop / replicate wall {_interval(speedup, 'x')}; "
-            f"conda-shared's own CPU {_interval(share, '%')} of replicate's wall "
-            f"({usages[-1].processes} processes)"
+            f"conda-shared's own CPU {_interval(share, '%')} of replicate's wall"
         )
         verdicts = [
             Verdict(
@@ -391,7 +389,7 @@ class Benchmark:
         }
         return (
             Side(sample.wall_s, sample.cpu_s, sample.peak_rss_kib),
-            OwnUsage(len(envs) + 1, own, split),
+            OwnUsage(own, split),
         )
 
     def environ(self) -> dict[str, str | None]:
