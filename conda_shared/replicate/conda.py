@@ -115,11 +115,16 @@ def conda_command(target: Path) -> tuple[str, ...]:
     return tuple(children.python_argv(python, ["-m", "conda"], keep_pythonpath=False))
 
 
-def run_conda(argv: Sequence[str], *, log: Path) -> StepOutcome:
-    """Run a conda command that was given `--json`; classify its error document if it fails."""
+def run_conda(
+    argv: Sequence[str], *, log: Path, environ: Mapping[str, str] | None = None
+) -> StepOutcome:
+    """Run a conda command that was given `--json`; classify its error document if it fails.
+
+    `environ`: variables set for this command on top of `target_environ()`.
+    """
     started = time.monotonic()
     logged_before = log.stat().st_size if log.exists() else 0
-    stdout, returncode = _run(argv, log=log)
+    stdout, returncode = _run(argv, log=log, environ=environ)
     document = _json_document(stdout)
     seconds = time.monotonic() - started
     if returncode == 0 and (document is None or document.get("success", True)):
@@ -301,7 +306,13 @@ def _json_document(stdout: str) -> Mapping[str, Any] | None:
         return document if isinstance(document, dict) else None
 
 
-def _run(argv: Sequence[str], *, log: Path, merge_stderr: bool = False) -> tuple[str, int]:
+def _run(
+    argv: Sequence[str],
+    *,
+    log: Path,
+    merge_stderr: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, int]:
     """Run `argv` (a Python: `python -m conda ...`, `python -m pip ...`) with its output appended
     to `log`; returns (stdout, exit status)."""
     command = children.python_argv(argv[0], argv[1:], keep_pythonpath=False)
@@ -315,7 +326,7 @@ def _run(argv: Sequence[str], *, log: Path, merge_stderr: bool = False) -> tuple
                 stderr=subprocess.STDOUT if merge_stderr else stream,
                 text=True,
                 errors="replace",
-                env=target_environ(),
+                env={**target_environ(), **(environ or {})},
             )
         except OSError as error:
             stream.write(f"could not start: {error}\n")
