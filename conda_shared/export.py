@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import audit, fs
+from . import __version__, audit, fs
 from .condarc import CondaConfig, installation_condarc_files, read_config
 from .errors import InputError, SharedError
 from .installation import (
@@ -21,13 +23,15 @@ from .installation import (
     validate_env_name,
 )
 from .inventory import read_inventory
-from .kernels.read import Kernel, read_kernels
+from .kernels.read import Kernel, kernels_running, read_kernels
 from .layout import SharedRoot, open_root
 from .prefix import read_env
+from .prefix.cache import EnvCache, env_signature, open_cache, root_cache_dir
 from .specs import Risk, SourceInfo, build_specs
 from .text import closest_names, unknown_name
 
 LOCK_NAME = ".conda-shared-export.lock"
+CACHE_KIND = "export"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class EnvExport:
     error: str | None
     #: for a name the installation does not have: its nearest env names, best first
     did_you_mean: tuple[str, ...] = ()
+    #: True when the env and its files were unchanged since the last export (nothing was read)
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ def export_envs(
     """
     shared = open_root(root) if root is not None else None
     kernels: tuple[Kernel, ...] = ()
+    cache = EnvCache(None)
     if shared is None:
         out_dir = _required_out(out).absolute()
         jobs, source_path = _jobs_without_root(names, inventory), None
@@ -108,6 +115,8 @@ def export_envs(
             shared.ensure_in_state_dir(out_dir)
         source_path, kernels = source.path, tuple(read_kernels(shared.kernels_dir))
         warnings = source.config.warnings  # a condarc skipped: its channels are missing
+        cache = open_cache(root_cache_dir(shared.state_dir))
+        warnings += (cache.note,) if cache.note else ()
     _refuse_inside([source_path, *(j.location.prefix for j in jobs if j.location)], out_dir)
     _prepare_out(out_dir)
     results: list[EnvExport] = []
@@ -119,7 +128,9 @@ def export_envs(
                 if progress:
                     progress(f"[{index}/{len(jobs)}] {job.asked}")
                 results.append(
-                    _export_one(job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash)
+                    _export_one(
+                        job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash, cache=cache
+                    )
                 )
         except KeyboardInterrupt:
             interrupted = True
@@ -239,7 +250,7 @@ def _source_of_lone_env(prefix: Path) -> SourceInfo:
 
 
 def _export_one(
-    job: _Job, *, kernels: Sequence[Kernel], out_dir: Path, lock_hash: str
+    job: _Job, *, kernels: Sequence[Kernel], out_dir: Path, lock_hash: str, cache: EnvCache
 ) -> EnvExport:
     location = job.location
     if location is None:
@@ -253,6 +264,13 @@ def _export_one(
             near = tuple(closest_names(job.asked, job.known))
             return dataclasses.replace(_failed(job.asked, None, reason), did_you_mean=near)
         return _failed(job.asked, None, reason)
+    signature = env_signature(location.prefix)
+    inputs = _inputs_key(job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash)
+    unchanged = _unchanged(
+        cache.load(location.prefix, kind=CACHE_KIND, signature=signature), inputs
+    )
+    if unchanged is not None:
+        return unchanged
     try:
         source = job.source or _source_of_lone_env(location.prefix)
         env = read_env(location.prefix, name=location.name, config=source.config, owned_dists=False)
@@ -266,7 +284,7 @@ def _export_one(
         fs.replace_together(files, journal=fs.journal_path(out_dir, location.key))
     except Exception as error:
         return _failed(location.key, location.prefix, _reason(error, writing=out_dir))
-    return EnvExport(
+    exported = EnvExport(
         name=location.key,
         prefix=location.prefix,
         ok=True,
@@ -277,6 +295,64 @@ def _export_one(
         risks=specs.risks,
         error=None,
     )
+    cache.store(
+        location.prefix, kind=CACHE_KIND, signature=signature, data=_cached(exported, inputs)
+    )
+    return exported
+
+
+def _inputs_key(job: _Job, *, kernels: Sequence[Kernel], out_dir: Path, lock_hash: str) -> str:
+    """Everything but the env that shapes its spec files: the same key and an unchanged env
+    mean the files written last time are still the export."""
+    assert job.location is not None
+    own = kernels_running(kernels, job.location.prefix)
+    parts = (__version__, job.location.key, out_dir, lock_hash, job.source, own)
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _cached(exported: EnvExport, inputs: str) -> dict[str, Any]:
+    return {
+        "inputs": inputs,
+        "name": exported.name,
+        "prefix": str(exported.prefix),
+        "content_key": exported.content_key,
+        "conda_packages": exported.conda_packages,
+        "pip_packages": exported.pip_packages,
+        "risks": [[r.code, r.package, r.message] for r in exported.risks],
+        "files": {str(path): _file_state(path) for path in exported.files},
+    }
+
+
+def _unchanged(cached: Any, inputs: str) -> EnvExport | None:
+    """The export a cache entry recorded, when its inputs match and its files are as written."""
+    if not isinstance(cached, dict) or cached.get("inputs") != inputs:
+        return None
+    try:
+        files = cached["files"]
+        if any(_file_state(Path(path)) != state for path, state in files.items()):
+            return None
+        return EnvExport(
+            name=str(cached["name"]),
+            prefix=Path(cached["prefix"]),
+            ok=True,
+            files=tuple(Path(path) for path in files),
+            content_key=str(cached["content_key"]),
+            conda_packages=int(cached["conda_packages"]),
+            pip_packages=int(cached["pip_packages"]),
+            risks=tuple(Risk(*risk) for risk in cached["risks"]),
+            error=None,
+            unchanged=True,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _file_state(path: Path) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
 def _reason(error: Exception, *, reading: Path | None = None, writing: Path | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import pytest
 from conda_shared import export
 from conda_shared.errors import InputError, SharedError
 from conda_shared.export import export_envs
+from tests.catalog.helpers import pip_install, settle
 from tests.roots import make_sample, tree_digest
+from tests.support.users import NOBODY, home_of, needs_root, reachable_dir, run_as
 
 
 def test_exports_every_env_but_base_without_touching_the_source(tmp_path: Path) -> None:
@@ -320,3 +323,57 @@ def test_a_symlink_loop_given_as_an_env_is_one_failure(tmp_path: Path) -> None:
     )
     lone = export_envs(root=None, names=[str(loop)], out=tmp_path / "out")
     assert not lone.ok and len(lone.envs) == 1
+
+
+def test_an_unchanged_root_is_exported_again_without_reading_an_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_sample(tmp_path)
+    settle(root)
+    first = export_envs(root=root)
+    written = {path: path.stat().st_mtime_ns for env in first.envs for path in env.files}
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged env was read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(export, "read_env", refuse)
+        again = export_envs(root=root)
+    assert again.ok and all(env.unchanged for env in again.envs)
+    assert [(e.name, e.content_key, e.risks) for e in again.envs] == [
+        (e.name, e.content_key, e.risks) for e in first.envs
+    ]
+    assert {path: path.stat().st_mtime_ns for path in written} == written, "files untouched"
+    # pip changed one env, and someone edited another's spec: only those two are written again
+    pip_install(root / "v24.11" / "envs" / "gitdev", "polars", "1.2.3")
+    edited = root / "specs" / "v24.11" / "r_env.yml"
+    edited.write_text("edited by hand\n")
+    third = export_envs(root=root)
+    assert sorted(e.name for e in third.envs if not e.unchanged) == ["gitdev", "r_env"]
+    assert "polars==1.2.3" in (root / "specs" / "v24.11" / "gitdev.yml").read_text()
+    assert edited.read_text() != "edited by hand\n"
+    # another --out, another lock hash: the cache never answers for other files
+    elsewhere = export_envs(root=root, out=tmp_path / "elsewhere", lock_hash="md5")
+    assert not any(env.unchanged for env in elsewhere.envs)
+
+
+@needs_root
+def test_a_cache_made_by_another_user_is_not_used_by_export() -> None:
+    with reachable_dir() as place:
+        root = make_sample(place)
+        subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
+        settle(root)
+        export_envs(root=root)  # root's cache, root's files
+        home = home_of(place, NOBODY)
+        result = run_as(NOBODY, "export", "--root", str(root), "--out", str(home), "--json",
+                        home=home)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert len(document["envs"]) == 13
+        assert not any(e["unchanged"] for e in document["envs"])
+        assert any("env cache" in note and "ignored" in note for note in document["notes"])
+        # and root ignores a cache folder another user owns, whatever its entries say
+        os.chown(root / "cache" / "envs", NOBODY, NOBODY)
+        again = export_envs(root=root)
+        assert not any(env.unchanged for env in again.envs)
+        assert any("env cache" in note for note in again.notes)

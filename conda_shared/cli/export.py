@@ -161,8 +161,11 @@ def render(
         lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
     good = sum(1 for e in result.envs if e.ok)
     source = f" from {result.installation}" if result.installation else ""
+    unchanged = sum(1 for e in result.envs if e.unchanged)
+    same = f" ({unchanged} unchanged since the last export, not read again)" if unchanged else ""
     lines.append(
-        f"exported {good} of {plural(result.selected, 'environment')}{source} to {result.out_dir}"
+        f"exported {good} of {plural(result.selected, 'environment')}{source} to "
+        f"{result.out_dir}{same}"
     )
     if result.interrupted:
         missing = result.selected - len(result.envs)
