@@ -92,6 +92,7 @@ def export_envs(
     inventory: Path | None = None,
     out: Path | None = None,
     lock_hash: str = "sha256",
+    full: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Write NAME.yml, NAME.lock, NAME.history.yml and NAME.json per environment.
@@ -99,6 +100,8 @@ def export_envs(
     Reads only what conda left on disk and never writes into a source installation or env.
     One environment failing is reported and the others are still exported. Without a root
     (`root=None`) only environments given by path can be exported, and `out` is required.
+    An env unchanged since the last export (same conda-meta, history and site-packages, its
+    files as written) is not read again, unless `full`.
     """
     shared = open_root(root) if root is not None else None
     kernels: tuple[Kernel, ...] = ()
@@ -129,7 +132,12 @@ def export_envs(
                     progress(f"[{index}/{len(jobs)}] {job.asked}")
                 results.append(
                     _export_one(
-                        job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash, cache=cache
+                        job,
+                        kernels=kernels,
+                        out_dir=out_dir,
+                        lock_hash=lock_hash,
+                        cache=cache,
+                        full=full,
                     )
                 )
         except KeyboardInterrupt:
@@ -250,7 +258,13 @@ def _source_of_lone_env(prefix: Path) -> SourceInfo:
 
 
 def _export_one(
-    job: _Job, *, kernels: Sequence[Kernel], out_dir: Path, lock_hash: str, cache: EnvCache
+    job: _Job,
+    *,
+    kernels: Sequence[Kernel],
+    out_dir: Path,
+    lock_hash: str,
+    cache: EnvCache,
+    full: bool,
 ) -> EnvExport:
     location = job.location
     if location is None:
@@ -266,9 +280,8 @@ def _export_one(
         return _failed(job.asked, None, reason)
     signature = env_signature(location.prefix)
     inputs = _inputs_key(job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash)
-    unchanged = _unchanged(
-        cache.load(location.prefix, kind=CACHE_KIND, signature=signature), inputs
-    )
+    cached = None if full else cache.load(location.prefix, kind=CACHE_KIND, signature=signature)
+    unchanged = _unchanged(cached, inputs)
     if unchanged is not None:
         return unchanged
     try:

@@ -352,6 +352,7 @@ def test_an_unchanged_root_is_exported_again_without_reading_an_env(
     assert sorted(e.name for e in third.envs if not e.unchanged) == ["gitdev", "r_env"]
     assert "polars==1.2.3" in (root / "specs" / "v24.11" / "gitdev.yml").read_text()
     assert edited.read_text() != "edited by hand\n"
+    assert not any(env.unchanged for env in export_envs(root=root, full=True).envs)
     # another --out, another lock hash: the cache never answers for other files
     elsewhere = export_envs(root=root, out=tmp_path / "elsewhere", lock_hash="md5")
     assert not any(env.unchanged for env in elsewhere.envs)
