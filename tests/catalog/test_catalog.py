@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from conda_shared.catalog import collect as collect_module
+from conda_shared.catalog.model import Catalog, EnvEntry, Package
 from conda_shared.catalog.publish import sites_dir
+from conda_shared.catalog.render import search_index_script
 from conda_shared.release.layout import ReleaseRecord, record_json, records_dir, release_prefix
 from tests.catalog.helpers import conda_install, pip_install, settle
 from tests.roots import make_sample, run_cli
@@ -245,3 +247,33 @@ def test_an_unreadable_env_is_listed_and_the_others_still_shown(
     assert "Could not be read:" in page_of(out, "gitdev")
     assert "<td>ipumspy</td>" not in page_of(out, "gitdev")
     assert "<td>pyreadstat</td>" in page_of(out, "nhis_reformat")
+
+
+def test_the_search_index_of_200_envs_of_150_packages_stays_under_2_mib() -> None:
+    names = [f"package-{number:03d}-{'x' * (number % 12)}" for number in range(600)]
+    envs = tuple(
+        EnvEntry(
+            installation="v26.7",
+            name=f"team-{env:03d}-analysis",
+            prefix=Path(f"/e/{env}"),
+            page=f"envs/v26.7-team-{env:03d}-analysis-0123456789.html",
+            activate="",
+            python_version="3.12.7",
+            content_key=None,
+            packages=tuple(
+                Package(names[(env * 7 + n) % 600], f"{n % 30}.{env % 20}.{n % 7}", "h1_0", "c")
+                for n in range(150)
+            ),
+            pip=(),
+            kernels=("Python",) if env % 3 else (),
+            overlays=(),
+            releases=(),
+            spec_files=(),
+            error=None,
+            read_again=True,
+        )
+        for env in range(200)
+    )
+    catalog = Catalog(Path("/r"), "", (), envs, None, (), ())
+    size = len(search_index_script(catalog).encode())
+    assert size < 2 * 2**20, f"{size / 2**20:.2f} MiB"
