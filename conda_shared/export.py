@@ -26,7 +26,7 @@ from .inventory import read_inventory
 from .kernels.read import Kernel, kernels_running, read_kernels
 from .layout import SharedRoot, open_root
 from .prefix import read_env
-from .prefix.cache import EnvCache, env_signature, open_cache, root_cache_dir
+from .prefix.cache import EnvCache, cache_beside, env_signature, open_cache
 from .specs import Risk, SourceInfo, build_specs
 from .text import closest_names, unknown_name
 
@@ -105,7 +105,6 @@ def export_envs(
     """
     shared = open_root(root) if root is not None else None
     kernels: tuple[Kernel, ...] = ()
-    cache = EnvCache(None)
     if shared is None:
         out_dir = _required_out(out).absolute()
         jobs, source_path = _jobs_without_root(names, inventory), None
@@ -118,14 +117,14 @@ def export_envs(
             shared.ensure_in_state_dir(out_dir)
         source_path, kernels = source.path, tuple(read_kernels(shared.kernels_dir))
         warnings = source.config.warnings  # a condarc skipped: its channels are missing
-        cache = open_cache(root_cache_dir(shared.state_dir))
-        warnings += (cache.note,) if cache.note else ()
     _refuse_inside([source_path, *(j.location.prefix for j in jobs if j.location)], out_dir)
     _prepare_out(out_dir)
     results: list[EnvExport] = []
     interrupted = False
     with fs.exclusive_lock(out_dir / LOCK_NAME):
         fs.finish_interrupted(out_dir)
+        cache = open_cache(cache_beside(out_dir))
+        warnings += (cache.note,) if cache.note else ()
         try:
             for index, job in enumerate(jobs, start=1):
                 if progress:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from conda_shared import export
 from conda_shared.errors import InputError, SharedError
 from conda_shared.export import export_envs
+from conda_shared.prefix.cache import CACHE_DIR
 from tests.catalog.helpers import pip_install, settle
 from tests.roots import make_sample, tree_digest
 from tests.support.users import NOBODY, home_of, needs_root, reachable_dir, run_as
@@ -359,22 +359,26 @@ def test_an_unchanged_root_is_exported_again_without_reading_an_env(
 
 
 @needs_root
-def test_a_cache_made_by_another_user_is_not_used_by_export() -> None:
+def test_the_env_cache_serves_only_the_user_who_owns_it() -> None:
     with reachable_dir() as place:
         root = make_sample(place)
         subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
         settle(root)
-        export_envs(root=root)  # root's cache, root's files
         home = home_of(place, NOBODY)
-        result = run_as(NOBODY, "export", "--root", str(root), "--out", str(home), "--json",
-                        home=home)  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        document = json.loads(result.stdout)
-        assert len(document["envs"]) == 13
-        assert not any(e["unchanged"] for e in document["envs"])
-        assert any("env cache" in note and "ignored" in note for note in document["notes"])
-        # and root ignores a cache folder another user owns, whatever its entries say
-        os.chown(root / "cache" / "envs", NOBODY, NOBODY)
-        again = export_envs(root=root)
-        assert not any(env.unchanged for env in again.envs)
-        assert any("env cache" in note for note in again.notes)
+
+        def export_as_nobody() -> dict[str, Any]:
+            result = run_as(NOBODY, "export", "--root", str(root), "--out", str(home / "specs"),
+                            "--json", home=home)  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            document: dict[str, Any] = json.loads(result.stdout)
+            return document
+
+        assert not any(e["unchanged"] for e in export_as_nobody()["envs"])
+        again = export_as_nobody()  # nobody's own cache, beside nobody's specs: trusted
+        assert len(again["envs"]) == 13 and all(e["unchanged"] for e in again["envs"])
+        # root exporting into that folder finds a cache another user owns: ignored
+        (home / "specs").chmod(0o777)
+        theirs = export_envs(root=root, out=home / "specs")
+        assert (home / "specs" / CACHE_DIR).stat().st_uid == NOBODY
+        assert theirs.ok and not any(env.unchanged for env in theirs.envs)
+        assert any("env cache" in note and "ignored" in note for note in theirs.notes)

@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import fs
 from ..errors import InputError
 from ..layout import open_root
-from ..prefix.cache import open_cache, root_cache_dir
+from ..prefix.cache import cache_beside, open_cache
 from .collect import read_catalog
 from .model import Catalog
 from .publish import earlier_site, publish_site, sites_dir
@@ -61,7 +61,7 @@ def write_catalog(
         reuse = earlier_site(out) is not None if incremental is None else incremental
         catalog: Catalog = read_catalog(
             shared,
-            cache=open_cache(root_cache_dir(shared.state_dir)),
+            cache=open_cache(cache_beside(sites_dir(out))),
             reuse=reuse,
             progress=progress,
         )

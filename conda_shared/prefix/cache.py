@@ -16,6 +16,7 @@ from .. import fs
 from .site_packages import site_packages_dirs
 
 CACHE_FORMAT = "conda-shared/env-cache/1"
+CACHE_DIR = ".conda-shared-cache"
 # A folder changed within this long of being read may change again in the same timestamp tick
 # (coarse on NFS): its state is not cached, or a second change could hide behind the first.
 _SETTLED_NS = 2_000_000_000
@@ -78,7 +79,8 @@ class EnvCache:
             return
         entry = {"format": CACHE_FORMAT, "signature": signature, "data": data}
         try:
-            fs.atomic_write(self._entry(prefix, kind), json.dumps(entry), mode=0o600)
+            # no fsync: an entry lost in a crash only means that env is read again
+            fs.atomic_write(self._entry(prefix, kind), json.dumps(entry), mode=0o600, durable=False)
         except OSError:
             return
 
@@ -88,9 +90,10 @@ class EnvCache:
         return self.folder / f"{digest}.{kind}.json"
 
 
-def root_cache_dir(state_dir: Path) -> Path:
-    """The env cache of a shared root (export and catalog share it; their runner owns it)."""
-    return state_dir / "cache" / "envs"
+def cache_beside(output: Path) -> Path:
+    """The env cache of an output folder (export's specs, catalog's sites): it lives with what
+    it helps write, owned by whoever writes that, and never in a root only being read."""
+    return output / CACHE_DIR
 
 
 def open_cache(folder: Path) -> EnvCache:

@@ -16,6 +16,7 @@ from conda_shared.catalog import collect as collect_module
 from conda_shared.catalog.model import Catalog, EnvEntry, Package
 from conda_shared.catalog.publish import sites_dir
 from conda_shared.catalog.render import search_index_script
+from conda_shared.prefix.cache import CACHE_DIR
 from conda_shared.release.layout import ReleaseRecord, record_json, records_dir, release_prefix
 from tests.catalog.helpers import conda_install, pip_install, settle
 from tests.roots import make_sample, run_cli
@@ -123,7 +124,8 @@ def test_a_cache_another_user_could_write_is_ignored(
     catalog(capsys, root, out)
     entries = {}
     # plant a lie in every entry: the same signature, a package the env does not have
-    for entry in (root / "cache" / "envs").glob("*.catalog.json"):
+    cache = sites_dir(out) / CACHE_DIR
+    for entry in cache.glob("*.catalog.json"):
         document = json.loads(entry.read_text())
         entries[Path(document["signature"].splitlines()[0]).name] = entry
         document["data"]["packages"] = [["planted", "6.6.6", "0", "evil"]]
@@ -136,8 +138,7 @@ def test_a_cache_another_user_could_write_is_ignored(
     planted = [env for env in ("gitdev", "r_env", "smoke") if "planted" in page_of(out, env)]
     assert planted == (["smoke"] if os.geteuid() == 0 else ["r_env", "smoke"])
     assert result["read_again"] == (2 if os.geteuid() == 0 else 1)
-    for shared in (root / "cache" / "envs", root / "cache"):
-        shared.chmod(0o777)
+    cache.chmod(0o777)
     result = catalog(capsys, root, out)
     assert result["read_again"] == 14
     assert any("env cache" in note and "ignored" in note for note in result["notes"])
