@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from . import __version__, audit, fs
-from .condarc import CondaConfig, installation_condarc_files, read_config
-from .errors import InputError, SharedError
-from .installation import (
+from .. import audit, fs
+from ..condarc import CondaConfig, installation_condarc_files, read_config
+from ..errors import InputError, SharedError
+from ..installation import (
     EnvLocation,
     Installation,
     assign_keys,
@@ -22,56 +20,19 @@ from .installation import (
     read_installation,
     validate_env_name,
 )
-from .inventory import read_inventory
-from .kernels.read import Kernel, kernels_running, read_kernels
-from .layout import SharedRoot, open_root
-from .prefix import read_env
-from .prefix.cache import EnvCache, cache_beside, env_signature, open_cache
-from .specs import Risk, SourceInfo, build_specs
-from .text import closest_names, unknown_name
+from ..inventory import read_inventory
+from ..kernels.read import Kernel, read_kernels
+from ..layout import SharedRoot, open_root
+from ..prefix import read_env
+from ..prefix.cache import EnvCache, cache_beside, env_signature, open_cache
+from ..specs import SourceInfo, build_specs
+from ..text import closest_names, unknown_name
+from .results import EnvExport, ExportResult
+from .unchanged import CACHE_KIND, inputs_key, recall, remember
+
+__all__ = ["LOCK_NAME", "EnvExport", "ExportResult", "export_envs"]
 
 LOCK_NAME = ".conda-shared-export.lock"
-CACHE_KIND = "export"
-
-
-@dataclass(frozen=True)
-class EnvExport:
-    """How one environment's export went; `name` is its key, unique among the exported."""
-
-    name: str
-    prefix: Path | None
-    ok: bool
-    files: tuple[Path, ...]
-    content_key: str | None
-    conda_packages: int
-    pip_packages: int
-    risks: tuple[Risk, ...]
-    error: str | None
-    #: for a name the installation does not have: its nearest env names, best first
-    did_you_mean: tuple[str, ...] = ()
-    #: True when the env and its files were unchanged since the last export (nothing was read)
-    unchanged: bool = False
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """Every environment's outcome, and where the specs went.
-
-    `installation` is None when envs were exported by path without a shared root.
-    `interrupted` is set when Ctrl-C stopped the run: `envs` then lists those that finished
-    of the `selected`.
-    """
-
-    installation: Path | None
-    out_dir: Path
-    selected: int
-    envs: tuple[EnvExport, ...]
-    notes: tuple[str, ...]
-    interrupted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.interrupted and all(env.ok for env in self.envs)
 
 
 @dataclass(frozen=True)
@@ -278,9 +239,16 @@ def _export_one(
             return dataclasses.replace(_failed(job.asked, None, reason), did_you_mean=near)
         return _failed(job.asked, None, reason)
     signature = env_signature(location.prefix)
-    inputs = _inputs_key(job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash)
+    inputs = inputs_key(
+        key=location.key,
+        prefix=location.prefix,
+        source=job.source,
+        kernels=kernels,
+        out_dir=out_dir,
+        lock_hash=lock_hash,
+    )
     cached = None if full else cache.load(location.prefix, kind=CACHE_KIND, signature=signature)
-    unchanged = _unchanged(cached, inputs)
+    unchanged = recall(cached, inputs)
     if unchanged is not None:
         return unchanged
     try:
@@ -308,63 +276,9 @@ def _export_one(
         error=None,
     )
     cache.store(
-        location.prefix, kind=CACHE_KIND, signature=signature, data=_cached(exported, inputs)
+        location.prefix, kind=CACHE_KIND, signature=signature, data=remember(exported, inputs)
     )
     return exported
-
-
-def _inputs_key(job: _Job, *, kernels: Sequence[Kernel], out_dir: Path, lock_hash: str) -> str:
-    """Everything but the env that shapes its spec files: the same key and an unchanged env
-    mean the files written last time are still the export."""
-    assert job.location is not None
-    own = kernels_running(kernels, job.location.prefix)
-    parts = (__version__, job.location.key, out_dir, lock_hash, job.source, own)
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def _cached(exported: EnvExport, inputs: str) -> dict[str, Any]:
-    return {
-        "inputs": inputs,
-        "name": exported.name,
-        "prefix": str(exported.prefix),
-        "content_key": exported.content_key,
-        "conda_packages": exported.conda_packages,
-        "pip_packages": exported.pip_packages,
-        "risks": [[r.code, r.package, r.message] for r in exported.risks],
-        "files": {str(path): _file_state(path) for path in exported.files},
-    }
-
-
-def _unchanged(cached: Any, inputs: str) -> EnvExport | None:
-    """The export a cache entry recorded, when its inputs match and its files are as written."""
-    if not isinstance(cached, dict) or cached.get("inputs") != inputs:
-        return None
-    try:
-        files = cached["files"]
-        if any(_file_state(Path(path)) != state for path, state in files.items()):
-            return None
-        return EnvExport(
-            name=str(cached["name"]),
-            prefix=Path(cached["prefix"]),
-            ok=True,
-            files=tuple(Path(path) for path in files),
-            content_key=str(cached["content_key"]),
-            conda_packages=int(cached["conda_packages"]),
-            pip_packages=int(cached["pip_packages"]),
-            risks=tuple(Risk(*risk) for risk in cached["risks"]),
-            error=None,
-            unchanged=True,
-        )
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _file_state(path: Path) -> list[int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
 def _reason(error: Exception, *, reading: Path | None = None, writing: Path | None = None) -> str:
