@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text import plural
 from . import path_argument, root_of
 from .render import emit, progress_printer
+
+if TYPE_CHECKING:
+    from ..catalog import CatalogResult
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +53,7 @@ def execute(args: Any) -> int:
     return 0 if not result.unreadable else 1
 
 
-def render(result: Any) -> str:
+def render(result: CatalogResult) -> str:
     how = (
         f"{result.read_again} read again, {result.envs - result.read_again} unchanged"
         if result.incremental
