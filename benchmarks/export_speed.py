@@ -403,11 +403,6 @@ class Benchmark:
         )
         print(case_table([results.warm]))
         print(
-            "\nUnchanged root (the same export again; each env's cache entry answers, nothing "
-            "is read or written; baseline = full export, candidate = unchanged export):"
-        )
-        print(case_table([results.unchanged]))
-        print(
             "  (its peak RSS column is wait4's ru_maxrss, which also counts this benchmark "
             "process the children were forked from; the table below has the export's own)"
         )
@@ -416,6 +411,11 @@ class Benchmark:
             f"{total * results.generated.packages_per_env / export_s:.0f} records/s; "
             f"CPU {results.warm.candidate.cpu_s.median:.2f} s of {export_s:.2f} s wall"
         )
+        print(
+            "\nUnchanged root (the same export again; each env's cache entry answers, nothing "
+            "is read or written; baseline = full export, candidate = unchanged export):"
+        )
+        print(case_table([results.unchanged]))
         print(
             "\nPeak RSS of the export process by environment count (its own VmHWM at exit, "
             f"median of runs; the I/O floor process: {mib(results.floor['peak_rss_kib'])} MiB):"
