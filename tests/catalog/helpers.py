@@ -21,10 +21,17 @@ def settle(tree: Path) -> None:
                 os.utime(path, (then, then))
 
 
-def pip_install(prefix: Path, name: str, version: str, *, url: str | None = None) -> Path:
-    """A distribution as pip leaves it: a new dist-info in the env's site-packages."""
-    site = next(prefix.glob("lib/python*/site-packages"))
-    info = site / f"{name}-{version}.dist-info"
+def pip_install(
+    prefix: Path, name: str, version: str, *, url: str | None = None, site: str | None = None
+) -> Path:
+    """A distribution as pip leaves it: a new dist-info in the env's site-packages (or `site`,
+    made if needed)."""
+    if site is None:
+        found = next(prefix.glob("lib/python*/site-packages"))
+    else:
+        found = prefix / site
+        found.mkdir(parents=True, exist_ok=True)
+    info = found / f"{name}-{version}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
     (info / "INSTALLER").write_text("pip\n")

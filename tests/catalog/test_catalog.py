@@ -79,11 +79,22 @@ def test_the_site_lists_installations_envs_and_each_envs_packages(
 def test_a_kernel_and_an_admin_overlay_show_on_their_envs_page(
     root: Path, tmp_path: Path, capsys: Capsys
 ) -> None:
+    gitdev = (root / "v24.11" / "envs" / "gitdev").resolve()
+    overlays = root / "overlays"
+    generation = overlays / ".gitdev.gen-0123abcd"
+    (generation / "conda-meta").mkdir(parents=True)
+    (generation / "overlay.json").write_text(json.dumps({"env_prefix": str(gitdev)}))
+    pip_install(generation, "ipumspy", "0.6.0", site="lib/python3.11/site-packages")
+    (overlays / "gitdev").symlink_to(generation.name)
+    subprocess.run(["chmod", "-R", "go-w", str(overlays)], check=True)
     out = tmp_path / "site"
     catalog(capsys, root, out)
     kernel_env = page_of(out, "super_important_jupyter_kernel")
     assert re.search(r"<dt>kernels</dt><dd>[^<]*\S[^<]*</dd>", kernel_env)
-    assert "<dt>kernels</dt><dd>none</dd>" in page_of(out, "gitdev")
+    page = page_of(out, "gitdev")
+    assert "<dt>kernels</dt><dd>none</dd>" in page
+    assert "<h2>Admin overlays</h2>" in page and "Admin overlays" not in page_of(out, "r_env")
+    assert "<td>ipumspy</td><td>0.6.0</td><td>0.5.1</td>" in page, "it shadows the env's 0.5.1"
 
 
 def test_incremental_reads_again_only_the_envs_pip_or_conda_changed(
