@@ -14,8 +14,12 @@ It generates (or reuses, from --workdir) a shared root of N environments x M pac
   `conda list -p ENV --explicit --sha256`. That loop takes seconds per environment, so K
   environments are measured and the mean is scaled to N.
 
-Targets (issue 3): export at least 50x faster than conda's loop; at most 3x the I/O floor
-(warm page cache); peak RSS of the export flat as the environment count grows (at N envs at
+- the unchanged export: the same export again with nothing changed since (issue 21: each env's
+  cache entry answers; `export --full` is the full export every other measurement times).
+
+Targets (issue 3): export at least 50x faster than conda's loop; at most 2.5x the I/O floor
+(warm page cache; 3x before issue 21); an unchanged root's export at most 5% of the full export;
+peak RSS of the export flat as the environment count grows (at N envs at
 most 1.1x its peak at N/4; each export reports its own VmHWM at exit, through
 `export_speed.py --peak-rss-to FILE -m conda_shared ...`). It also checks that conda accepts the
 generated environments: `conda list --json` shows every package and no record disappears.
@@ -41,7 +45,8 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 MIN_SPEEDUP = 50.0
-MAX_FLOOR_RATIO = 3.0
+MAX_FLOOR_RATIO = 2.5
+MAX_UNCHANGED_RATIO = 0.05
 MAX_RSS_GROWTH = 1.10
 DISTRIBUTION = "conda-shared"
 
@@ -103,26 +108,11 @@ def main(argv: Sequence[str]) -> int:
     import tempfile
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--envs", type=int, default=200, help="environments (default 200)")
-    parser.add_argument(
-        "--packages", type=int, default=150, help="conda packages per environment (default 150)"
-    )
+    from generate import add_root_arguments
+
+    add_root_arguments(parser)
     parser.add_argument(
         "--runs", type=int, default=5, help="warm runs of export and of the floor (default 5)"
-    )
-    parser.add_argument(
-        "--conda-sample",
-        type=int,
-        default=6,
-        metavar="K",
-        help="environments the conda loop is measured on, scaled to --envs (default 6)",
-    )
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "conda-shared-export-bench",
-        help="where generated roots are cached and exports written "
-        "(default: TMPDIR/conda-shared-export-bench, reused across runs)",
     )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.envs < 4 or not 1 <= args.conda_sample <= args.envs:
@@ -167,10 +157,14 @@ class Benchmark:
 
         return Command((sys.executable, *argv), self.env)
 
-    def export_command(self, root: Path, names: Sequence[str] = ()) -> Command:
+    def export_command(
+        self, root: Path, names: Sequence[str] = (), *, full: bool = True
+    ) -> Command:
+        """The export of every env (`full`: none answered from the env cache), or of `names`."""
         return self.command(
-            "-m", "conda_shared", "export", "--root", str(root), "--out", str(self.out), *names
-        )
+            "-m", "conda_shared", "export", "--root", str(root), "--out", str(self.out),
+            *(["--full"] if full else []), *names,
+        )  # fmt: skip
 
     def floor_command(self, root: Path) -> Command:
         return self.command(str(Path(__file__).resolve()), "--floor", str(root / "current"))
@@ -216,6 +210,7 @@ class Benchmark:
             floor=floor,
             cold=self.cold_pair(root, generated),
             warm=self.warm_case(root),
+            unchanged=self.unchanged_case(root),
             memory=self.memory_by_env_count(root, generated),
             loop=self.conda_loop(generated),
         )
@@ -282,6 +277,21 @@ class Benchmark:
             from harness import BenchmarkError
 
             raise BenchmarkError(f"export wrote {manifests} manifests for {self.args.envs} envs")
+        return result
+
+    def unchanged_case(self, root: Path) -> CaseResult:
+        """The full export against the same export of an unchanged root (every env's cache entry
+        answers); each full run leaves the cache as the next unchanged run finds it."""
+        from harness import Case, progress_line, run_case
+
+        case = Case(
+            "unchanged export vs full export, warm",
+            baseline=self.export_command(root),
+            candidate=self.export_command(root, full=False),
+            max_ratio=MAX_UNCHANGED_RATIO,
+        )
+        result = run_case(case, runs=self.args.runs, warmup=1, progress=progress_line)
+        progress_line("")
         return result
 
     def memory_by_env_count(
@@ -402,6 +412,11 @@ class Benchmark:
             f"CPU {results.warm.candidate.cpu_s.median:.2f} s of {export_s:.2f} s wall"
         )
         print(
+            "\nUnchanged root (the same export again; each env's cache entry answers, nothing "
+            "is read or written; baseline = full export, candidate = unchanged export):"
+        )
+        print(case_table([results.unchanged]))
+        print(
             "\nPeak RSS of the export process by environment count (its own VmHWM at exit, "
             f"median of runs; the I/O floor process: {mib(results.floor['peak_rss_kib'])} MiB):"
         )
@@ -458,7 +473,7 @@ class Benchmark:
                 f"export {speedup:.0f}x faster than conda's loop ({estimate:.0f} s estimated "
                 f"from {len(loop.names)} envs vs {export_s:.2f} s; target >= {MIN_SPEEDUP:.0f}x)",
             ),
-            *case_verdicts([results.warm]),
+            *case_verdicts([results.warm, results.unchanged]),
             Verdict(
                 top_rss <= MAX_RSS_GROWTH * first_rss,
                 f"export peak RSS flat: {mib(top_rss)} MiB at {top_envs} envs vs "
@@ -475,6 +490,7 @@ class Results(NamedTuple):
     floor: dict[str, int]  # what the floor read, and its peak RSS
     cold: tuple[float, float] | None  # floor and export wall seconds, tree evicted
     warm: CaseResult
+    unchanged: CaseResult  # full export vs the export of an unchanged root
     memory: list[tuple[int, float, float]]  # envs, export peak RSS KiB, wall seconds
     loop: CondaLoop
 

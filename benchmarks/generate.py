@@ -338,6 +338,31 @@ def cache_paths(workdir: Path, *, envs: int, packages: int) -> tuple[Path, Path]
     return root, root.with_name(root.name + ".json")
 
 
+def add_root_arguments(parser: argparse.ArgumentParser) -> None:
+    """--envs, --packages, --conda-sample and --workdir: the generated root the export and
+    catalog benchmarks measure (the same cached roots serve both)."""
+    import tempfile
+
+    parser.add_argument("--envs", type=int, default=200, help="environments (default 200)")
+    parser.add_argument(
+        "--packages", type=int, default=150, help="conda packages per environment (default 150)"
+    )
+    parser.add_argument(
+        "--conda-sample",
+        type=int,
+        default=6,
+        metavar="K",
+        help="environments the conda loop is measured on, scaled to --envs (default 6)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "conda-shared-export-bench",
+        help="where generated roots are cached and exports written "
+        "(default: TMPDIR/conda-shared-export-bench, reused across runs)",
+    )
+
+
 def generate(
     *,
     workdir: Path,

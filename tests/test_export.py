@@ -14,7 +14,10 @@ import pytest
 from conda_shared import export
 from conda_shared.errors import InputError, SharedError
 from conda_shared.export import export_envs
+from conda_shared.prefix.cache import CACHE_DIR
+from tests.catalog.helpers import pip_install, settle
 from tests.roots import make_sample, tree_digest
+from tests.support.users import NOBODY, home_of, needs_root, reachable_dir, run_as
 
 
 def test_exports_every_env_but_base_without_touching_the_source(tmp_path: Path) -> None:
@@ -320,3 +323,62 @@ def test_a_symlink_loop_given_as_an_env_is_one_failure(tmp_path: Path) -> None:
     )
     lone = export_envs(root=None, names=[str(loop)], out=tmp_path / "out")
     assert not lone.ok and len(lone.envs) == 1
+
+
+def test_an_unchanged_root_is_exported_again_without_reading_an_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_sample(tmp_path)
+    settle(root)
+    first = export_envs(root=root)
+    written = {path: path.stat().st_mtime_ns for env in first.envs for path in env.files}
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged env was read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(export, "read_env", refuse)
+        again = export_envs(root=root)
+    assert again.ok and all(env.unchanged for env in again.envs)
+    assert [(e.name, e.content_key, e.risks) for e in again.envs] == [
+        (e.name, e.content_key, e.risks) for e in first.envs
+    ]
+    assert {path: path.stat().st_mtime_ns for path in written} == written, "files untouched"
+    # pip changed one env, and someone edited another's spec: only those two are written again
+    pip_install(root / "v24.11" / "envs" / "gitdev", "polars", "1.2.3")
+    edited = root / "specs" / "v24.11" / "r_env.yml"
+    edited.write_text("edited by hand\n")
+    third = export_envs(root=root)
+    assert sorted(e.name for e in third.envs if not e.unchanged) == ["gitdev", "r_env"]
+    assert "polars==1.2.3" in (root / "specs" / "v24.11" / "gitdev.yml").read_text()
+    assert edited.read_text() != "edited by hand\n"
+    assert not any(env.unchanged for env in export_envs(root=root, full=True).envs)
+    # another --out, another lock hash: the cache never answers for other files
+    elsewhere = export_envs(root=root, out=tmp_path / "elsewhere", lock_hash="md5")
+    assert not any(env.unchanged for env in elsewhere.envs)
+
+
+@needs_root
+def test_the_env_cache_serves_only_the_user_who_owns_it() -> None:
+    with reachable_dir() as place:
+        root = make_sample(place)
+        subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
+        settle(root)
+        home = home_of(place, NOBODY)
+
+        def export_as_nobody() -> dict[str, Any]:
+            result = run_as(NOBODY, "export", "--root", str(root), "--out", str(home / "specs"),
+                            "--json", home=home)  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            document: dict[str, Any] = json.loads(result.stdout)
+            return document
+
+        assert not any(e["unchanged"] for e in export_as_nobody()["envs"])
+        again = export_as_nobody()  # nobody's own cache, beside nobody's specs: trusted
+        assert len(again["envs"]) == 13 and all(e["unchanged"] for e in again["envs"])
+        # root exporting into that folder finds a cache another user owns: ignored
+        (home / "specs").chmod(0o777)
+        theirs = export_envs(root=root, out=home / "specs")
+        assert (home / "specs" / CACHE_DIR).stat().st_uid == NOBODY
+        assert theirs.ok and not any(env.unchanged for env in theirs.envs)
+        assert any("env cache" in note and "ignored" in note for note in theirs.notes)

@@ -36,6 +36,7 @@ VERBS: dict[str, str] = {
     "overlay": "Extend a read-only environment with pip packages in your (or an admin) overlay.",
     "release": "Change one environment as a new dated release, switched atomically; roll back.",
     "pack": "Pack one environment (or one release of it) into an archive, through conda-pack.",
+    "catalog": "Write a static web catalog of every environment, with package search.",
 }
 
 

@@ -43,6 +43,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default="sha256",
         help="hash in NAME.lock URLs (md5 for target conda older than 24.9; default sha256)",
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="read every environment again, even those unchanged since the last export",
+    )
 
 
 def execute(args: Any) -> int:
@@ -61,6 +66,7 @@ def execute(args: Any) -> int:
         inventory=args.inventory,
         out=args.out,
         lock_hash=args.lock_hash,
+        full=args.full,
         progress=progress_printer(args),
     )
     elsewhere = {
@@ -161,8 +167,11 @@ def render(
         lines += [f"          warning [{r.code}] {r.message}" for r in env.risks]
     good = sum(1 for e in result.envs if e.ok)
     source = f" from {result.installation}" if result.installation else ""
+    unchanged = sum(1 for e in result.envs if e.unchanged)
+    same = f" ({unchanged} unchanged since the last export, not read again)" if unchanged else ""
     lines.append(
-        f"exported {good} of {plural(result.selected, 'environment')}{source} to {result.out_dir}"
+        f"exported {good} of {plural(result.selected, 'environment')}{source} to "
+        f"{result.out_dir}{same}"
     )
     if result.interrupted:
         missing = result.selected - len(result.envs)

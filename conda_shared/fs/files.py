@@ -61,8 +61,14 @@ def make_dirs(path: Path, *, mode: int = 0o777) -> None:
         ) from None
 
 
-def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
-    """Write a whole file or nothing: temp file in the same directory, fsync, then replace."""
+def atomic_write(
+    path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
+    """Write a whole file or nothing: temp file in the same directory, fsync, then replace.
+
+    `durable=False` skips the fsync, for files worth nothing after a crash (caches): readers
+    still see the old file or the new one, never a mix.
+    """
     payload = encoded(data)
     if mode is None:
         try:
@@ -75,7 +81,8 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> N
         with os.fdopen(fd, "wb") as stream:
             stream.write(payload)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit, fs
-from .condarc import CondaConfig, installation_condarc_files, read_config
-from .errors import InputError, SharedError
-from .installation import (
+from .. import audit, fs
+from ..condarc import CondaConfig, installation_condarc_files, read_config
+from ..errors import InputError, SharedError
+from ..installation import (
     EnvLocation,
     Installation,
     assign_keys,
@@ -20,53 +20,20 @@ from .installation import (
     read_installation,
     validate_env_name,
 )
-from .inventory import read_inventory
-from .kernels.read import Kernel, read_kernels
-from .layout import SharedRoot, open_root
-from .prefix import read_env
-from .release.layout import release_ids, release_prefix, split_release
-from .specs import EnvSpecs, Risk, SourceInfo, build_specs
-from .text import closest_names, unknown_name
+from ..inventory import read_inventory
+from ..kernels.read import Kernel, read_kernels
+from ..layout import SharedRoot, open_root
+from ..prefix import read_env
+from ..prefix.cache import EnvCache, cache_beside, env_signature, open_cache
+from ..release.layout import release_ids, release_prefix, split_release
+from ..specs import EnvSpecs, SourceInfo, build_specs
+from ..text import closest_names, unknown_name
+from .results import EnvExport, ExportResult
+from .unchanged import CACHE_KIND, inputs_key, recall, remember
+
+__all__ = ["LOCK_NAME", "EnvExport", "ExportResult", "export_envs"]
 
 LOCK_NAME = ".conda-shared-export.lock"
-
-
-@dataclass(frozen=True)
-class EnvExport:
-    """How one environment's export went; `name` is its key, unique among the exported."""
-
-    name: str
-    prefix: Path | None
-    ok: bool
-    files: tuple[Path, ...]
-    content_key: str | None
-    conda_packages: int
-    pip_packages: int
-    risks: tuple[Risk, ...]
-    error: str | None
-    #: for a name the installation does not have: its nearest env names, best first
-    did_you_mean: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """Every environment's outcome, and where the specs went.
-
-    `installation` is None when envs were exported by path without a shared root.
-    `interrupted` is set when Ctrl-C stopped the run: `envs` then lists those that finished
-    of the `selected`.
-    """
-
-    installation: Path | None
-    out_dir: Path
-    selected: int
-    envs: tuple[EnvExport, ...]
-    notes: tuple[str, ...]
-    interrupted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.interrupted and all(env.ok for env in self.envs)
 
 
 @dataclass(frozen=True)
@@ -87,6 +54,7 @@ def export_envs(
     inventory: Path | None = None,
     out: Path | None = None,
     lock_hash: str = "sha256",
+    full: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Write NAME.yml, NAME.lock, NAME.history.yml, NAME.conda-lock.yml and NAME.json per env.
@@ -94,6 +62,8 @@ def export_envs(
     Reads only what conda left on disk and never writes into a source installation or env.
     One environment failing is reported and the others are still exported. Without a root
     (`root=None`) only environments given by path can be exported, and `out` is required.
+    An env unchanged since the last export (same conda-meta, history and site-packages, its
+    files as written) is not read again, unless `full`.
     """
     shared = open_root(root) if root is not None else None
     kernels: tuple[Kernel, ...] = ()
@@ -115,12 +85,21 @@ def export_envs(
     interrupted = False
     with fs.exclusive_lock(out_dir / LOCK_NAME):
         fs.finish_interrupted(out_dir)
+        cache = open_cache(cache_beside(out_dir))
+        warnings += (cache.note,) if cache.note else ()
         try:
             for index, job in enumerate(jobs, start=1):
                 if progress:
                     progress(f"[{index}/{len(jobs)}] {job.asked}")
                 results.append(
-                    _export_one(job, kernels=kernels, out_dir=out_dir, lock_hash=lock_hash)
+                    _export_one(
+                        job,
+                        kernels=kernels,
+                        out_dir=out_dir,
+                        lock_hash=lock_hash,
+                        cache=cache,
+                        full=full,
+                    )
                 )
         except KeyboardInterrupt:
             interrupted = True
@@ -265,7 +244,13 @@ def specs_at(prefix: Path, *, name: str) -> EnvSpecs:
 
 
 def _export_one(
-    job: _Job, *, kernels: Sequence[Kernel], out_dir: Path, lock_hash: str
+    job: _Job,
+    *,
+    kernels: Sequence[Kernel],
+    out_dir: Path,
+    lock_hash: str,
+    cache: EnvCache,
+    full: bool,
 ) -> EnvExport:
     location = job.location
     if location is None:
@@ -279,6 +264,19 @@ def _export_one(
             near = tuple(closest_names(job.asked, job.known))
             return dataclasses.replace(_failed(job.asked, None, reason), did_you_mean=near)
         return _failed(job.asked, None, reason)
+    signature = env_signature(location.prefix)
+    inputs = inputs_key(
+        key=location.key,
+        prefix=location.prefix,
+        source=job.source,
+        kernels=kernels,
+        out_dir=out_dir,
+        lock_hash=lock_hash,
+    )
+    cached = None if full else cache.load(location.prefix, kind=CACHE_KIND, signature=signature)
+    unchanged = recall(cached, inputs)
+    if unchanged is not None:
+        return unchanged
     try:
         source = job.source or _source_of_lone_env(location.prefix)
         env = read_env(location.prefix, name=location.name, config=source.config, owned_dists=False)
@@ -292,7 +290,7 @@ def _export_one(
         fs.replace_together(files, journal=fs.journal_path(out_dir, location.key))
     except Exception as error:
         return _failed(location.key, location.prefix, _reason(error, writing=out_dir))
-    return EnvExport(
+    exported = EnvExport(
         name=location.key,
         prefix=location.prefix,
         ok=True,
@@ -303,6 +301,10 @@ def _export_one(
         risks=specs.risks,
         error=None,
     )
+    cache.store(
+        location.prefix, kind=CACHE_KIND, signature=signature, data=remember(exported, inputs)
+    )
+    return exported
 
 
 def _reason(error: Exception, *, reading: Path | None = None, writing: Path | None = None) -> str:
