@@ -45,8 +45,8 @@ from .model import (
 
 CACHE_KIND = "catalog"
 AUDIT_ENTRIES = 50
-#: what export writes per env (and issue 20's conda-lock file), offered for download
-SPEC_SUFFIXES = (*SUFFIXES.values(), ".conda-lock.yml")
+#: what export writes per env, offered for download
+SPEC_SUFFIXES = tuple(SUFFIXES.values())
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

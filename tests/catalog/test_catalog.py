@@ -68,7 +68,7 @@ def test_the_site_lists_installations_envs_and_each_envs_packages(
     # export's files are offered for download, copied into the site
     links = re.findall(r'<a href="\.\./(specs/[^"]+)" download>', gitdev)
     assert [Path(link).name for link in links] == [
-        "gitdev.yml", "gitdev.lock", "gitdev.history.yml", "gitdev.json",
+        "gitdev.yml", "gitdev.lock", "gitdev.history.yml", "gitdev.conda-lock.yml", "gitdev.json",
     ]  # fmt: skip
     assert (out / links[1]).read_bytes() == (root / "specs/v24.11/gitdev.lock").read_bytes()
     # an env of the qa installation is activated by its path through the pointer
