@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def add_installation(path: Path, conda_version: str, envs: Sequence[str]) -> Pat
     write_record(path, {"name": "python", "version": "3.12.7", "build": "0", "files": []})
     bin_dir = path / "bin"
     bin_dir.mkdir()
-    os.symlink(os.path.realpath("/bin/sh"), bin_dir / "python")
+    stand_in_python(bin_dir / "python")
     conda = bin_dir / "conda"
     conda.write_text(f"#!/bin/sh\n{slow_conda_line()}echo conda {conda_version}\n")
     conda.chmod(0o755)
@@ -40,8 +41,14 @@ def add_env(installation: Path, name: str, *, ipykernel: bool = False) -> Path:
     if ipykernel:
         write_record(prefix, {"name": "ipykernel", "version": "6.29.5", "build": "0", "files": []})
     (prefix / "bin").mkdir()
-    os.symlink(os.path.realpath("/bin/sh"), prefix / "bin" / "python")
+    stand_in_python(prefix / "bin" / "python")
     return prefix
+
+
+def stand_in_python(path: Path) -> None:
+    """A shell as the env's `python`: a copy, never a link, so a test that writes to an env's
+    interpreter (as root) cannot write through it into the machine's /bin/sh."""
+    shutil.copy(os.path.realpath("/bin/sh"), path)
 
 
 def add_kernel(root: Path, name: str, executable: str) -> Path:
