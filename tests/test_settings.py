@@ -58,12 +58,16 @@ def test_from_conda_context_reads_plugins_namespace() -> None:
         shared_shadow_warnings=False,
         shared_overlays_dir="/scratch/overlays",
         shared_slurm_options="--partition=short",
+        shared_admin_group="condaadm",
+        shared_request_notify="/usr/local/bin/notify --to 'it desk'",
     )
     settings = from_conda_context(SimpleNamespace(plugins=plugins))
     assert settings.shared_root == Path("/srv/conda")
     assert settings.channel_policy == "off"
     assert settings.overlays_dir == Path("/scratch/overlays")
     assert settings.slurm_options == ("--partition=short",)
+    assert settings.admin_group == "condaadm"
+    assert settings.request_notify == ("/usr/local/bin/notify", "--to", "it desk")
 
 
 def test_setting_names_are_safe_for_conda() -> None:
