@@ -21,10 +21,12 @@ from .files import (
     remove_files,
     remove_symlink,
     remove_write_by_others,
+    set_owner_and_mode,
     sync_dir,
     temp_sibling,
     temp_siblings,
     write_file,
+    write_new_file,
 )
 from .journal import (
     finish_interrupted,
@@ -80,10 +82,12 @@ __all__ = [
     "remove_write_by_others",
     "rename_dir",
     "replace_together",
+    "set_owner_and_mode",
     "sync_dir",
     "temp_sibling",
     "temp_siblings",
     "user_name",
     "writable_by_owner_only",
     "write_file",
+    "write_new_file",
 ]
