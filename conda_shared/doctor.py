@@ -34,7 +34,8 @@ _FALSE = ("false", "no", "off", "0", "n")
 class Finding:
     """One thing wrong (problem: doctor exits 1) or worth knowing (note) about the root."""
 
-    check: str  # pointers | installations | permissions | kernels | overlays | config | plugin
+    #: pointers | installations | permissions | kernels | overlays | requests | config | plugin
+    check: str
     severity: str
     subject: str
     message: str
@@ -98,6 +99,7 @@ def check_root(
     root: Path,
     system_config_dirs: Sequence[Path] = SYSTEM_CONFIG_DIRS,
     command_line: CommandLine | None = None,
+    admin_group: str = "",
 ) -> DoctorReport:
     """Check a shared root; reads it (listing installations, envs and kernels), never writes.
 
@@ -148,6 +150,7 @@ def check_root(
     findings += dict.fromkeys(unreadable)
     findings += _kernel_findings(shared)
     findings += _overlay_findings(shared, command_line)
+    findings += _request_findings(shared, admin_group, command_line)
     findings += config + plugin
     return DoctorReport(
         root=shared.path,
@@ -450,3 +453,26 @@ def _overlay_findings(shared: SharedRoot, command_line: CommandLine) -> list[Fin
                 )
             )
     return findings
+
+
+def _request_findings(
+    shared: SharedRoot, admin_group: str, command_line: CommandLine
+) -> list[Finding]:
+    """The request folders' owners and modes: a listable inbox shows everyone's requests, a
+    writable answers folder lets users approve their own."""
+    from .requests.store import admin_gid, folder_problems
+
+    try:
+        gid = admin_gid(admin_group)
+    except SharedError as error:
+        return [Finding("requests", PROBLEM, "requests", error.message, error.next_step)]
+    return [
+        Finding(
+            "requests",
+            PROBLEM,
+            "requests",
+            problem,
+            f"Put it right as root: `{command_line('init')}`",
+        )
+        for problem in folder_problems(shared.path, admin_gid=gid)
+    ]
