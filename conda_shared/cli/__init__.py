@@ -34,6 +34,7 @@ VERBS: dict[str, str] = {
     "cutover": "Switch current to the qa installation after a preflight; --rollback switches back.",
     "kernels": "List Jupyter kernelspecs and where they resolve; sync creates missing ones.",
     "overlay": "Extend a read-only environment with pip packages in your (or an admin) overlay.",
+    "release": "Change one environment as a new dated release, switched atomically; roll back.",
     "request": "Ask for packages in a shared environment; admins approve them into a release.",
 }
 

@@ -42,6 +42,7 @@ from .locks import (
     user_name,
 )
 from .trees import (
+    change_owner_tree,
     link_tree,
     make_new_dir,
     private_dir_beside,
@@ -58,6 +59,7 @@ __all__ = [
     "append_stream",
     "atomic_symlink",
     "atomic_write",
+    "change_owner_tree",
     "current_user",
     "default_dir_mode",
     "default_file_mode",

@@ -158,3 +158,11 @@ def link_tree(source: Path, destination: Path, *, copied: tuple[str, ...] = ()) 
             shutil.copy2(entry.path, target)
         else:
             link_or_copy(entry.path, str(target))
+
+
+def change_owner_tree(path: Path, *, uid: int, gid: int) -> None:
+    """Give everything under `path` (links themselves, never what they point at) to uid:gid."""
+    os.lchown(path, uid, gid)
+    for folder, folders, files in os.walk(path):
+        for name in (*folders, *files):
+            os.lchown(os.path.join(folder, name), uid, gid)

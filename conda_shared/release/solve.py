@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -10,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import fs
-from ..errors import InputError
+from ..errors import InputError, SharedError
 from ..history import read_history, spec_name
 from ..prefix.records import load_record
-from ..replicate.conda import Failure, conda_command, run_conda
+from ..replicate.conda import Failure, conda_command, conda_info, run_conda
 from .layout import env_link
 
-#: conda from this version on has CEP 22's frozen environments and `--override-frozen`
-OVERRIDE_FROZEN_SINCE = (25, 5)
 _EXPLICIT_LINE = re.compile(
     r"^(?P<url>[^#\s]+/(?P<fn>[^/#\s]+?)(?:\.tar\.bz2|\.conda))(?:#(?P<hash>\S+))?$"
 )
@@ -139,20 +138,7 @@ def current_packages(prefix: Path) -> tuple[SolvedPackage, ...]:
         names = sorted(n for n in os.listdir(meta) if n.endswith(".json"))
     except FileNotFoundError:
         return ()
-    packages = []
-    for file_name in names:
-        data = load_record(meta / file_name)
-        packages.append(
-            SolvedPackage(
-                name=str(data["name"]),
-                version=str(data["version"]),
-                build=str(data.get("build") or data.get("build_string") or ""),
-                channel=str(data.get("channel") or ""),
-                url=str(data.get("url") or ""),
-                md5=data.get("md5"),
-                sha256=data.get("sha256"),
-            )
-        )
+    packages = [_from_record(load_record(meta / file_name)) for file_name in names]
     return tuple(sorted(packages, key=lambda p: p.name))
 
 
@@ -279,7 +265,10 @@ def _dry_run(
         outcome = run_conda(argv, log=work / "conda.log", environ=_cache_environ(cache_dir))
     if outcome.failure is not None:
         return Solution((), PackageDiff(), outcome.failure)
-    packages = solved_packages(outcome.document or {})
+    pkgs_dirs = (
+        [cache_dir] if cache_dir else [Path(p) for p in conda_info(installation)["pkgs_dirs"]]
+    )
+    packages = solved_packages(outcome.document or {}, known=current, pkgs_dirs=pkgs_dirs)
     return Solution(packages, package_diff(current, packages), None)
 
 
@@ -287,37 +276,54 @@ def _cache_environ(cache_dir: Path | None) -> Mapping[str, str]:
     return {} if cache_dir is None else {"CONDA_PKGS_DIRS": str(cache_dir)}
 
 
-def solved_packages(document: Mapping[str, Any]) -> tuple[SolvedPackage, ...]:
-    """The packages of a `create --dry-run --json` document, with URL and hashes."""
+def solved_packages(
+    document: Mapping[str, Any], *, known: Sequence[SolvedPackage], pkgs_dirs: Sequence[Path]
+) -> tuple[SolvedPackage, ...]:
+    """The packages a `create --dry-run --json` document links, with URL and hashes.
+
+    conda lists what it would download (FETCH) with both; a package already cached or already
+    in the current release appears in LINK alone, so those come from the current release's
+    records (`known`) or the cache's info/repodata_record.json.
+    """
     actions = document.get("actions") or {}
-    fetched = {}
+    by_dist = {f"{p.name}-{p.version}-{p.build}": p for p in known}
     for item in actions.get("FETCH") or []:
         if isinstance(item, Mapping):
-            fetched[_dist_key(item)] = item
+            fetched = _from_record(item)
+            by_dist[f"{fetched.name}-{fetched.version}-{fetched.build}"] = fetched
     packages = []
     for item in actions.get("LINK") or []:
         if not isinstance(item, Mapping):
             continue
-        fetch = fetched.get(_dist_key(item), {})
-        channel = str(item.get("base_url") or item.get("channel") or "")
-        file_name = str(fetch.get("fn") or f"{item.get('dist_name')}.conda")
-        url = str(
-            fetch.get("url") or item.get("url") or f"{channel}/{item.get('platform')}/{file_name}"
-        )
-        packages.append(
-            SolvedPackage(
-                name=str(item["name"]),
-                version=str(item["version"]),
-                build=str(item.get("build_string") or item.get("build") or ""),
-                channel=channel,
-                url=url,
-                md5=fetch.get("md5") or item.get("md5"),
-                sha256=fetch.get("sha256") or item.get("sha256"),
+        dist = str(item.get("dist_name") or "")
+        found = by_dist.get(dist) or _cached(dist, pkgs_dirs)
+        if found is None:
+            raise SharedError(
+                f"conda solved {dist} but names neither its URL nor a cached copy",
+                "Run the command again; if it persists, report it with the conda version",
             )
-        )
+        packages.append(found)
     return tuple(sorted(packages, key=lambda p: p.name))
 
 
-def _dist_key(item: Mapping[str, Any]) -> str:
-    build = item.get("build_string") or item.get("build")
-    return str(item.get("dist_name") or f"{item.get('name')}-{item.get('version')}-{build}")
+def _from_record(record: Mapping[str, Any]) -> SolvedPackage:
+    return SolvedPackage(
+        name=str(record["name"]),
+        version=str(record["version"]),
+        build=str(record.get("build") or record.get("build_string") or ""),
+        channel=str(record.get("channel") or ""),
+        url=str(record.get("url") or ""),
+        md5=record.get("md5"),
+        sha256=record.get("sha256"),
+    )
+
+
+def _cached(dist: str, pkgs_dirs: Sequence[Path]) -> SolvedPackage | None:
+    for pkgs in pkgs_dirs:
+        try:
+            record = json.loads((pkgs / dist / "info" / "repodata_record.json").read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, Mapping) and record.get("url"):
+            return _from_record(record)
+    return None
