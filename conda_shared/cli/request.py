@@ -38,7 +38,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--no-solve", action="store_true", help="list --all: skip the diff each would bring now"
     )
     parser.add_argument("--dry-run", action="store_true", help="approve: show the plan only")
-    parser.add_argument("--yes", "-y", action="store_true", help="approve: do not ask")
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="approve: do not ask (--json implies it)"
+    )
     add_source_option(parser, verb="look NAME up in")
 
 
@@ -196,7 +198,8 @@ def _withdraw(args: Any) -> int:
 def _approve(args: Any) -> int:
     from ..requests.review import approve_requests
 
-    if not (args.yes or args.dry_run) and (args.json or not sys.stdin.isatty()):
+    ask = not (args.yes or args.json or args.dry_run)  # --json implies --yes, as for release
+    if ask and not sys.stdin.isatty():
         raise InputError(
             "approving builds and switches a release, and there is nobody to confirm it",
             "Look at the plan first, then approve with --yes",
@@ -206,7 +209,7 @@ def _approve(args: Any) -> int:
         root=root_of(args),
         request_ids=args.ids,
         dry_run=args.dry_run,
-        confirm=(lambda plan: True) if args.yes else _confirm,
+        confirm=_confirm if ask else (lambda plan: True),
         progress=progress_printer(args) or (lambda line: None),
         notify_command=args.settings.request_notify,
     )

@@ -14,7 +14,8 @@ from conda_shared.init_root import init_root
 from conda_shared.requests import store
 from tests.overlay.packages import wheelhouse
 from tests.support.channel import Channel
-from tests.support.installation import make_installation, run_in
+from tests.support.installation import run_in
+from tests.support.releases import managed_root
 from tests.support.users import NOBODY, OTHER, home_of, needs_root, reachable_dir, run_as
 
 pytestmark = [pytest.mark.tier2, pytest.mark.slow, needs_root]
@@ -24,25 +25,23 @@ SPOOFED = {"LOGNAME": "root", "USER": "root", "SUDO_USER": "root"}
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[dict[str, Path]]:
-    """A root (v1 current, requests set up) whose env `ds` has python, pip, helper-lib 1.0; a
-    channel that also has tidy-util 1.2 (a noarch Python package) and the C-only libdata;
-    `secret`, an env only root can read; homes for two users; wheels for overlays."""
+    """A root (v1 current, requests set up) whose release-managed env `ds` has python, pip,
+    helper-lib 1.0; a channel that also has tidy-util 1.2 (a noarch Python package) and the
+    C-only libdata; `secret`, an env only root can read; homes for two users; wheels."""
     with reachable_dir("conda-shared-requests-") as work:
         channel = Channel(work / "channel")
         channel.add_python()
         channel.add_pip()
         channel.add_python_dist("helper-lib", "1.0", "pyh_0")
         channel.add_python_dist("tidy-util", "1.2", "pyh_0", depends=("python", "helper-lib"))
-        channel.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
+        # noarch: conda 24.11 reads only the first subdir of one channel that the release's
+        # solve names twice (.../noarch and .../linux-64, from the env's records)
+        channel.add("libdata", "2.0", noarch="generic", files={"share/libdata.txt": b"2.0\n"})
         channel.index()
-        root = work / "root"
-        inst = make_installation(
-            root / "v1", channel_urls=[channel.url], work=work, with_conda_shared=True
-        )
-        for name, specs in (("ds", ("python", "pip", "helper-lib")), ("secret", ("python",))):
-            made = run_in(inst, "-m", "conda", "create", "-y", "-p", inst / "envs" / name, *specs,
-                          home=work / "admin")  # fmt: skip
-            assert made.returncode == 0, made.stdout + made.stderr
+        root, inst = managed_root(work, channel, name="ds", specs=("python", "pip", "helper-lib"))
+        made = run_in(inst, "-m", "conda", "create", "-y", "-p", inst / "envs" / "secret",
+                      "python", home=work / "admin")  # fmt: skip
+        assert made.returncode == 0, made.stdout + made.stderr
         (inst / "envs" / "secret").chmod(0o700)
         init_root(root=root, adopt=None, admin_gid=0)
         subprocess.run(["chmod", "-R", "a+rX", str(channel.root)], check=True)
@@ -150,3 +149,38 @@ def test_planted_entries_are_set_aside_and_withdraw_and_deny_reach_the_user(
     assert "denied: pip stays: overlays need it" in mine
     log = (site["root"] / "log" / "shared.log").read_text()
     assert f'"command": "request deny {denied}"' in log
+
+
+def test_root_approves_requests_into_one_release_and_the_overlay_copy_is_redundant(
+    site: dict[str, Path],
+) -> None:
+    overlaid = run_as(NOBODY, "overlay", "install", "ds", "tidy-util==1.2", "--root",
+                      str(site["root"]), "--", "--no-index", "--find-links", str(site["wheels"]),
+                      home=site["nobody"])  # fmt: skip
+    assert overlaid.returncode == 0, overlaid.stdout + overlaid.stderr
+    first = filed_id(request(site, NOBODY, "ds", "--add", "tidy-util", "--json"))
+    second = filed_id(request(site, OTHER, "ds", "--add", "libdata", "--json"))
+
+    refused = admin(site, "approve", first, "--json", "--dry-run")
+    assert refused.returncode == 0, refused.stderr
+    approved = admin(site, "approve", first, second, "--yes")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    release_id = os.readlink(site["inst"] / "envs" / "ds").rsplit("/", 1)[-1]
+    assert f"ds: released as {release_id}; approved {first} {second}" in approved.stdout
+    records = site["root"] / "specs" / "v1" / "releases" / "ds" / release_id / "release.json"
+    record = json.loads(records.read_text())
+    assert record["change"]["requests"] == [first, second]
+    assert sorted(record["change"]["add"]) == ["libdata", "tidy-util"]
+
+    mine = request(site, NOBODY, "list")
+    assert mine.returncode == 0, mine.stderr
+    row = next(x for x in mine.stdout.splitlines() if x.startswith(first))
+    assert row.endswith(f"approved into {release_id}")
+    assert second not in mine.stdout  # OTHER's request is not NOBODY's
+    assert "no longer needed: tidy-util 1.2 in the user overlay" in mine.stdout
+    assert "helper-lib" not in mine.stdout  # the overlay's 2.0 is newer than the env's 1.0
+    checked = run_as(NOBODY, "overlay", "check", "ds", "--root", str(site["root"]),
+                     home=site["nobody"])  # fmt: skip
+    assert "no longer needed: tidy-util 1.2" in checked.stdout, checked.stdout + checked.stderr
+    again = admin(site, "approve", first, "--yes")
+    assert again.returncode == 2 and f"approved into {release_id}, not pending" in again.stderr
