@@ -390,12 +390,19 @@ def _admin_flag(scope: str) -> list[str]:
 
 def redundant_lines(copies: Any, command_line: CommandLine) -> list[str]:
     """`no longer needed` lines for overlay copies the env now holds itself."""
-    return [
-        f"no longer needed: {copy.name} {copy.overlay_version} in the {copy.scope} overlay "
-        f"{copy.overlay}: {copy.env} now has {copy.env_version} itself; remove the copy: "
-        + command_line("overlay", "remove", *_admin_flag(copy.scope), copy.env, copy.name)
-        for copy in copies
-    ]
+    lines = []
+    for copy in copies:
+        flag = _admin_flag(copy.scope)
+        remove = command_line("overlay", "remove", *flag, copy.env, copy.name)
+        if not copy.applies:  # made for an earlier path: overlay remove refuses it until then
+            retarget = command_line("overlay", "install", *flag, copy.env, "--retarget")
+            remove = f"{retarget}, then {remove}"
+        lines.append(
+            f"no longer needed: {copy.name} {copy.overlay_version} in the {copy.scope} overlay "
+            f"{copy.overlay}: {copy.env} now has {copy.env_version} itself; remove the copy: "
+            + remove
+        )
+    return lines
 
 
 def _clone(args: Any) -> int:

@@ -21,6 +21,7 @@ class RedundantCopy:
     name: str
     overlay_version: str
     env_version: str
+    applies: bool  # False: the overlay was made for an earlier path of the env (re-target it)
 
 
 def redundant_copies(placement: Placement) -> tuple[RedundantCopy, ...]:
@@ -29,8 +30,17 @@ def redundant_copies(placement: Placement) -> tuple[RedundantCopy, ...]:
     env = placement.env
     versions = env_versions(env.prefix)
     overlays = (placement.user, placement.admin)
+    applied = placement.applied()
     return tuple(
-        RedundantCopy(env.name, overlay.scope, overlay.path, dist.name, dist.version, found)
+        RedundantCopy(
+            env.name,
+            overlay.scope,
+            overlay.path,
+            dist.name,
+            dist.version,
+            found,
+            overlay in applied,
+        )
         for overlay in overlays
         if overlay is not None and overlay.exists and overlay.problem is None
         for key, dist in sorted(read_dists(overlay.path).items())

@@ -182,5 +182,12 @@ def test_root_approves_requests_into_one_release_and_the_overlay_copy_is_redunda
     checked = run_as(NOBODY, "overlay", "check", "ds", "--root", str(site["root"]),
                      home=site["nobody"])  # fmt: skip
     assert "no longer needed: tidy-util 1.2" in checked.stdout, checked.stdout + checked.stderr
+    # the hint's commands, as printed, take the copy out
+    hint = next(x for x in mine.stdout.splitlines() if x.startswith("no longer needed"))
+    for command in hint.split("remove the copy: ", 1)[1].split(", then "):
+        words = command.split()[1:]  # without the program
+        done = run_as(NOBODY, *words, "--root", str(site["root"]), home=site["nobody"])
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "no longer needed" not in request(site, NOBODY, "list").stdout
     again = admin(site, "approve", first, "--yes")
     assert again.returncode == 2 and f"approved into {release_id}, not pending" in again.stderr
