@@ -76,7 +76,8 @@ def init_root(
             fs.atomic_symlink(envs, "current/envs")
             created.append(f"{ENVS_POINTER} -> current/envs")
         if admin_gid is not None:
-            created += ensure_folders(root, admin_gid=admin_gid)
+            for line, changed in ensure_folders(root, admin_gid=admin_gid):
+                (created if changed else kept).append(line)
     except PermissionError as error:
         raise InputError(
             f"cannot create the shared root in {root}: {error.strerror}",

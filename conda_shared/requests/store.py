@@ -112,9 +112,10 @@ def admin_gid(group: str) -> int:
         ) from None
 
 
-def ensure_folders(root: Path, *, admin_gid: int) -> tuple[str, ...]:
-    """Create (or put right) ROOT/requests, its inbox and answers; what was changed."""
-    changed: list[str] = []
+def ensure_folders(root: Path, *, admin_gid: int) -> tuple[tuple[str, bool], ...]:
+    """Create (or put right) ROOT/requests, its inbox and answers: (folder and mode, whether
+    it was created or changed) for each."""
+    done: list[tuple[str, bool]] = []
     for path, mode, gid in (
         (requests_dir(root), REQUESTS_MODE, 0),
         (inbox_dir(root), INBOX_MODE, admin_gid),
@@ -122,9 +123,9 @@ def ensure_folders(root: Path, *, admin_gid: int) -> tuple[str, ...]:
     ):
         created = not path.is_dir()
         fs.make_dirs(path, mode=0o700)
-        if fs.set_owner_and_mode(path, uid=0, gid=gid, mode=mode) or created:
-            changed.append(f"{path.relative_to(root)}/ {mode:04o}")
-    return tuple(changed)
+        changed = fs.set_owner_and_mode(path, uid=0, gid=gid, mode=mode) or created
+        done.append((f"{path.relative_to(root)}/ {mode:04o}", changed))
+    return tuple(done)
 
 
 def folder_problems(root: Path, *, admin_gid: int) -> Iterator[str]:

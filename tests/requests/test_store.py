@@ -68,7 +68,12 @@ def test_folders_get_their_modes_and_doctor_sees_them_changed(root: Path) -> Non
     os.chown(answers, 0, OTHER)
     problems = list(store.folder_problems(root, admin_gid=0))
     assert len(problems) == 2 and "1777" in problems[0] and f"0:{OTHER}" in problems[1]
-    assert store.ensure_folders(root, admin_gid=0)  # init puts them right
+    changed = dict(store.ensure_folders(root, admin_gid=0))  # init puts them right
+    assert changed == {
+        "requests/ 0755": False,
+        "requests/inbox/ 3733": True,
+        "requests/answers/ 0711": True,
+    }
     assert list(store.folder_problems(root, admin_gid=0)) == []
 
 
