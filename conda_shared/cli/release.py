@@ -102,11 +102,12 @@ def _words(words: Sequence[str]) -> tuple[str, str, str]:
     """(action, NAME, ID): `NAME` alone releases; `ACTION NAME [ID]` does the rest."""
     if len(words) == 1:
         return "release", words[0], ""
-    if words[0] in ACTIONS and (len(words) == 2 or (words[0] == "rebuild" and len(words) == 3)):
-        return words[0], words[1], words[2] if len(words) == 3 else ""
+    wanted = 3 if words[0] == "rebuild" else 2
+    if words[0] in ACTIONS and len(words) == wanted:
+        return words[0], words[1], words[2] if wanted == 3 else ""
     raise InputError(
-        f"release takes one environment name, or {', '.join(ACTIONS)} and a name, not "
-        f"{' '.join(words)}",
+        f"release takes one environment name, or list, rollback or prune and a name, or "
+        f"rebuild, a name and a release ID, not {' '.join(words)}",
         "See the forms with --help",
     )
 

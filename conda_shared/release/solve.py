@@ -202,11 +202,16 @@ def _label(package: SolvedPackage) -> str:
 def _attempts(
     installation: Path, name: str, change: Change, current: Sequence[SolvedPackage]
 ) -> list[tuple[str, list[str], list[str]]]:
-    """(strategy, specs, channels) to try in order."""
-    channels = list(dict.fromkeys(p.channel for p in current if p.channel))
+    """(strategy, specs, channels) to try in order.
+
+    The installation's configured channels serve the change, as they serve `conda install`:
+    a `-c` would make the site's channel policy (our own pre-command hook) stop the solve.
+    An environment file's channels replace them (`--override-channels`), as its author meant.
+    """
+    channels: list[str] = []
     if change.file is not None:
         file_channels, specs = environment_file(change.file)
-        return [("file", [*specs, *change.add], [*file_channels, *channels])]
+        return [("file", [*specs, *change.add], file_channels)]
     removed = {spec_name(s) for s in (*change.remove, *change.update, *change.add)}
     kept = [p for p in current if p.name.lower() not in removed]
     pinned = [f"{p.name}=={p.version}={p.build}" for p in kept]
@@ -257,6 +262,8 @@ def _dry_run(
     with fs.private_temp_dir() as work:
         argv = [*conda_command(installation), "create", "--dry-run", "--json", "--yes"]
         argv += ["--prefix", str(work / "solve")]
+        if channels:
+            argv.append("--override-channels")
         for channel in channels:
             argv += ["--channel", channel]
         spec_file = work / "specs.txt"
@@ -312,12 +319,14 @@ def solved_packages(
 
 
 def _from_record(record: Mapping[str, Any]) -> SolvedPackage:
+    url = str(record.get("url") or "")
     return SolvedPackage(
         name=str(record["name"]),
         version=str(record["version"]),
         build=str(record.get("build") or record.get("build_string") or ""),
-        channel=str(record.get("channel") or ""),
-        url=str(record.get("url") or ""),
+        # records name the channel with or without its subdir; the URL always has one
+        channel=url.rsplit("/", 2)[0] if url.count("/") > 2 else str(record.get("channel") or ""),
+        url=url,
         md5=record.get("md5"),
         sha256=record.get("sha256"),
     )

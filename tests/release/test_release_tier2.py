@@ -213,3 +213,27 @@ def test_conda_lists_runs_and_activates_the_env_once_as_root_and_as_a_user(
             assert refused.returncode != 0
             assert "published release" in refused.stdout + refused.stderr
             assert current_release(inst, "tools") is not None
+
+
+def test_an_update_the_pinned_solve_cannot_meet_falls_back_to_the_requested_specs(
+    tmp_path: Path,
+) -> None:
+    channel = Channel(tmp_path / "channel")
+    channel.add_basics()
+    channel.add("app", "1.0", files={"share/app.txt": b"app\n"}, depends=["dep"])
+    channel.add("dep", "1.0", files={"share/dep.txt": b"1.0\n"})
+    channel.index()
+    root, inst = managed_root(tmp_path, channel, specs=("app",))
+    # dep 1.0 came as a dependency; `late` needs a newer one, which conda install would take
+    channel.add("dep", "1.1", files={"share/dep.txt": b"1.1\n"})
+    channel.add("late", "1.0", files={"share/late.txt": b"late\n"}, depends=["dep >=1.1"])
+    channel.index()
+    made = release(root, "tools", "--add", "late", "--yes", "--json")
+    assert made.returncode == 0, made.stdout + made.stderr
+    plan = document(made)["plan"]
+    assert plan["solution"]["strategy"] == "loose"  # type: ignore[index]
+    record = read_record(records_dir(root, inst, "tools", str(document(made)["release_id"])))
+    assert record is not None and record.solve == "loose"
+    assert record.diff == {
+        "added": [["late", "1.0"]], "removed": [], "changed": [["dep", "1.0=0", "1.1=0"]]
+    }  # fmt: skip
