@@ -269,23 +269,18 @@ def _dry_run(
         spec_file = work / "specs.txt"
         fs.write_file(spec_file, "".join(f"{s}\n" for s in specs))
         argv += ["--file", str(spec_file)]
-        caches = _request_caches(installation, cache_dir)
-        outcome = run_conda(argv, log=work / "conda.log", environ=_cache_environ(caches))
+        outcome = run_conda(argv, log=work / "conda.log", environ=_cache_environ(cache_dir))
     if outcome.failure is not None:
         return Solution((), PackageDiff(), outcome.failure)
-    pkgs_dirs = caches or [Path(p) for p in conda_info(installation)["pkgs_dirs"]]
+    pkgs_dirs = (
+        [cache_dir] if cache_dir else [Path(p) for p in conda_info(installation)["pkgs_dirs"]]
+    )
     packages = solved_packages(outcome.document or {}, known=current, pkgs_dirs=pkgs_dirs)
     return Solution(packages, package_diff(current, packages), None)
 
 
-def _request_caches(installation: Path, cache_dir: Path | None) -> list[Path]:
-    """`cache_dir` first (conda writes only to the first writable one), then the installation's
-    own cache to read from: offline, conda 24.x finds a file:// channel's packages only there."""
-    return [] if cache_dir is None else [cache_dir, installation / "pkgs"]
-
-
-def _cache_environ(caches: Sequence[Path]) -> Mapping[str, str]:
-    return {"CONDA_PKGS_DIRS": ",".join(map(str, caches))} if caches else {}
+def _cache_environ(cache_dir: Path | None) -> Mapping[str, str]:
+    return {} if cache_dir is None else {"CONDA_PKGS_DIRS": str(cache_dir)}
 
 
 def solved_packages(

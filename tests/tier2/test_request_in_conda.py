@@ -34,9 +34,7 @@ def site() -> Iterator[dict[str, Path]]:
         channel.add_pip()
         channel.add_python_dist("helper-lib", "1.0", "pyh_0")
         channel.add_python_dist("tidy-util", "1.2", "pyh_0", depends=("python", "helper-lib"))
-        # noarch: conda 24.11 reads only the first subdir of one channel that the release's
-        # solve names twice (.../noarch and .../linux-64, from the env's records)
-        channel.add("libdata", "2.0", noarch="generic", files={"share/libdata.txt": b"2.0\n"})
+        channel.add("libdata", "2.0", files={"share/libdata/data.txt": b"libdata 2.0\n"})
         channel.index()
         root, inst = managed_root(work, channel, name="ds", specs=("python", "pip", "helper-lib"))
         made = run_in(inst, "-m", "conda", "create", "-y", "-p", inst / "envs" / "secret",
