@@ -141,19 +141,24 @@ def own_requests(*, root: Path, installation: str | None, overlays_dir: Path) ->
         if seen.state == document.GONE and entry.withdrawn:
             seen = replace(seen, state=document.WITHDRAWN)
         views.append(seen)
-    approved = [v for v in views if v.state == document.APPROVED]
+    approved = sorted({v.env for v in views if v.state == document.APPROVED})
     redundant = tuple(
         copy
-        for env in sorted({v.env for v in approved})
-        for copy in redundant_copies(
-            place(
-                resolve_env(env, root=shared.path, installation=installation),
-                overlays_dir=overlays_dir,
-                root=shared.path,
-            )
-        )
+        for env in approved
+        for copy in _redundant(shared.path, installation, env, overlays_dir)
     )
     return OwnRequests(shared.path, tuple(views), redundant)
+
+
+def _redundant(
+    root: Path, installation: str | None, env: str, overlays_dir: Path
+) -> tuple[RedundantCopy, ...]:
+    """Your overlay copies of what `env` now holds; none when the env is gone or unreadable."""
+    try:
+        target = resolve_env(env, root=root, installation=installation)
+    except SharedError:
+        return ()
+    return redundant_copies(place(target, overlays_dir=overlays_dir, root=root))
 
 
 def withdraw(*, root: Path, request_id: str) -> document.RequestView:

@@ -75,3 +75,18 @@ def test_a_failing_notify_command_is_a_warning_and_a_working_one_gets_the_json(
     (missing,) = notify.send([str(tmp_path / "no-such-command")], {})
     assert "failed: No such file or directory" in missing
     assert notify.send((), {"event": "filed"}) == ()
+
+
+@needs_root
+def test_own_list_survives_an_approved_env_that_is_gone(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conda_shared.requests import filing, index
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    request_id = filed(root, env="gone")
+    index.write_index(root, (index.IndexEntry(request_id, "gone", "2026-12-07T22:00:00Z"),))
+    store.write_answer(root, request_id, {"state": "approved", "release": "2026.12.07"})
+    own = filing.own_requests(root=root, installation=None, overlays_dir=tmp_path / "ov")
+    assert [r.state_text for r in own.requests] == ["approved into 2026.12.07"]
+    assert own.redundant == ()
