@@ -167,7 +167,12 @@ def _release(args: Any, root: Path, name: str) -> int:
         confirm=(lambda plan: True) if unattended else confirm,
         progress=progress_printer(args) or (lambda line: None),
     )
-    emit(args, result, lambda r: render_result(r, args.command_line, with_plan=unattended))
+    where = ("--from", args.source) if args.source else ()
+    emit(
+        args,
+        result,
+        lambda r: render_result(r, args.command_line, with_plan=unattended, where=where),
+    )
     return 0 if result.failure is None else 1
 
 
@@ -204,7 +209,13 @@ def render_plan(plan: ReleasePlan) -> str:
     return "\n".join(lines)
 
 
-def render_result(result: ReleaseResult, command_line: CommandLine, *, with_plan: bool) -> str:
+def render_result(
+    result: ReleaseResult,
+    command_line: CommandLine,
+    *,
+    with_plan: bool,
+    where: tuple[str, ...] = (),
+) -> str:
     lines = [f"note: {note}" for note in result.notes]
     if result.plan is not None and (with_plan or result.failure is not None):
         lines.append(render_plan(result.plan))
@@ -216,7 +227,7 @@ def render_result(result: ReleaseResult, command_line: CommandLine, *, with_plan
         )
     elif result.switched:
         lines.append(f"{result.env} -> {result.release_id} (was {result.parent})")
-        lines.append(f"undo: {command_line('release', 'rollback', result.env)}")
+        lines.append(f"undo: {command_line('release', 'rollback', result.env, *where)}")
     elif result.plan is not None and result.record is None:
         lines.append("dry run: nothing changed" if with_plan else "declined: nothing changed")
     return "\n".join(lines)

@@ -107,7 +107,7 @@ def managed(installation: Path, name: str) -> str:
         raise InputError(
             f"{link} is a plain environment folder, not yet managed as releases",
             "Adopt it first (its current state becomes release one)",
-            command=("release", name, "--adopt"),
+            command=("release", name, "--adopt", "--from", installation.name),
         )
     if os.path.lexists(link):
         raise InputError(
@@ -118,7 +118,7 @@ def managed(installation: Path, name: str) -> str:
     raise InputError(
         f"no environment {name} in {installation}",
         "Name one of its environments; see them with inventory",
-        command=("inventory",),
+        command=("inventory", "--from", installation.name),
     )
 
 

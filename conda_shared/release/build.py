@@ -15,7 +15,7 @@ from ..kernels.read import Kernel
 from ..replicate.conda import Failure, conda_command, run_conda
 from ..replicate.report import describe_smoke
 from ..replicate.smoke import SmokeResult, smoke_test
-from .layout import BUILDING_MARKER, FROZEN_FILE, frozen_document, releases_dir
+from .layout import BUILDING_MARKER, FROZEN_FILE, build_log, frozen_document, releases_dir
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def build(
         fs.write_file(lock, lock_text)
         argv = [*conda_command(installation), "create", "--json", "--yes", "--prefix", str(prefix)]
         progress(f"building {prefix}")
-        outcome = run_conda([*argv, "--file", str(lock)], log=prefix.parent / f".{prefix.name}.log")
+        log = build_log(installation, prefix.parent.name, prefix.name)
+        outcome = run_conda([*argv, "--file", str(lock)], log=log)
     if outcome.failure is not None:
         return Built(outcome.failure, None)
     progress("smoke test")

@@ -107,8 +107,10 @@ def recover(root: Path, installation: Path, name: str) -> str | None:
         return None
     prefix = release_prefix(installation, name, entry.release_id)
     if entry.action == "build":
-        if is_ours(prefix):
-            fs.remove_tree(prefix)
+        # a kill inside mark_building leaves the marked folder under its private temp name
+        for folder in (prefix, *fs.temp_siblings(prefix)):
+            if is_ours(folder):
+                fs.remove_tree(folder)
         if entry.new_records:
             fs.remove_tree(records_dir(root, installation, name, entry.release_id))
         end(installation, name)

@@ -39,6 +39,11 @@ def release_prefix(installation: Path, name: str, release_id: str) -> Path:
     return releases_dir(installation, name) / release_id
 
 
+def build_log(installation: Path, name: str, release_id: str) -> Path:
+    """conda's output while a release was built: envs/.releases/NAME/.ID.log."""
+    return releases_dir(installation, name) / f".{release_id}.log"
+
+
 def env_link(installation: Path, name: str) -> Path:
     """INST/envs/NAME: the symlink users activate."""
     return installation / "envs" / name

@@ -18,6 +18,7 @@ from .journal import Entry
 from .layout import (
     ADOPTED_PREFIX,
     adopted_folders,
+    build_log,
     current_release,
     env_link,
     is_release_id,
@@ -94,7 +95,7 @@ def list_releases(*, root: Path, installation: str | None, name: str) -> Release
         raise InputError(
             f"{name} has no releases in {inst}",
             "Make its first release (a plain env is adopted first)",
-            command=("release", name, "--adopt"),
+            command=("release", name, "--adopt", "--from", inst.name),
         )
     entries = []
     for release_id in sorted(present | recorded):
@@ -135,7 +136,7 @@ def rollback(
                 f"{name} has no release {target} in {inst}"
                 + (" (it was pruned)" if target in _recorded_ids(shared, inst, name) else ""),
                 "Name one `release list` shows as present, or rebuild it first",
-                command=("release", "rebuild", name, target),
+                command=("release", "rebuild", name, target, "--from", inst.name),
             )
         result = Switched(name, current, target, False, dry_run, (recovered,) if recovered else ())
         if dry_run or target == current:
@@ -178,6 +179,7 @@ def prune(
         if not dry_run:
             for release_id in removed:
                 fs.remove_tree(release_prefix(inst, name, release_id))
+                fs.remove_file(build_log(inst, name, release_id))
             for folder in adopted:
                 fs.remove_tree(folder)
             audit.try_record(
@@ -212,7 +214,7 @@ def rebuild(
         raise InputError(
             f"{name} has no saved release {release_id} (no {saved})",
             "Name a release `release list` shows",
-            command=("release", "list", name),
+            command=("release", "list", name, "--from", inst.name),
         )
     prefix = release_prefix(inst, name, release_id)
     with journal.env_lock(shared.path, inst, name, shared_root=not shared.single):
@@ -221,7 +223,7 @@ def rebuild(
             raise InputError(
                 f"release {release_id} of {name} is present at {prefix}: nothing to rebuild",
                 "Rebuild only a release `release list` shows as pruned",
-                command=("release", "list", name),
+                command=("release", "list", name, "--from", inst.name),
             )
         if dry_run:
             return Rebuilt(name, release_id, prefix, None, True)

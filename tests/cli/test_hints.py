@@ -135,6 +135,9 @@ def _scenarios(root: Path) -> list[tuple[str, ...]]:
         ("overlay", "run", *r, env),
         ("overlay", "list", *r, "py-env"),
         ("status", "--root", str(root), "--log", "-1"),
+        ("release", *r, "--from", "v24.11", "py env", "--add", "x", "--yes"),
+        ("release", *r, "list", "gitdev"),
+        ("release", *r, "rollback", "gitdev"),
     ]
 
 

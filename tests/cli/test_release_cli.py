@@ -43,4 +43,4 @@ def test_a_plain_env_names_adopt(tmp_path: Path) -> None:
     (root / "current").symlink_to("v1")
     result = _cli("ds", "--add", "x", "--yes", "--root", str(root))
     assert result.returncode == 2
-    assert result.stderr.strip().endswith(f"release --root {root} ds --adopt")
+    assert result.stderr.strip().endswith(f"release --root {root} ds --adopt --from v1")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conda_shared import fs
 from conda_shared.errors import SharedError
 from conda_shared.pointers import lock_path as cutover_lock
 from conda_shared.release import Change, journal, release_env
@@ -41,10 +42,13 @@ def test_an_interrupted_build_is_removed_with_its_records(
     root, inst = fake_root
     add_release("ds", "2026.12.01", live=True)
     prefix = _half_built(root, inst, "2026.12.07")
+    unrenamed = fs.private_dir_beside(prefix)  # killed between its mkdir and its rename
+    (unrenamed / BUILDING_MARKER).write_text("{}")
     assert oct(prefix.stat().st_mode & 0o777) == "0o700"
     assert release_ids(inst, "ds") == ("2026.12.01",), "a marked folder is not a release"
     assert "removed the unfinished release" in (journal.recover(root, inst, "ds") or "")
     assert not prefix.exists() and not records_dir(root, inst, "ds", "2026.12.07").exists()
+    assert not unrenamed.exists()
     assert journal.read_entry(inst, "ds") is None
     assert current_release(inst, "ds") == "2026.12.01"
 

@@ -48,7 +48,7 @@ def test_rollback_to_a_missing_release_names_rebuild(
         rollback(root=root, installation=None, name="ds")
     with pytest.raises(InputError) as refused:
         rollback(root=root, installation=None, name="ds", to="2026.11.30")
-    assert refused.value.command == ("release", "rebuild", "ds", "2026.11.30")
+    assert refused.value.command == ("release", "rebuild", "ds", "2026.11.30", "--from", "v1")
 
 
 def test_prune_never_removes_current_previous_or_pinned(
@@ -71,13 +71,15 @@ def test_prune_never_removes_current_previous_or_pinned(
     kept_adopted.mkdir()
     (kept_adopted / ADOPTED_MARKER).write_text("")
 
+    log = releases_dir(inst, "ds") / f".{ids[3]}.log"
+    log.write_text("conda's output\n")
     dry = prune(root=root, installation=None, name="ds", keep=1, dry_run=True)
     assert dry.removed == (ids[3], ids[4]) and release_ids(inst, "ds") == tuple(ids)
     pruned = prune(root=root, installation=None, name="ds", keep=1)
     assert pruned.removed == (ids[3], ids[4])
     assert pruned.removed_adopted == (f".adopted-{ids[3]}",)
     assert release_ids(inst, "ds") == (ids[0], ids[1], ids[2], ids[5])
-    assert not adopted.exists() and kept_adopted.exists()
+    assert not adopted.exists() and kept_adopted.exists() and not log.exists()
     assert records_dir(root, inst, "ds", ids[3]).is_dir(), "the records stay"
     listing = list_releases(root=root, installation=None, name="ds")
     states = {e.id: (e.current, e.pinned, e.present) for e in listing.releases}
@@ -104,6 +106,6 @@ def test_a_plain_env_is_refused_naming_adopt(fake_root: tuple[Path, Path]) -> No
     (inst / "envs" / "plain" / "conda-meta").mkdir(parents=True)
     with pytest.raises(InputError) as refused:
         rollback(root=root, installation=None, name="plain")
-    assert refused.value.command == ("release", "plain", "--adopt")
+    assert refused.value.command == ("release", "plain", "--adopt", "--from", "v1")
     with pytest.raises(InputError, match="no environment missing"):
         rollback(root=root, installation=None, name="missing")
