@@ -35,8 +35,8 @@ _FILES_SHOWN = 5
 class Finding:
     """One thing wrong (problem: doctor exits 1) or worth knowing (note) about the root."""
 
-    # pointers | installations | permissions | releases | kernels | overlays | config | plugin
-    # | overwritten
+    # pointers | installations | permissions | releases | kernels | overlays | requests | config
+    # | plugin | overwritten
     check: str
     severity: str
     subject: str
@@ -101,6 +101,7 @@ def check_root(
     root: Path,
     system_config_dirs: Sequence[Path] = SYSTEM_CONFIG_DIRS,
     command_line: CommandLine | None = None,
+    admin_group: str = "",
 ) -> DoctorReport:
     """Check a shared root; reads it (listing installations, envs and kernels), never writes.
 
@@ -157,6 +158,7 @@ def check_root(
     findings += overwritten
     findings += _kernel_findings(shared)
     findings += _overlay_findings(shared, command_line)
+    findings += _request_findings(shared, admin_group, command_line)
     findings += config + plugin
     return DoctorReport(
         root=shared.path,
@@ -539,3 +541,26 @@ def _overlay_findings(shared: SharedRoot, command_line: CommandLine) -> list[Fin
                 )
             )
     return findings
+
+
+def _request_findings(
+    shared: SharedRoot, admin_group: str, command_line: CommandLine
+) -> list[Finding]:
+    """The request folders' owners and modes: a listable inbox shows everyone's requests, a
+    writable answers folder lets users approve their own."""
+    from .requests.store import admin_gid, folder_problems
+
+    try:
+        gid = admin_gid(admin_group)
+    except SharedError as error:
+        return [Finding("requests", PROBLEM, "requests", error.message, error.next_step)]
+    return [
+        Finding(
+            "requests",
+            PROBLEM,
+            "requests",
+            problem,
+            f"Put it right as root: `{command_line('init')}`",
+        )
+        for problem in folder_problems(shared.path, admin_gid=gid)
+    ]

@@ -13,6 +13,7 @@ from .errors import InputError
 from .installation import package_version
 from .layout import ENVS_POINTER, is_installation
 from .pointers import refuse_real_directories
+from .requests.store import ensure_folders
 from .text import quoted
 
 FOLDERS = ("kernels", "specs", "reports", "log")
@@ -33,8 +34,15 @@ class InitResult:
     notes: tuple[str, ...]
 
 
-def init_root(*, root: Path, adopt: Path | None = None, name: str | None = None) -> InitResult:
-    """Create pointers (current, envs) and the root's folders around an installation."""
+def init_root(
+    *,
+    root: Path,
+    adopt: Path | None = None,
+    name: str | None = None,
+    admin_gid: int | None = None,
+) -> InitResult:
+    """Create pointers (current, envs) and the root's folders around an installation; with
+    `admin_gid` (root only), also the package-request folders, the inbox owned by that group."""
     root = root.expanduser().absolute()
     if is_installation(root):
         raise InputError(
@@ -67,12 +75,17 @@ def init_root(*, root: Path, adopt: Path | None = None, name: str | None = None)
         else:
             fs.atomic_symlink(envs, "current/envs")
             created.append(f"{ENVS_POINTER} -> current/envs")
+        if admin_gid is not None:
+            for line, changed in ensure_folders(root, admin_gid=admin_gid):
+                (created if changed else kept).append(line)
     except PermissionError as error:
         raise InputError(
             f"cannot create the shared root in {root}: {error.strerror}",
             f"Run as a user who can write to {root.parent if not root.exists() else root}",
         ) from None
     notes = []
+    if admin_gid is None:
+        notes.append("requests/ was not set up: only root can create it (run init as root)")
     if (root / ENVS_POINTER).exists() and not (root / ENVS_POINTER).is_symlink():
         notes.append(f"{root / ENVS_POINTER} is a real directory: paths through it do not follow")
     note = audit.try_record(

@@ -67,6 +67,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "The compute nodes' virtual packages for `replicate`, e.g. `__cuda=12.4 __glibc=2.28`: "
         "every conda call of a run gets them as CONDA_OVERRIDE_*; --virtual-package adds to them.",
     ),
+    SettingSpec(
+        "shared_admin_group",
+        str,
+        "",
+        "Group that owns ROOT/requests/inbox and reads users' package requests "
+        "(empty: root's group).",
+    ),
+    SettingSpec(
+        "shared_request_notify",
+        str,
+        "",
+        "Command run with a request's JSON on stdin when it is filed, approved or denied "
+        "(split like a shell line, never run by a shell); its failure is only a warning.",
+    ),
 )
 
 
@@ -79,6 +93,8 @@ class Settings(NamedTuple):
     overlays_dir: Path = Path("~/.conda/overlays")
     slurm_options: tuple[str, ...] = ()
     target_virtual_packages: tuple[str, ...] = ()  # NAME=VALUE words, checked by replicate
+    admin_group: str = ""
+    request_notify: tuple[str, ...] = ()
 
 
 def from_values(values: Mapping[str, Any]) -> Settings:
@@ -97,10 +113,12 @@ def from_values(values: Mapping[str, Any]) -> Settings:
         channel_policy=policy,
         shadow_warnings=_boolean(values.get("shared_shadow_warnings", True)),
         overlays_dir=_path(overlays),
-        slurm_options=_words(str(values.get("shared_slurm_options") or "")),
+        slurm_options=_words(str(values.get("shared_slurm_options") or ""), "slurm_options"),
         target_virtual_packages=tuple(
             str(values.get("shared_target_virtual_packages") or "").replace(",", " ").split()
         ),
+        admin_group=str(values.get("shared_admin_group") or "").strip(),
+        request_notify=_words(str(values.get("shared_request_notify") or ""), "request_notify"),
     )
 
 
@@ -131,16 +149,16 @@ def from_environment(running_prefix: Path | None) -> Settings:
     return from_values(values)
 
 
-def _words(value: str) -> tuple[str, ...]:
+def _words(value: str, setting: str) -> tuple[str, ...]:
     import shlex
 
     try:
         return tuple(shlex.split(value))
     except ValueError as error:
         raise _invalid(
-            f"plugins.shared_slurm_options {value!r} cannot be split into options: {error}",
+            f"plugins.shared_{setting} {value!r} cannot be split into words: {error}",
             "Quote it the way a shell would (e.g. --comment='two words'), in your condarc "
-            "(or CONDA_PLUGINS_SHARED_SLURM_OPTIONS)",
+            f"(or CONDA_PLUGINS_SHARED_{setting.upper()})",
         ) from None
 
 

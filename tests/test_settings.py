@@ -59,6 +59,8 @@ def test_from_conda_context_reads_plugins_namespace() -> None:
         shared_overlays_dir="/scratch/overlays",
         shared_slurm_options="--partition=short",
         shared_target_virtual_packages="__cuda=12.4, __glibc=2.28",
+        shared_admin_group="condaadm",
+        shared_request_notify="/usr/local/bin/notify --to 'it desk'",
     )
     settings = from_conda_context(SimpleNamespace(plugins=plugins))
     assert settings.shared_root == Path("/srv/conda")
@@ -66,6 +68,8 @@ def test_from_conda_context_reads_plugins_namespace() -> None:
     assert settings.overlays_dir == Path("/scratch/overlays")
     assert settings.slurm_options == ("--partition=short",)
     assert settings.target_virtual_packages == ("__cuda=12.4", "__glibc=2.28")
+    assert settings.admin_group == "condaadm"
+    assert settings.request_notify == ("/usr/local/bin/notify", "--to", "it desk")
 
 
 def test_setting_names_are_safe_for_conda() -> None:

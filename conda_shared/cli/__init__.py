@@ -37,6 +37,7 @@ VERBS: dict[str, str] = {
     "release": "Change one environment as a new dated release, switched atomically; roll back.",
     "pack": "Pack one environment (or one release of it) into an archive, through conda-pack.",
     "catalog": "Write a static web catalog of every environment, with package search.",
+    "request": "Ask for packages in a shared environment; admins approve them into a release.",
 }
 
 

@@ -15,6 +15,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
-    report = check_root(root=root_of(args), command_line=args.command_line)
+    report = check_root(
+        root=root_of(args),
+        command_line=args.command_line,
+        admin_group=args.settings.admin_group,
+    )
     emit(args, report, report_text, problems=report.problems, notes=report.notes)
     return 1 if report.problems else 0

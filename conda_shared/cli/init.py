@@ -34,8 +34,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: Any) -> int:
+    import os
+
+    from ..requests.store import admin_gid
+
     root = args.directory or root_of(args)
-    result = init_root(root=root, adopt=args.adopt, name=args.name)
+    gid = admin_gid(args.settings.admin_group) if os.geteuid() == 0 else None
+    result = init_root(root=root, adopt=args.adopt, name=args.name, admin_gid=gid)
     emit(args, result, lambda done: render(done, args.command_line))
     return 0
 

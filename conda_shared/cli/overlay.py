@@ -368,19 +368,41 @@ def _check(args: Any) -> int:
     from .render import emit
 
     result = check_overlays(placement=_placement(args), environ=os.environ)
-    emit(args, result, _render_check, ok=result.ok)
+    emit(args, result, lambda checked: _render_check(checked, args.command_line), ok=result.ok)
     return 0 if result.ok else 1
 
 
-def _render_check(result: Any) -> str:
+def _render_check(result: Any, command_line: CommandLine) -> str:
     lines = [f"check {result.env} with overlays: {', '.join(map(str, result.overlays)) or 'none'}"]
     lines += [f"  pip check: {line}" for line in result.pip_problems]
     for item in result.imports:
         state = "ok    " if item.ok else "FAILED"
         lines.append(f"  {state} import {item.module} ({item.dist}): {item.detail}")
     lines += [f"warning: {warning}" for warning in result.warnings]
+    lines += redundant_lines(result.redundant, command_line)
     lines.append("ok" if result.ok else "problems found")
     return "\n".join(lines)
+
+
+def _admin_flag(scope: str) -> list[str]:
+    return ["--admin"] if scope == "admin" else []
+
+
+def redundant_lines(copies: Any, command_line: CommandLine) -> list[str]:
+    """`no longer needed` lines for overlay copies the env now holds itself."""
+    lines = []
+    for copy in copies:
+        flag = _admin_flag(copy.scope)
+        remove = command_line("overlay", "remove", *flag, copy.env, copy.name)
+        if not copy.applies:  # made for an earlier path: overlay remove refuses it until then
+            retarget = command_line("overlay", "install", *flag, copy.env, "--retarget")
+            remove = f"{retarget}, then {remove}"
+        lines.append(
+            f"no longer needed: {copy.name} {copy.overlay_version} in the {copy.scope} overlay "
+            f"{copy.overlay}: {copy.env} now has {copy.env_version} itself; remove the copy: "
+            + remove
+        )
+    return lines
 
 
 def _clone(args: Any) -> int:

@@ -23,10 +23,12 @@ from .files import (
     remove_files,
     remove_symlink,
     remove_write_by_others,
+    set_owner_and_mode,
     sync_dir,
     temp_sibling,
     temp_siblings,
     write_file,
+    write_new_file,
 )
 from .journal import (
     finish_interrupted,
@@ -87,10 +89,12 @@ __all__ = [
     "rename_dir",
     "replace_together",
     "replace_with_link",
+    "set_owner_and_mode",
     "sync_dir",
     "temp_sibling",
     "temp_siblings",
     "user_name",
     "writable_by_owner_only",
     "write_file",
+    "write_new_file",
 ]

@@ -254,3 +254,50 @@ def remove_files(paths: list[Path], *, within: Path) -> None:
             except OSError:
                 break
             directory = directory.parent
+
+
+def write_new_file(path: Path, data: str | bytes, *, mode: int) -> None:
+    """Create `path`, which must not exist, whole or not at all, with exactly `mode`.
+
+    Written under a private temp name (never through a link), synced and its size checked,
+    then renamed to `path`: a reader never sees part of it, and a full disk or a quota leaves
+    nothing behind (only the file this call created is removed). Made for shared folders where
+    others create files too (a sticky inbox), so `path` must be a name nobody can guess.
+    """
+    payload = encoded(data)
+    temp = temp_sibling(path)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            if size != len(payload):
+                raise OSError(errno.ENOSPC, f"{size} of {len(payload)} bytes written", temp)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.rename(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def set_owner_and_mode(path: Path, *, uid: int, gid: int, mode: int) -> bool:
+    """Give a folder conda-shared made this owner and mode (setgid and sticky bits included);
+    whether anything changed. Never through a link."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise SharedError(
+            f"{path} is a symbolic link, not the folder conda-shared made",
+            f"Remove that link ({quoted(path)}) and run the command again",
+        )
+    changed = (info.st_uid, info.st_gid) != (uid, gid)
+    if changed:
+        os.lchown(path, uid, gid)
+    if changed or stat.S_IMODE(info.st_mode) != mode:
+        os.chmod(path, mode)  # after chown, which clears the setgid bit
+    return changed or stat.S_IMODE(info.st_mode) != mode

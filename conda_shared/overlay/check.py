@@ -20,6 +20,7 @@ from .activate import activation
 from .clone import BASELINE_FILE, read_baseline
 from .contents import read_dists
 from .locate import Placement, runnable_python
+from .redundant import RedundantCopy, redundant_copies
 
 _PROBE = """
 import importlib, json, sys
@@ -50,6 +51,7 @@ class CheckResult:
     pip_problems: tuple[str, ...]
     imports: tuple[ImportCheck, ...]
     warnings: tuple[str, ...]
+    redundant: tuple[RedundantCopy, ...] = ()  # copies the env now holds itself: not a problem
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,7 @@ def check_overlays(*, placement: Placement, environ: Mapping[str, str]) -> Check
         pip_problems=tuple(line for _, line in pip.check(env, environ=environ)),
         imports=_imports(env.python, modules, environ),
         warnings=tuple(warnings),
+        redundant=redundant_copies(placement),
     )
 
 

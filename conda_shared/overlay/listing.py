@@ -88,19 +88,19 @@ def _listing(
 
 
 def _dists(overlay: OverlayDir) -> tuple[OverlaidDist, ...]:
-    env_versions = _env_versions(overlay.target)
+    versions = env_versions(overlay.target)
     return tuple(
         OverlaidDist(
             name=dist.name,
             version=dist.version,
-            shadows=env_versions.get(key),
+            shadows=versions.get(key),
             source=dist.source.kind,
         )
         for key, dist in sorted(read_dists(overlay.path).items())
     )
 
 
-def _env_versions(prefix: Path | None) -> dict[str, str]:
+def env_versions(prefix: Path | None) -> dict[str, str]:
     """Versions in the env by normalized name: its Python distributions, then conda records."""
     if prefix is None:
         return {}
