@@ -25,7 +25,6 @@ from conda_shared.release.layout import (
     release_prefix,
     releases_dir,
 )
-from tests.conftest import CONDA_VERSION
 from tests.support.channel import Channel
 from tests.support.installation import installation_environ
 from tests.support.releases import managed_root
@@ -91,12 +90,6 @@ def test_a_rebuild_that_differs_stops_with_the_diff(local_channel: Channel, tmp_
     assert went_on.switched and current_release(inst, "tools") == went_on.release_id
 
 
-@pytest.mark.xfail(
-    tuple(int(p) for p in (CONDA_VERSION or "0").split(".")[:2]) < (25, 1),
-    reason="release's solve (h-release) does not always find a new package on conda 24.11 "
-    "offline (package-not-found; its own test_release_list_rollback_prune_rebuild too)",
-    strict=False,
-)
 def test_add_on_a_plain_env_adopts_then_releases(local_channel: Channel, tmp_path: Path) -> None:
     root, inst = managed_root(tmp_path, local_channel, plain=True)
     argv = [sys.executable, "-m", "conda_shared", "release", "--root", str(root), "tools"]
