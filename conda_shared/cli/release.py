@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..release import Change, ReleasePlan, ReleaseResult, release_env
+from ..release import Change, ReleasePlan, ReleaseResult, check_change, release_env
 from ..release.adopt import Adopted, adopt_env, needs_adoption
 from ..release.manage import (
     Pruned,
@@ -141,6 +141,7 @@ def _release(args: Any, root: Path, name: str) -> int:
     )
     adopted = None
     where = ("--from", args.source) if args.source else ()
+    check_change(root=root, installation=args.source, change=change)
     if args.adopt or needs_adoption(root=root, installation=args.source, name=name):
         adopted = adopt_env(
             root=root,

@@ -9,13 +9,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import audit
-from ..errors import InputError, PolicyError
-from ..installation import read_installation
+from ..errors import InputError
 from ..kernels.read import kernels_running, read_kernels
 from ..layout import SharedRoot, open_root
-from ..policy import spec_channel_for
 from ..replicate.conda import Failure
-from ..replicate.rung_channels import URL_SPECS_SINCE
 from . import journal
 from .build import access_of, build, ensure_releases_dir, freeze, make_public
 from .integrity import files_json
@@ -30,6 +27,7 @@ from .layout import (
 )
 from .records import export_files, new_record, write_records
 from .solve import Change, Solution, solve_change
+from .specs import check_add_specs
 
 __all__ = ["Change", "ReleasePlan", "ReleaseResult", "release_env"]
 
@@ -81,7 +79,7 @@ def release_env(
     shared = open_root(root)
     inst = shared.installation(installation)
     managed(inst, name)
-    _check_add_specs(change, inst)
+    check_add_specs(inst, change.add)
     if dry_run:
         return _planned(inst, name, change, progress).result(notes=())
     with journal.env_lock(shared.path, inst, name, shared_root=not shared.single):
@@ -96,6 +94,11 @@ def release_env(
             # Undo an unfinished build, or finish a switch that was committed (journal).
             journal.recover(shared.path, inst, name)
             raise
+
+
+def check_change(*, root: Path, installation: str | None, change: Change) -> None:
+    """Refuse a change whose specs are wrong before anything is built, an adoption included."""
+    check_add_specs(open_root(root).installation(installation), change.add)
 
 
 def managed(installation: Path, name: str) -> str:
@@ -231,24 +234,6 @@ def _log(shared: SharedRoot, plan: ReleasePlan, result: str) -> None:
         source=plan.parent,
         target=plan.release_id,
     )
-
-
-def _check_add_specs(change: Change, inst: Path) -> None:
-    """The channel policy for `--add channel::pkg`: a URL before `::` names the channel only on
-    conda 26.7+; older conda needs the channel named in its condarc first."""
-    urls = [s for s in change.add if "::" in s and "://" in s.split("::", 1)[0]]
-    if not urls:
-        return
-    version = read_installation(inst).conda_version or ""
-    numbers = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
-    if numbers and numbers < URL_SPECS_SINCE:
-        channel = spec_channel_for(urls[0].split("::", 1)[0], url_specs=False)
-        raise PolicyError(
-            f"--add {urls[0]}: the conda of {inst} ({version}) reads a URL before '::' as a "
-            "channel name",
-            f"Name the channel in the installation's condarc first ({channel.setup}), then "
-            f"--add {channel.token}::{urls[0].split('::', 1)[1]}",
-        )
 
 
 def _today() -> datetime.date:

@@ -9,17 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import fs
-from ..errors import InputError, PolicyError, SharedError
-from ..history import spec_channel, spec_name
-from ..hooks.versions import url_specs_supported
-from ..installation import package_version, validate_env_name
+from ..errors import InputError, SharedError
+from ..history import spec_name
+from ..installation import validate_env_name
 from ..layout import open_root
 from ..overlay.locate import place, resolve_env
 from ..overlay.redundant import RedundantCopy, redundant_copies
-from ..policy import spec_channel_for
 from ..release.layout import env_link
 from ..release.solve import Change, PackageDiff, Solution, solve_change
-from ..text import control_character
+from ..release.specs import check_add_specs, check_text
 from . import document, index, notify, store
 from .pypi import pip_requirement
 
@@ -76,9 +74,9 @@ def file_request(
             "Name what you need",
             command=("request", name, "--add", "SPEC"),
         )
-    _check_specs(inst, add)
+    check_add_specs(inst, add)
     _check_removals(prefix, remove)
-    _check_text("--reason", reason)
+    _check_reason(reason)
     progress(f"solving {name} plus your change with the conda of {inst} (nothing is installed)")
     with fs.private_temp_dir() as cache:
         solution = solve_change(
@@ -205,48 +203,10 @@ def _readable_env(inst: Path, name: str) -> Path:
     return prefix
 
 
-def _check_specs(inst: Path, specs: Sequence[str]) -> None:
-    """Each spec parses as a MatchSpec and names its channel the way this conda can use."""
-    version = package_version(inst, "conda") or "0"
-    url_specs = url_specs_supported(version)
-    for spec in specs:
-        _check_text("--add", spec)
-        problem = match_spec_problem(spec)
-        if problem is not None:
-            raise InputError(
-                f"--add {spec!r} is not a package spec: {problem}",
-                "Write it as conda does, e.g. numpy, 'numpy>=1.26' or conda-forge::numpy",
-            )
-        channel = spec_channel(spec)
-        if channel is None:
-            continue
-        named = spec_channel_for(channel, url_specs=url_specs)
-        if named.setup is not None:
-            raise PolicyError(
-                f"--add {spec!r}: the conda of {inst} ({version}) cannot read a URL before "
-                f"'::'; name that channel instead ({named.token}::{spec_name(spec)}), "
-                f"once configured with: {named.setup}",
-                "Ask an admin to configure it, or ask for the package from a configured channel",
-            )
-
-
-def match_spec_problem(spec: str) -> str | None:
-    """Why conda's MatchSpec refuses `spec`, or None (conda is loaded only to parse specs)."""
-    try:
-        from conda.models.match_spec import MatchSpec
-    except ImportError:
-        return None if spec_name(spec) else "it names no package"
-    try:
-        MatchSpec(spec)
-    except Exception as error:  # conda raises several types for a bad spec
-        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return None
-
-
 def _check_removals(prefix: Path, packages: Sequence[str]) -> None:
     installed = {n.rsplit("-", 2)[0].lower() for n in os.listdir(prefix / "conda-meta")}
     for package in packages:
-        _check_text("--remove", package)
+        check_text("--remove", package)
         if spec_name(package) != package.lower() or package.lower() not in installed:
             raise InputError(
                 f"--remove {package!r} is not a package installed in {prefix}",
@@ -254,11 +214,9 @@ def _check_removals(prefix: Path, packages: Sequence[str]) -> None:
             )
 
 
-def _check_text(option: str, value: str) -> None:
-    bad = control_character(value)
-    if bad is not None:
-        raise InputError(f"{option} holds the control character {bad}", f"Type {option} without it")
-    if option == "--reason" and len(value) > MAX_REASON:
+def _check_reason(value: str) -> None:
+    check_text("--reason", value)
+    if len(value) > MAX_REASON:
         raise InputError(
             f"--reason is {len(value)} characters long, more than {MAX_REASON}",
             "Shorten it: a sentence or two for the admins",

@@ -51,3 +51,16 @@ def test_a_plain_env_is_adopted_first_and_a_failed_rebuild_changes_nothing(
     assert (root / "v1" / "envs" / "ds").is_dir() and not (root / "v1" / "envs" / "ds").is_symlink()
     releases = root / "v1" / "envs" / ".releases" / "ds"
     assert not [p for p in releases.iterdir() if not p.name.startswith(".")]
+
+
+def test_a_bad_spec_is_refused_before_a_plain_env_is_adopted(tmp_path: Path) -> None:
+    from tests.roots import make_sample
+
+    root = make_sample(tmp_path)
+    result = _cli("isis3.6.0", "--add", "bad spec!!", "--root", str(root), "--yes")
+    assert result.returncode == 2, result.stderr
+    assert "--add 'bad spec!!' is not a package spec" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (root / "v24.11" / "envs" / ".releases").exists()
+    assert (root / "v24.11" / "envs" / "isis3.6.0").is_dir()
+    assert not (root / "v24.11" / "envs" / "isis3.6.0").is_symlink()
