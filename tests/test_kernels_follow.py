@@ -29,7 +29,7 @@ def test_list_shows_env_and_resolution_now_and_in_qa(tmp_path: Path) -> None:
     assert shown == {
         "kern": ("kern", True, True, True),
         "old": ("only-old", True, True, False),
-        "pinned": (None, False, True, True),
+        "pinned": ("plain", False, True, True),  # the env its interpreter is in
     }
 
 

@@ -110,10 +110,11 @@ def write_record(
 
 
 def _conda_site(python: Path) -> tuple[Path, str, list[tuple[str, str]]]:
-    """Where `python` imports conda from, conda's version, and conda's direct requirements."""
+    """Where `python` imports conda from, conda's version, and the requirements conda-shared's
+    recipe shares with conda (each gets a record, so installing the recipe solves offline)."""
     probe = (
         "import conda, json, importlib.metadata as m, pathlib;"
-        "names=('pluggy','ruamel.yaml');"
+        "names=('pluggy','ruamel.yaml','packaging');"
         "print(json.dumps([str(pathlib.Path(conda.__file__).parent.parent), conda.__version__,"
         " [[n, m.version(n)] for n in names]]))"
     )
