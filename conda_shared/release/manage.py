@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import audit, fs
-from ..errors import InputError, SharedError
+from ..errors import InputError
 from ..kernels.read import kernels_running, read_kernels
 from ..layout import SharedRoot, open_root
 from ..replicate.conda import Failure
@@ -127,9 +127,10 @@ def rollback(
         current = managed(inst, name)
         target = to or _parent_of(shared, inst, name, current)
         if target is None:
-            raise SharedError(
+            raise InputError(
                 f"{name} has no release before {current} to roll back to",
-                "Name the release to switch to with --to",
+                "Pass the release to switch to as --to ID; its releases are listed by",
+                command=("release", "list", name, "--from", inst.name),
             )
         if target not in release_ids(inst, name):
             raise InputError(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_shared.errors import InputError, SharedError
+from conda_shared.errors import InputError
 from conda_shared.release.layout import (
     ADOPTED_MARKER,
     current_release,
@@ -42,10 +42,11 @@ def test_rollback_goes_to_the_parent_then_to_a_named_release(
 def test_rollback_to_a_missing_release_names_rebuild(
     fake_root: tuple[Path, Path], add_release: AddRelease
 ) -> None:
-    root, _ = fake_root
+    root, inst = fake_root
     add_release("ds", "2026.12.01", live=True)
-    with pytest.raises(SharedError, match="no release before"):
+    with pytest.raises(InputError, match="no release before") as nothing_before:
         rollback(root=root, installation=None, name="ds")
+    assert nothing_before.value.command == ("release", "list", "ds", "--from", inst.name)
     with pytest.raises(InputError) as refused:
         rollback(root=root, installation=None, name="ds", to="2026.11.30")
     assert refused.value.command == ("release", "rebuild", "ds", "2026.11.30", "--from", "v1")
