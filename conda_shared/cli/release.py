@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..release import Change, ReleasePlan, ReleaseResult, check_change, release_env
 from ..release.adopt import Adopted, adopt_env, needs_adoption
+from ..release.change import Change, ReleasePlan, ReleaseResult, check_change, release_env
 from ..release.manage import (
     Pruned,
     Rebuilt,

@@ -20,8 +20,9 @@ from ..kernels.read import kernels_running, read_kernels
 from ..layout import open_root
 from ..prefix import read_env
 from ..replicate.conda import Failure
-from . import _taken_ids, _today, journal
+from . import journal
 from .build import access_of, build, ensure_releases_dir, freeze, make_public
+from .change import taken_ids, today
 from .journal import Entry
 from .layout import current_release, env_link, next_release_id, release_prefix
 from .records import export_files, record_release
@@ -73,7 +74,7 @@ def adopt_env(
         notes = (recovered,) if recovered else ()
         if not is_plain_env(inst, name):
             _refuse(inst, name)
-        release_id = next_release_id(_taken_ids(inst, name), today=_today())
+        release_id = next_release_id(taken_ids(inst, name), today=today())
         prefix = release_prefix(inst, name, release_id)
         kernels = kernels_running(read_kernels(shared.kernels_dir), folder)
         files, _ = export_files(installation=inst, name=name, prefix=folder, kernels=kernels)

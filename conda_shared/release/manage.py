@@ -12,8 +12,9 @@ from ..errors import InputError
 from ..kernels.read import kernels_running, read_kernels
 from ..layout import SharedRoot, open_root
 from ..replicate.conda import Failure
-from . import journal, managed
+from . import journal
 from .build import access_of, build, ensure_releases_dir, freeze, make_public
+from .change import managed
 from .journal import Entry
 from .layout import (
     ADOPTED_PREFIX,

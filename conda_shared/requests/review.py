@@ -13,7 +13,7 @@ from .. import audit
 from ..errors import InputError, SharedError
 from ..installation import validate_env_name
 from ..layout import open_root
-from ..release import ReleasePlan, release_env
+from ..release.change import ReleasePlan, release_env
 from ..release.solve import Change, PackageDiff, solve_change
 from ..text import command_words, control_character
 from . import document, notify, store

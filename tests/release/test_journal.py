@@ -13,7 +13,8 @@ import pytest
 from conda_shared import fs
 from conda_shared.errors import SharedError
 from conda_shared.pointers import lock_path as cutover_lock
-from conda_shared.release import Change, journal, release_env
+from conda_shared.release import journal
+from conda_shared.release.change import Change, release_env
 from conda_shared.release.journal import Entry
 from conda_shared.release.layout import (
     BUILDING_MARKER,

@@ -26,10 +26,9 @@ pytestmark = [pytest.mark.tier2, pytest.mark.slow]
 #: runs `conda-shared ARGS` with one step replaced by itself plus a SIGKILL before or after it
 KILLER = """
 import os, signal, sys
-import conda_shared.release as release
-from conda_shared.release import journal
+from conda_shared.release import change, journal
 where, call, when, *args = sys.argv[1:]
-module = {"release": release, "journal": journal}[where.split(".")[0]]
+module = {"change": change, "journal": journal}[where.split(".")[0]]
 name = where.split(".")[1]
 original = getattr(module, name)
 calls = []
@@ -55,10 +54,10 @@ COMMITTED = [
 KILL_POINTS = [
     ("journal.begin", 1, "after"),  # the build is journaled; nothing built yet
     ("journal.mark_building", 1, "after"),  # an empty marked folder
-    ("release.build", 1, "after"),  # conda built it and the smoke test passed
-    ("release.freeze", 1, "after"),
-    ("release.write_records", 1, "after"),
-    ("release.make_public", 1, "after"),  # published modes, still marked
+    ("change.build", 1, "after"),  # conda built it and the smoke test passed
+    ("change.freeze", 1, "after"),
+    ("change.record_release", 1, "after"),
+    ("change.make_public", 1, "after"),  # published modes, still marked
     ("journal.begin", 2, "after"),  # the switch is committed
     ("journal.point_at", 1, "before"),  # marker gone, link not switched yet
     ("journal.point_at", 1, "after"),  # link switched, journal still there
