@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,7 +64,7 @@ def record(
     entry = AuditEntry(
         time=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         user=fs.current_user(),
-        host=socket.gethostname(),
+        host=os.uname().nodename,
         command=command,
         result=result,
         action=action,

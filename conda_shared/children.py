@@ -3,9 +3,10 @@
 A child Python puts its working directory first on sys.path (`-m` and `-c` both do), so a
 `conda_shared/`, `conda/` or `pip/` folder in whatever directory the admin happened to `cd` to
 would run instead of the real one, as root. Every child conda-shared starts (except the user's
-own command under `overlay run`) goes through `run` here (another installation's Python
-as `python_argv`, ours as `own_python`), or starts from
-`fs.private_temp_dir()` the same way when it must outlive one call.
+own command under `overlay run`) goes through `run` or `run_all` here (another installation's
+Python as `python_argv`, ours as `own_python`), or starts from `fs.private_temp_dir()` the same
+way when it must outlive one call (replicate's forked tasks move into one, and drop the
+caller's folder from sys.path as `-P` does).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,42 @@ def run(argv: Sequence[str], **options: Any) -> subprocess.CompletedProcess[Any]
     reads the exit status (no `check`)."""
     with fs.private_temp_dir() as folder:
         return subprocess.run(list(argv), cwd=folder, check=False, **options)
+
+
+def run_all(
+    commands: Sequence[Sequence[str]], *, env: Mapping[str, str], timeout: float
+) -> list[subprocess.CompletedProcess[str]]:
+    """Each command started as `run` starts one, all at once, their output captured as text;
+    the results in order. Past `timeout` seconds every one still running is killed and
+    TimeoutExpired raised, as `run` does."""
+    with fs.private_temp_dir() as folder:
+        processes: list[subprocess.Popen[str]] = []
+        try:
+            for argv in commands:
+                processes.append(
+                    subprocess.Popen(
+                        list(argv),
+                        cwd=folder,
+                        env=dict(env),
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    )
+                )
+            deadline = time.monotonic() + timeout
+            results = []
+            for process in processes:
+                left = max(0.0, deadline - time.monotonic())
+                stdout, stderr = process.communicate(timeout=left)
+                results.append(
+                    subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+                )
+            return results
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
 
 
 def python_argv(python: Path | str, args: Sequence[str], *, keep_pythonpath: bool) -> list[str]:

@@ -78,6 +78,36 @@ def test_the_folder_is_private_and_works_when_the_callers_folder_is_gone(
     assert done.stdout.split() == [str(os.geteuid()), "0o700"], done.stderr
 
 
+def test_commands_run_at_once_from_one_private_folder(planted: Path, tmp_path: Path) -> None:
+    # The first waits for a file only the second writes: in a row, it would time out.
+    signal_file = tmp_path / "second ran"
+    waits = f"import os, time\nwhile not os.path.exists({str(signal_file)!r}): time.sleep(0.01)"
+    waits += "\nprint(os.getcwd())"
+    writes = f"open({str(signal_file)!r}, 'w').close(); print('written')"
+    first, second = children.run_all(
+        [[sys.executable, "-c", waits], [sys.executable, "-c", writes]],
+        env=dict(os.environ),
+        timeout=60,
+    )
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert second.stdout == "written\n"
+    folder = first.stdout.strip()
+    assert folder != str(planted) and Path(folder).name.startswith("conda-shared-")
+    assert not Path(folder).exists()
+
+
+def test_commands_that_outlive_the_timeout_are_killed(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    sleeper = (
+        f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(60)"
+    )
+    with pytest.raises(subprocess.TimeoutExpired):
+        children.run_all([[sys.executable, "-c", sleeper]] * 2, env=dict(os.environ), timeout=1)
+    for pid in (pids.read_text() if pids.exists() else "").split():  # those that got so far
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+
+
 def test_our_own_python_keeps_its_folder_off_sys_path() -> None:
     argv = children.own_python("-m", "conda_shared")
     assert argv[0] == sys.executable

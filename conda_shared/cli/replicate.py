@@ -362,14 +362,9 @@ def _inputs(step: Step) -> list[str]:
 
 
 def _task(task: list[str]) -> int:
-    from ..replicate.executors.local import FROM_STDIN, serve_tasks
     from ..replicate.task import run_task
 
     run_dir, index = task
-    if index == FROM_STDIN:
-        with sigterm_as_interrupt():
-            serve_tasks(Path(run_dir), requests=sys.stdin, replies=sys.stdout)
-        return 0
     if not index.isdigit():
         raise InputError(f"--task index {index!r} is not a number", "Give RUN_DIR and an index")
     with sigterm_as_interrupt():

@@ -6,10 +6,8 @@ not NFS). glibc >= 2.28 exports it; older glibc is reached through the raw sysca
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
-import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +29,8 @@ def exchange_names(first: Path, second: Path) -> None:
     if call is None:
         raise OSError(errno.ENOSYS, "renameat2 is not available here", os.fspath(first))
     if call(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE):
+        import ctypes
+
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), os.fspath(first), None, os.fspath(second))
 
@@ -57,6 +57,10 @@ def replace_with_link(link: Path, target: Path, *, displaced: Path) -> bool:
 
 
 def _renameat2() -> Callable[..., int] | None:
+    # ctypes loads here, not with the module: every command imports fs, few exchange names.
+    import ctypes
+    import platform
+
     libc = ctypes.CDLL(None, use_errno=True)
     wrapper = getattr(libc, "renameat2", None)
     if wrapper is not None:

@@ -126,9 +126,7 @@ def _held(path: Path, holder: str) -> LockHeld:
 
 
 def _host() -> str:
-    import socket  # only for lock records: not every command takes a lock
-
-    return socket.gethostname()
+    return os.uname().nodename  # what gethostname() returns, without loading socket
 
 
 #: how much of a lock file is read to name its holder (a note may hold a long path)

@@ -33,6 +33,7 @@ def fill_cache(
     log = run.run_dir / "logs" / "cache-fill.log"
     scratch = run.run_dir / "cache-fill-prefix"
     lock_file = run.run_dir / "inputs" / "cache-fill.lock"
+    folders = _cache_dirs(run.target)
     say = progress or (lambda _message: None)
     try:
         for _ in range(3):
@@ -40,24 +41,39 @@ def fill_cache(
                 return run
             fs.atomic_write(lock_file, "@EXPLICIT\n" + "\n".join(wanted) + "\n")
             argv = [*conda_command(run.target), "create", "--download-only", "--json", "--yes"]
-            with _counting([_file_name(line) for line in wanted], _cache_dirs(run.target), say):
+            with _counting([_file_name(line) for line in wanted], folders, say):
                 outcome = run_conda(
                     [*argv, "--prefix", str(scratch), "--file", str(lock_file)],
                     log=log,
                     overrides=run.platform.overrides,
                 )
-            if outcome.ok:
-                fetched = set(wanted)
-                filled = tuple(n for n, lines in locks.items() if fetched.issuperset(lines))
-                return dataclasses.replace(run, filled=filled)
             gone = {_file_path(u) for u in failed_urls(outcome.document or {})}
             kept = [line for line in wanted if _file_path(line.split("#")[0]) not in gone]
-            if len(kept) == len(wanted):
-                return run
+            if outcome.ok or len(kept) == len(wanted):
+                # conda 25.7+ ignores --download-only for a lock file: it links what it
+                # fetched, and refuses two versions of one package (two envs' locks) once
+                # they are fetched. What the cache holds is what counts.
+                fetched = set(wanted) if outcome.ok else _cached(wanted, folders)
+                filled = tuple(n for n, lines in locks.items() if fetched.issuperset(lines))
+                return dataclasses.replace(run, filled=filled)
             wanted = kept
         return run
     finally:
         fs.remove_tree(scratch)
+
+
+def _cached(lines: Sequence[str], folders: Sequence[Path]) -> set[str]:
+    """The lock lines whose package file one of the cache `folders` holds."""
+    present = _present(folders)
+    return {line for line in lines if _file_name(line) in present}
+
+
+def _present(folders: Sequence[Path]) -> set[str]:
+    present: set[str] = set()
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            present.update(os.listdir(folder))
+    return present
 
 
 @contextlib.contextmanager
@@ -70,10 +86,7 @@ def _counting(
     def watch() -> None:
         said = -1
         while True:
-            present = set()
-            for folder in folders:
-                with contextlib.suppress(OSError):
-                    present.update(os.listdir(folder))
+            present = _present(folders)
             count = sum(1 for name in files if name in present)
             if count != said:
                 said = count

@@ -161,46 +161,64 @@ def run_pip(
     return StepOutcome(Failure("pip-failed", tuple(packages), message), seconds, None)
 
 
+@dataclass(frozen=True)
+class TargetConda:
+    """What the target's conda says of itself under the run's overrides: `conda info`, and
+    whether it accepts `--override-channels` (an admin condarc can pin
+    `override_channels_enabled: false  #!final`, which no variable or condarc of ours lifts)."""
+
+    info: Mapping[str, Any]
+    overridable: bool
+
+
+def target_conda(target: Path, overrides: Overrides = ()) -> TargetConda:
+    """Ask the target's conda both questions at once (each is a conda start); a SharedError
+    says why it does not run."""
+    info, shown = _target_jsons(
+        target,
+        [("info", "--json"), ("config", "--show", "override_channels_enabled", "--json")],
+        overrides=overrides,
+    )
+    return TargetConda(info, shown.get("override_channels_enabled") is not False)
+
+
 def conda_info(target: Path, overrides: Overrides = ()) -> Mapping[str, Any]:
     """`conda info --json` of the target (its virtual packages as `overrides` set them); a
     SharedError says why it does not run."""
-    return _target_json(target, "info", "--json", overrides=overrides)
+    return _target_jsons(target, [("info", "--json")], overrides=overrides)[0]
 
 
-def channels_overridable(target: Path, overrides: Overrides = ()) -> bool:
-    """Whether the target's conda accepts `--override-channels`: an admin condarc can pin
-    `override_channels_enabled: false  #!final`, which no variable or condarc of ours lifts."""
-    show = ("config", "--show", "override_channels_enabled", "--json")
-    shown = _target_json(target, *show, overrides=overrides)
-    return shown.get("override_channels_enabled") is not False
-
-
-def _target_json(target: Path, *args: str, overrides: Overrides = ()) -> Mapping[str, Any]:
-    """The JSON document a command of the target's conda prints; a SharedError says why not."""
-    argv = [*conda_command(target), *args]
+def _target_jsons(
+    target: Path, commands: Sequence[Sequence[str]], *, overrides: Overrides
+) -> list[Mapping[str, Any]]:
+    """The JSON documents commands of the target's conda print, run at once; a SharedError
+    says why one did not."""
+    argvs = [[*conda_command(target), *args] for args in commands]
     try:
-        result = children.run(
-            children.python_argv(argv[0], argv[1:], keep_pythonpath=False),
-            capture_output=True,
-            text=True,
+        results = children.run_all(
+            [children.python_argv(a[0], a[1:], keep_pythonpath=False) for a in argvs],
             env=target_environ(overrides),
             timeout=300,
         )
     except OSError as error:
         raise SharedError(
-            f"the conda of {target} does not run: {error.strerror}: {argv[0]}",
-            f"Install conda in {target} with its installer, then check `{' '.join(argv)}`",
+            f"the conda of {target} does not run: {error.strerror}: {argvs[0][0]}",
+            f"Install conda in {target} with its installer, then check `{' '.join(argvs[0])}`",
         ) from None
     except subprocess.TimeoutExpired:
-        raise SharedError(f"`{' '.join(argv)}` hung for 5 minutes", "Run it by hand") from None
-    document = _json_document(result.stdout)
-    if result.returncode != 0 or document is None:
-        last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
-        raise SharedError(
-            f"the conda of {target} does not run: {last[0] if last else result.returncode}",
-            f"Run `{' '.join(argv)}` to see why",
-        )
-    return document
+        shown = " and ".join(f"`{' '.join(argv)}`" for argv in argvs)
+        raise SharedError(f"{shown} hung for 5 minutes", "Run it by hand") from None
+    documents = []
+    for argv, result in zip(argvs, results, strict=True):
+        document = _json_document(result.stdout)
+        if result.returncode != 0 or document is None:
+            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
+            raise SharedError(
+                f"the conda of {target} does not run: {last[0] if last else result.returncode}",
+                f"Run `{' '.join(argv)}` to see why",
+            )
+        documents.append(document)
+    return documents
 
 
 def classify(document: Mapping[str, Any]) -> Failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from ..release.layout import current_release, release_prefix
 from ..specs.platform import needs_from_manifest
 from ..text import command_words, quoted
 from .cache import fill_cache
-from .conda import channels_overridable, conda_command, conda_info
+from .conda import conda_command, target_conda
 from .executors.local import run_tasks
 from .executors.slurm import Submission, node_local, refuse_unsafe_values, submit_run
 from .lost import failure_result, record_lost_task
@@ -40,6 +41,10 @@ from .sources import chosen_names, exported_specs
 Progress = Callable[[str], None]
 EXECUTORS = ("local", "slurm")
 _INTERRUPTED = 130  # a task stopped by Ctrl-C or SIGTERM: it cleaned up; --resume redoes it
+#: While envs build here, the report is rebuilt as they finish, at most this often (it reads
+#: every result and writes three files: after each of hundreds of envs, that adds up); the run's
+#: end rebuilds it in any case.
+_REPORT_EVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ def replicate(
             "Replicate into another installation: --to qa, or a folder name",
         )
     overrides = tuple(virtual_packages or ())
-    checks, platform = preflight(target_path, overrides=overrides)
+    checks, platform, overridable = preflight(target_path, overrides=overrides)
     checks += _slurm_preflight() if executor == "slurm" else ()
     failed = [item for item in checks if not item.ok]
     if failed and not dry_run:
@@ -140,8 +145,6 @@ def replicate(
         )
     source_inst = read_installation(source_path)
     target_inst = read_installation(target_path)
-    # A conda that does not run (only a dry run gets here) is planned with conda's default.
-    overridable = channels_overridable(target_path, overrides) if not failed else True
     if not resume:
         chosen = chosen_names(shared, source_inst, names, inventory)
     specs, notes, export_failures = exported_specs(
@@ -235,13 +238,17 @@ def replicate(
 
 def preflight(
     target: Path, *, overrides: Sequence[tuple[str, str]] = ()
-) -> tuple[tuple[PreflightItem, ...], TargetPlatform]:
+) -> tuple[tuple[PreflightItem, ...], TargetPlatform, bool]:
     """The target is a working conda installation, has conda-shared, and can take new envs;
-    and the virtual packages its conda reports under the run's overrides."""
+    the virtual packages its conda reports under the run's overrides; whether it accepts
+    `--override-channels` (a conda that does not run, which only a dry run gets past, is
+    planned with conda's default: yes)."""
     items = []
     platform = TargetPlatform(tuple(overrides), ())
+    overridable = True
     try:
-        info = conda_info(target, overrides)
+        conda = target_conda(target, overrides)
+        info, overridable = conda.info, conda.overridable
         items.append(
             PreflightItem("target conda runs", True, f"conda {info.get('conda_version')}", None)
         )
@@ -271,7 +278,7 @@ def preflight(
             else f"Run replicate as the owner of {target} (`stat -c %U {quoted(target)}` names it)",
         )
     )
-    return tuple(items), platform
+    return tuple(items), platform, overridable
 
 
 def _mismatches(
@@ -347,13 +354,14 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
     total = len(todo)
     finished = 0
     running: set[int] = set()
+    reported = time.monotonic()
 
     def started(index: int) -> None:
         running.add(index)
         say(f"building {run.envs[index].name}")
 
     def done(index: int, status: int, errors: str) -> None:
-        nonlocal finished
+        nonlocal finished, reported
         finished += 1
         running.discard(index)
         env = run.envs[index]
@@ -368,6 +376,9 @@ def _build(run: RunPlan, todo: Sequence[int], *, jobs: int, say: Progress) -> No
             result = record_lost_task(
                 run, env, failure_class="other", error=f"replicate task crashed: {last}"
             )
+        elif time.monotonic() - reported >= _REPORT_EVERY_S:  # the task left it to us
+            rebuild_report(run.run_dir)
+            reported = time.monotonic()
         say(f"[{finished}/{total}] {env.name}: {_status_words(result)}")
 
     try:

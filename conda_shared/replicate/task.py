@@ -19,7 +19,6 @@ from ..errors import SharedError
 from ..interrupts import interrupts_deferred
 from ..kernels.read import Kernel, read_kernels
 from ..prefix import read_env
-from ..release.replicated import publish_replicated
 from . import ownership
 from .conda import Failure, StepOutcome, run_conda, run_pip
 from .plan import EnvPlan, Rung, Step, relaxed_rung
@@ -44,25 +43,12 @@ from .smoke import SmokeResult, smoke_test
 _WAIT_S = 7 * 24 * 3600.0
 
 
-class _CpuLedger:
-    """This process's CPU time so far recorded in results: a task process builds env after env,
-    and each result gets what was spent since the one before (the first, the process's start
-    and imports; the next, the report rebuilt after the one before)."""
+def run_task(run_dir: Path, index: int, *, report: bool = True) -> EnvResult:
+    """Replicate env number `index` of the run's plan; a finished env is returned as it is.
 
-    def __init__(self) -> None:
-        self.recorded = 0.0
-
-    def unrecorded(self) -> float:
-        spent = own_cpu_seconds() - self.recorded
-        self.recorded += spent
-        return round(spent, 3)
-
-
-_CPU = _CpuLedger()
-
-
-def run_task(run_dir: Path, index: int) -> EnvResult:
-    """Replicate env number `index` of the run's plan; a finished env is returned as it is."""
+    The run's report is rebuilt after it unless `report` is False (the local executor's own
+    process rebuilds it after each env).
+    """
     run = load_plan(run_dir)
     if not 0 <= index < len(run.envs):
         raise SharedError(
@@ -72,7 +58,8 @@ def run_task(run_dir: Path, index: int) -> EnvResult:
     env = run.envs[index]
     with fs.exclusive_lock(env_lock_path(run_dir, env.name), wait_seconds=_WAIT_S):
         result = _replicate(run, env)
-    rebuild_report(run_dir)
+    if report:
+        rebuild_report(run_dir)
     return result
 
 
@@ -113,7 +100,8 @@ def _conclude(
     run: RunPlan, env: EnvPlan, prefix: Path, result: EnvResult, *, replacing: bool
 ) -> EnvResult:
     """Keep the new env, or put the target back as it was; then write the result."""
-    result = dataclasses.replace(result, cpu_seconds=_CPU.unrecorded())
+    # one env per process: all it has spent is this env's
+    result = dataclasses.replace(result, cpu_seconds=own_cpu_seconds())
     if replacing and result.smoke is not None and not result.smoke.ok:
         result = _smoke_failed(result)
     if result.status != "replicated":
@@ -131,6 +119,9 @@ def _conclude(
 
 def _published(run: RunPlan, release_id: str, result: EnvResult) -> EnvResult:
     """A release-managed env's release: frozen, recorded, and envs/NAME pointed at it."""
+    # Loaded here, not with the module: most envs are plain, and every task imports this one.
+    from ..release.replicated import publish_replicated
+
     note = publish_replicated(
         root=run.run_dir.parent.parent,  # the state folder: ROOT/reports/<stamp>
         installation=run.target,

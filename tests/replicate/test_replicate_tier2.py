@@ -142,6 +142,34 @@ def test_the_cache_fill_counts_the_packages_the_targets_conda_downloads(
     assert int(total.split()[0]) >= 1
 
 
+def test_envs_with_two_versions_of_one_package_share_one_cache_fill(
+    migration: Path, tmp_path: Path
+) -> None:
+    # conda 25.7+ refuses a lock file naming two versions of one package ("Duplicate packages"),
+    # after it fetched them: the fill still counts, so neither env waits for the cache's turn.
+    home = tmp_path / "home"
+    src = migration / "src"
+    newer = ["python", "pip", "tidy-util=1.1"]
+    created = run_in(
+        src, "-m", "conda", "create", "-y", "-p", src / "envs" / "newer", *newer, home=home
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+
+    result = conda_shared(
+        "replicate", "--root", migration, "tools", "newer", "--jobs", "2", "--json", home=home
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    envs = json.loads(result.stdout)["envs"]
+    assert [(e["name"], e["status"], e["strategy"]) for e in envs] == [
+        ("tools", "replicated", "lock"),
+        ("newer", "replicated", "lock"),
+    ]
+    run_dir = Path(envs[0]["log"]).parent.parent
+    assert sorted(json.loads((run_dir / "plan.json").read_text())["filled"]) == ["newer", "tools"]
+    assert not (run_dir / "cache-fill-prefix").exists()
+
+
 def test_fallback_rungs_build_where_override_channels_is_pinned_off(
     local_channel: Channel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

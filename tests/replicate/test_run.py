@@ -8,12 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conda_shared.errors import SharedError
+from conda_shared.replicate import task
 from conda_shared.replicate.executors import local
 from conda_shared.replicate.run import replicate
 from conda_shared.replicate.runfolder import load_plan
@@ -437,38 +439,87 @@ def test_a_run_folder_that_cannot_be_made_is_one_clear_error(root: Path) -> None
     assert "Run as a user who can write to" in error.value.next_step
 
 
-def counted_task_processes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every task process the local executor starts, by its stderr file."""
-    started: list[Path] = []
+def counted_tasks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every env process the local executor starts: True for a fork, False for a new Python."""
+    started: list[bool] = []
     real_start = local._start
 
-    def counting(run_dir: Path, folder: Path, slots: list) -> object:  # type: ignore[type-arg]
-        slot = real_start(run_dir, folder, slots)
-        started.append(slot.errors)
-        return slot
+    def counting(run_dir: Path, index: int, folder: Path, *, fork: bool) -> object:
+        started.append(fork)
+        return real_start(run_dir, index, folder, fork=fork)
 
     monkeypatch.setattr(local, "_start", counting)
     return started
 
 
-def test_each_task_process_builds_env_after_env(
+def test_each_env_builds_in_a_fork_of_the_run_and_is_charged_its_own_cpu(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = counted_task_processes(monkeypatch)
+    started = counted_tasks(monkeypatch)
     names = ("nhis_reformat", "mixed_numpy", "legacy_mpc", "gitdev")
 
     report = run(root, *names, jobs=2).report
 
     assert report is not None and [e.name for e in report.envs] == list(names)
-    assert len(started) == 2, "one task process per job, not one per env"
+    assert started == [True] * 4, "one forked process per env, no interpreter started"
     assert all(env.cpu_seconds > 0 for env in report.envs), "each env is charged its own CPU"
     assert not list((report.run_dir / "logs").glob(".task-*")), "the stderr files are gone"
+    assert json.loads((report.run_dir / "report.json").read_text())["envs"][-1]["name"] == "gitdev"
 
 
-def test_a_task_process_that_dies_takes_only_its_env_and_a_new_one_goes_on(
+def test_with_another_thread_alive_each_env_is_a_new_task_process(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = counted_task_processes(monkeypatch)
+    # A fork copies a lock another thread holds, locked for good: then no fork.
+    started = counted_tasks(monkeypatch)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        report = run(root, "nhis_reformat", "mixed_numpy", jobs=2).report
+    finally:
+        stop.set()
+        other.join()
+
+    assert report is not None and [e.status for e in report.envs] == ["replicated"] * 2
+    assert started == [False, False]
+    assert all(env.cpu_seconds > 0 for env in report.envs)
+
+
+def test_a_forked_task_starts_in_our_folder_with_the_callers_folder_off_sys_path(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `python -m conda_shared` run from a folder anyone could have written to: that folder
+    # is the parent's sys.path[0]. A fork must not import from it, as `python -P` would not.
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    monkeypatch.chdir(caller)
+    monkeypatch.setattr(sys, "path", [str(caller), *sys.path])
+    seen = tmp_path / "seen.json"
+    real_run_task = task.run_task
+
+    def noting(run_dir: Path, index: int, **options: bool) -> object:
+        seen.write_text(json.dumps({"cwd": os.getcwd(), "path": sys.path}))
+        return real_run_task(run_dir, index, **options)
+
+    monkeypatch.setattr(task, "run_task", noting)
+
+    (env,) = run(root, "nhis_reformat").report.envs
+
+    assert env.status == "replicated"
+    child = json.loads(seen.read_text())
+    assert str(caller) not in child["path"]
+    assert Path(child["cwd"]).name.startswith("conda-shared-") and not Path(child["cwd"]).exists()
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "new-process"])
+def test_a_task_that_dies_takes_only_its_env_and_the_next_goes_on(
+    root: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    real_start = local._start
+    monkeypatch.setattr(
+        local, "_start", lambda *args, fork: real_start(*args, fork=fork and forked)
+    )
     rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
 
     report = run(root, "mixed_numpy", "nhis_reformat", jobs=1).report
@@ -476,5 +527,5 @@ def test_a_task_process_that_dies_takes_only_its_env_and_a_new_one_goes_on(
     assert report is not None
     envs = {e.name: e for e in report.envs}
     assert envs["mixed_numpy"].error == "replicate task crashed: exit status -9"
+    assert not Path(envs["mixed_numpy"].target_prefix).exists()
     assert envs["nhis_reformat"].status == "replicated"
-    assert len(started) == 2
