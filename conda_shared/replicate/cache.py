@@ -6,8 +6,10 @@ import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 from .. import fs
 from ..condarc import installation_condarc_files, read_config, user_home
@@ -47,13 +49,12 @@ def fill_cache(
                     log=log,
                     overrides=run.platform.overrides,
                 )
-            gone = {_file_path(u) for u in failed_urls(outcome.document or {})}
-            kept = [line for line in wanted if _file_path(line.split("#")[0]) not in gone]
+            kept = without_gone(wanted, outcome.document or {})
             if outcome.ok or len(kept) == len(wanted):
                 # conda 25.7+ ignores --download-only for a lock file: it links what it
                 # fetched, and refuses two versions of one package (two envs' locks) once
-                # they are fetched. What the cache holds is what counts.
-                fetched = set(wanted) if outcome.ok else _cached(wanted, folders)
+                # they are fetched. What the cache holds, whole, is what counts.
+                fetched = set(wanted) if outcome.ok else cached(wanted, folders)
                 filled = tuple(n for n, lines in locks.items() if fetched.issuperset(lines))
                 return dataclasses.replace(run, filled=filled)
             wanted = kept
@@ -62,10 +63,24 @@ def fill_cache(
         fs.remove_tree(scratch)
 
 
-def _cached(lines: Sequence[str], folders: Sequence[Path]) -> set[str]:
-    """The lock lines whose package file one of the cache `folders` holds."""
-    present = _present(folders)
-    return {line for line in lines if _file_name(line) in present}
+def without_gone(lines: Sequence[str], document: Mapping[str, Any]) -> list[str]:
+    """The lock lines but those whose file conda's error `document` says the channel lacks."""
+    gone = {_file_path(u) for u in failed_urls(document)}
+    return [line for line in lines if _file_path(line.split("#")[0]) not in gone]
+
+
+def cached(lines: Sequence[str], folders: Sequence[Path]) -> set[str]:
+    """The lock lines whose package one of the cache `folders` holds extracted, whole: conda
+    writes `info/repodata_record.json` last. An archive alone may be one a failed fill left
+    half-extracted, which two builds at once would then both redo."""
+    return {
+        line
+        for line in lines
+        if any(
+            (folder / _extracted_name(line) / "info" / "repodata_record.json").is_file()
+            for folder in folders
+        )
+    }
 
 
 def _present(folders: Sequence[Path]) -> set[str]:
@@ -124,5 +139,11 @@ def _file_name(line: str) -> str:
     return line.split("#", maxsplit=1)[0].rsplit("/", 1)[-1]
 
 
+def _extracted_name(line: str) -> str:
+    name = _file_name(line)
+    return name.removesuffix(".conda").removesuffix(".tar.bz2")
+
+
 def _file_path(url: str) -> str:
-    return url[len("file://") :] if url.startswith("file://") else url
+    """A file URL's path as conda names it in errors (`%20` a space); any other URL as it is."""
+    return unquote(url[len("file://") :]) if url.startswith("file://") else url
