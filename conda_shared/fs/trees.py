@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import SharedError
@@ -70,12 +70,14 @@ def private_temp_dir() -> Iterator[Path]:
             remove_tree(path)
 
 
-def remove_tree(path: Path) -> None:
+def remove_tree(path: Path, *, last: str | None = None) -> None:
     """Delete a directory tree conda-shared made; the one way every module removes a tree.
 
     The tree first vanishes in one rename to a hidden sibling, so nothing half-deleted is ever
     seen under its name; a symlink is removed as a link, never followed; absent is fine. What
-    cannot be deleted is an error that names it, never a leftover nobody hears of.
+    cannot be deleted is an error that names it, never a leftover nobody hears of. `last` names
+    a top-level entry deleted after all the others: the marker that proves whose the tree is,
+    so a removal killed half-way leaves a tree the next try may still recognize and finish.
     """
     import shutil
 
@@ -84,27 +86,64 @@ def remove_tree(path: Path) -> None:
         return
     if not path.exists():
         return
-    hidden = temp_sibling(path)
+    # One already hidden (a removal killed half-way) is finished where it is.
+    hidden = path if path.name.endswith(TEMP_SUFFIX) else temp_sibling(path)
     problems: list[str] = []
+
+    def record(_function: object, failed: str, error: object) -> None:
+        problems.append(failed)
+
+    def remove(tree: Path) -> None:
+        if sys.version_info >= (3, 12):  # onerror is deprecated there; onexc gets the same call
+            shutil.rmtree(tree, onexc=record)
+        else:
+            shutil.rmtree(tree, onerror=record)
+
     try:
-        os.rename(path, hidden)
+        if hidden != path:
+            os.rename(path, hidden)
     except OSError as error:
         problems.append(f"{path}: {error.strerror}")
     else:
-
-        def record(_function: object, failed: str, error: object) -> None:
-            problems.append(failed)
-
-        if sys.version_info >= (3, 12):  # onerror is deprecated there; onexc gets the same call
-            shutil.rmtree(hidden, onexc=record)
+        if last is None:
+            remove(hidden)
         else:
-            shutil.rmtree(hidden, onerror=record)
+            _remove_all_but(hidden, last, remove=remove, problems=problems)
     if problems:
         leftover = path if path.exists() else hidden
         raise SharedError(
             f"could not remove {leftover} ({problems[0]})",
             f"Remove it by hand (rm -rf {quoted(leftover)})",
         )
+
+
+def _remove_all_but(
+    folder: Path, last: str, *, remove: Callable[[Path], None], problems: list[str]
+) -> None:
+    """Empty `folder` but for `last`, then remove `last` and the folder."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as error:
+        problems.append(f"{folder}: {error.strerror}")
+        return
+    for entry in entries:
+        if entry.name == last:
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                remove(Path(entry.path))
+            else:
+                os.unlink(entry.path)
+        except OSError as error:
+            problems.append(f"{entry.path}: {error.strerror}")
+    if problems:
+        return  # `last` stays: what is left still says whose it is
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / last)
+        os.rmdir(folder)
+    except OSError as error:
+        problems.append(f"{folder}: {error.strerror}")
 
 
 def rename_dir(source: Path, destination: Path) -> None:

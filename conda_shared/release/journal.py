@@ -112,8 +112,8 @@ def recover(root: Path, installation: Path, name: str) -> str | None:
     if entry.action == "build":
         # a kill inside mark_building leaves the marked folder under its private temp name
         for folder in (prefix, *fs.temp_siblings(prefix)):
-            if is_ours(folder):
-                fs.remove_tree(folder)
+            if is_ours(folder):  # the marker goes last: a kill meanwhile leaves it provable
+                fs.remove_tree(folder, last=BUILDING_MARKER)
         if entry.new_records:
             fs.remove_tree(records_dir(root, installation, name, entry.release_id))
         end(installation, name)

@@ -52,7 +52,7 @@ def remove_if_ours(prefix: Path, *, run_dir: Path) -> bool:
     """Delete `prefix` when it carries this run's marker; whether it did."""
     if not _marked_by(prefix, run_dir):
         return False
-    fs.remove_tree(prefix)
+    fs.remove_tree(prefix, last=MARKER)  # killed half-way, what is left still proves it ours
     return True
 
 

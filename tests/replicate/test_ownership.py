@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conda_shared.errors import SharedError
+from conda_shared.replicate import ownership
 from conda_shared.replicate.run import replicate
 from conda_shared.replicate.task import run_task
 from tests.replicate.test_run import creates, root, rule, rules, run, target  # noqa: F401
@@ -104,6 +106,41 @@ def test_resume_clears_what_a_sigkill_left_while_the_prefix_folder_was_made(root
     unborn = target(root) / "envs" / ".mixed_numpy.0badf00d.conda-shared-tmp"
     unborn.mkdir()
     (unborn / MARKER).write_text(json.dumps({"run": str(run_dir)}))
+    rules(root)
+
+    (env,) = replicate(root=root, resume=True).report.envs
+
+    assert env.status == "replicated" and leftovers(root) == []
+
+
+def test_a_removal_stopped_half_way_keeps_the_marker_and_resume_finishes_it(
+    root: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As a SIGKILL during the cleanup of a failed env would leave it: the tree renamed aside,
+    # part of it deleted. The marker goes last, so what is left still proves it this run's.
+    rules(root, {"match": "numpy-1.21.5", "kill_task": True, "download_only": False})
+    run(root, "mixed_numpy")
+    run_dir = _run_dir(root)
+    prefix = target(root) / "envs" / "mixed_numpy"
+    ownership.mark(prefix, run_dir=run_dir)
+    for name in ("bin", "lib", "conda-meta"):
+        (prefix / name).mkdir()
+        (prefix / name / "file").write_text(name)
+    (prefix / "lib" / "stuck").write_text("")
+    real_unlink = os.unlink
+
+    def unlink_but_stuck(path: str, *args: object, **kwargs: object) -> None:
+        if os.fspath(path).endswith("stuck"):
+            raise PermissionError(13, "Permission denied", path)
+        real_unlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "unlink", unlink_but_stuck)
+    with pytest.raises(SharedError):
+        ownership.remove_if_ours(prefix, run_dir=run_dir)
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    (aside,) = target(root).glob("envs/.mixed_numpy.*.conda-shared-tmp")
+    assert (aside / MARKER).is_file() and not (aside / "bin").exists()
     rules(root)
 
     (env,) = replicate(root=root, resume=True).report.envs
