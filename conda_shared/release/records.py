@@ -18,7 +18,7 @@ from .layout import FILES_LIST, RECORD_FILE, ReleaseRecord, record_json, records
 from .solve import Change, PackageDiff
 
 
-def new_record(
+def _new_record(
     *,
     installation: Path,
     name: str,
@@ -61,7 +61,7 @@ def export_files(
     return {f"{name}{suffix}": text for suffix, text in specs.files().items()}, specs.content_key
 
 
-def write_records(
+def _write_records(
     *,
     root: Path,
     installation: Path,
@@ -100,7 +100,7 @@ def record_release(
     """Write the record folder of the release built at `prefix`: export's files of it, its
     files.json and its release.json."""
     files, key = export_files(installation=installation, name=name, prefix=prefix, kernels=kernels)
-    record = new_record(
+    record = _new_record(
         installation=installation,
         name=name,
         release_id=release_id,
@@ -112,7 +112,7 @@ def record_release(
         smoke=smoke,
         strategy=strategy,
     )
-    write_records(
+    _write_records(
         root=root,
         installation=installation,
         record=record,

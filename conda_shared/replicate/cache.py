@@ -83,14 +83,6 @@ def cached(lines: Sequence[str], folders: Sequence[Path]) -> set[str]:
     }
 
 
-def _present(folders: Sequence[Path]) -> set[str]:
-    present: set[str] = set()
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            present.update(os.listdir(folder))
-    return present
-
-
 @contextlib.contextmanager
 def _counting(
     files: Sequence[str], folders: Sequence[Path], say: Callable[[str], None]
@@ -101,7 +93,10 @@ def _counting(
     def watch() -> None:
         said = -1
         while True:
-            present = _present(folders)
+            present = set()
+            for folder in folders:
+                with contextlib.suppress(OSError):
+                    present.update(os.listdir(folder))
             count = sum(1 for name in files if name in present)
             if count != said:
                 said = count
